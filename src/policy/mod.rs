@@ -1,0 +1,1 @@
+//! The compiled route policy: path normalisation, matching and decisions. Pure, no I/O.

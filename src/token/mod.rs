@@ -1,0 +1,1 @@
+//! Access and refresh tokens: keys, verification with a cache, minting.
