@@ -1,7 +1,50 @@
-//! Nexora Gate: an authorization gateway on Pingora.
+//! Nexora Gate: an authorization gateway on Cloudflare's Pingora.
 //!
-//! (Architecture overview and request lifecycle: written as the modules land.)
+//! It sits in front of existing HTTP backends and, on every request, decides
+//! from a YAML policy and a verified JWT whether the request may pass, then
+//! proxies it with the verified identity in headers the backend can trust.
+//!
+//! # Architecture
+//!
+//! ```text
+//!  config/gateway.yaml
+//!        │  config::load: interpolate ${VAR} → RawConfig (serde, unknown keys
+//!        │  rejected) → compile (every error as FILE:LINE:COL)
+//!        ▼
+//!  config::Config ── policy::RuleSet, token::TokenSettings, upstream specs
+//!        │  generation::Generation::build: keys → token::Verifier (+ moka
+//!        │  cache), upstream peers, per-route metric handles
+//!        ▼
+//!  generation::Live (ArcSwap) ◄── read once per request by proxy::Gateway
+//! ```
+//!
+//! Dependency direction: `proxy` uses `policy`, `token`, `metrics` and
+//! `generation`; `config` builds `policy` and `token` values; only `proxy`,
+//! `server`, `admin` and `echo` touch Pingora types, so `policy` and `token`
+//! are plain Rust that unit tests and benches call directly.
+//!
+//! # Request lifecycle
+//!
+//! ```text
+//! client ─► request_filter: normalise path → first matching rule →
+//!           (public? skip) bearer token → verify (cache first) → authorize
+//!             │ refused: 400/401/403 JSON, nothing reaches the upstream
+//!             ▼
+//!           upstream_peer → upstream_request_filter (strip forged identity
+//!           headers, add verified ones, X-Request-Id) → upstream
+//!             ▼
+//!           logging: metrics + access-log line
+//! ```
 
+pub mod admin;
+pub mod cli;
 pub mod config;
+pub mod echo;
+pub mod explain;
+pub mod generation;
+pub mod logging;
+pub mod metrics;
 pub mod policy;
+pub mod proxy;
+pub mod server;
 pub mod token;

@@ -1,1 +1,14 @@
-fn main() {}
+//! The `nexora-gate` binary: parse the command line and hand over to
+//! [`nexora_gate::cli::run`]. Synchronous on purpose: Pingora owns its
+//! runtimes, and the commands that need one build their own.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+fn main() -> ExitCode {
+    nexora_gate::cli::run(nexora_gate::cli::Cli::parse())
+}

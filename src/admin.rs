@@ -1,0 +1,88 @@
+//! The admin listener: `/metrics`, `/healthz`, `/readyz`.
+//!
+//! Served on its own address (never the proxy port, so metrics and health
+//! are not reachable through the public listener) by a one-thread Pingora
+//! service.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use http::{Response, StatusCode};
+use pingora::apps::http_app::ServeHttp;
+use pingora::protocols::http::ServerSession;
+
+use crate::generation::Live;
+use crate::metrics::Metrics;
+
+/// What `/readyz` reports on: flags set by the components that must be up.
+#[derive(Default)]
+pub struct Readiness {
+    /// The user store answered its last probe (or none is needed).
+    pub database: AtomicBool,
+}
+
+impl Readiness {
+    /// True when the gateway can serve every endpoint.
+    pub fn is_ready(&self) -> bool {
+        self.database.load(Ordering::Relaxed)
+    }
+}
+
+/// The admin HTTP application.
+pub struct AdminApp {
+    metrics: Metrics,
+    live: Arc<Live>,
+    readiness: Arc<Readiness>,
+}
+
+impl AdminApp {
+    /// An admin app over the gateway's shared state.
+    pub fn new(metrics: Metrics, live: Arc<Live>, readiness: Arc<Readiness>) -> AdminApp {
+        AdminApp { metrics, live, readiness }
+    }
+
+    fn metrics_text(&self) -> Vec<u8> {
+        let gen = self.live.current();
+        let entries = i64::try_from(gen.verifier.cache_entry_count()).unwrap_or(i64::MAX);
+        self.metrics.token_cache_entries.set(entries);
+        self.metrics.render()
+    }
+}
+
+fn reply(status: StatusCode, content_type: &str, body: Vec<u8>) -> Response<Vec<u8>> {
+    let mut resp = Response::new(body);
+    *resp.status_mut() = status;
+    if let Ok(v) = content_type.parse() {
+        resp.headers_mut().insert(http::header::CONTENT_TYPE, v);
+    }
+    if let Ok(v) = resp.body().len().to_string().parse() {
+        resp.headers_mut().insert(http::header::CONTENT_LENGTH, v);
+    }
+    resp
+}
+
+fn json(status: StatusCode, body: &str) -> Response<Vec<u8>> {
+    reply(status, "application/json", body.as_bytes().to_vec())
+}
+
+#[async_trait]
+impl ServeHttp for AdminApp {
+    async fn response(&self, session: &mut ServerSession) -> Response<Vec<u8>> {
+        let path = session.req_header().uri.path().to_owned();
+        match path.as_str() {
+            "/metrics" => reply(
+                StatusCode::OK,
+                "text/plain; version=0.0.4; charset=utf-8",
+                self.metrics_text(),
+            ),
+            "/healthz" => json(StatusCode::OK, r#"{"status":"ok"}"#),
+            "/readyz" if self.readiness.is_ready() => {
+                let body = format!(r#"{{"status":"ready","generation":{}}}"#, self.live.current().id);
+                json(StatusCode::OK, &body)
+            }
+            "/readyz" => json(StatusCode::SERVICE_UNAVAILABLE, r#"{"status":"not ready"}"#),
+            _ => json(StatusCode::NOT_FOUND, r#"{"detail":"Not found.","code":"not_found"}"#),
+        }
+    }
+}

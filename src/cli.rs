@@ -1,0 +1,253 @@
+//! The command line: clap types and dispatch to one function per command.
+//!
+//! Exit codes (CONTRACT 1): 0 success, 1 invalid input or config, 2 usage
+//! error (clap's own). Messages go to stderr; results of `check`, `explain`,
+//! `token mint` go to stdout so they can be piped.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::config;
+use crate::explain;
+use crate::server::{self, ServeOptions};
+use crate::token;
+
+/// Nexora Gate: an authorization gateway in front of HTTP backends.
+#[derive(Debug, Parser)]
+#[command(name = "nexora-gate", version, about)]
+pub struct Cli {
+    /// Config file.
+    #[arg(long, short = 'c', global = true, env = "NEXORA_CONFIG", default_value = "config/gateway.yaml")]
+    pub config: PathBuf,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the gateway: proxy listener, auth endpoints, admin listener.
+    Serve(ServeArgs),
+    /// Validate the config and policy and run the policy's own tests.
+    Check,
+    /// Show how the policy decides one request.
+    Explain(ExplainArgs),
+    /// Token tools.
+    Token {
+        /// Token command.
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+    /// Write a new signing key (pair) in the form the config reads.
+    Keygen(KeygenArgs),
+    /// Serve only the built-in echo upstream (for trying the gateway out).
+    Echo(EchoArgs),
+}
+
+/// `serve` options.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Also run the built-in echo upstream on this address (quick start).
+    #[arg(long, value_name = "ADDR")]
+    pub echo_upstream: Option<SocketAddr>,
+}
+
+/// `explain` arguments.
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// Request method, e.g. GET.
+    pub method: String,
+    /// Request path as a client would send it (it is normalised first).
+    pub path: String,
+    /// Decide as a user with this role.
+    #[arg(long, conflicts_with = "anonymous")]
+    pub role: Option<String>,
+    /// Decide for a client without a token (the default).
+    #[arg(long)]
+    pub anonymous: bool,
+    /// The user's id, for `owner:` rules.
+    #[arg(long, requires = "role")]
+    pub user_id: Option<String>,
+    /// Host header of the request.
+    #[arg(long)]
+    pub host: Option<String>,
+}
+
+/// Token commands.
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Print an access token signed with the configured key.
+    Mint(MintArgs),
+}
+
+/// `token mint` arguments.
+#[derive(Debug, Args)]
+pub struct MintArgs {
+    /// The `user_id` claim.
+    #[arg(long)]
+    pub user_id: String,
+    /// The `username` claim.
+    #[arg(long)]
+    pub username: String,
+    /// The `role` claim (one of the configured roles).
+    #[arg(long)]
+    pub role: String,
+    /// Lifetime, e.g. 60m (default: tokens.access_ttl).
+    #[arg(long, value_parser = parse_ttl)]
+    pub ttl: Option<Duration>,
+}
+
+/// `keygen` arguments.
+#[derive(Debug, Args)]
+pub struct KeygenArgs {
+    /// Algorithm of the new key.
+    #[arg(long, value_enum)]
+    pub alg: KeyAlg,
+    /// Directory to write the key files into (created if missing).
+    #[arg(long)]
+    pub out: PathBuf,
+}
+
+/// Algorithms `keygen` can produce.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+#[allow(clippy::upper_case_acronyms)]
+pub enum KeyAlg {
+    /// HMAC-SHA256 shared secret.
+    #[value(name = "HS256")]
+    HS256,
+    /// HMAC-SHA384 shared secret.
+    #[value(name = "HS384")]
+    HS384,
+    /// HMAC-SHA512 shared secret.
+    #[value(name = "HS512")]
+    HS512,
+    /// RSA PKCS#1 v1.5 with SHA-256.
+    #[value(name = "RS256")]
+    RS256,
+    /// ECDSA P-256 with SHA-256.
+    #[value(name = "ES256")]
+    ES256,
+    /// Ed25519.
+    #[value(name = "EdDSA")]
+    EdDSA,
+}
+
+impl From<KeyAlg> for token::Algorithm {
+    fn from(alg: KeyAlg) -> Self {
+        match alg {
+            KeyAlg::HS256 => token::Algorithm::HS256,
+            KeyAlg::HS384 => token::Algorithm::HS384,
+            KeyAlg::HS512 => token::Algorithm::HS512,
+            KeyAlg::RS256 => token::Algorithm::RS256,
+            KeyAlg::ES256 => token::Algorithm::ES256,
+            KeyAlg::EdDSA => token::Algorithm::EdDSA,
+        }
+    }
+}
+
+/// `echo` arguments.
+#[derive(Debug, Args)]
+pub struct EchoArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:9000")]
+    pub listen: SocketAddr,
+}
+
+fn parse_ttl(s: &str) -> Result<Duration, String> {
+    config::parse_duration(s).map_err(|e| e.to_string())
+}
+
+/// Runs one parsed command line and returns the process exit code.
+pub fn run(cli: Cli) -> ExitCode {
+    let Cli { config, command } = cli;
+    let outcome = match command {
+        Command::Serve(args) => serve(&config, args),
+        Command::Check => return check(&config),
+        Command::Explain(args) => explain::run(&config, args),
+        Command::Token { command: TokenCommand::Mint(args) } => mint(&config, args),
+        Command::Keygen(args) => keygen(args),
+        Command::Echo(args) => server::serve_echo(args.listen),
+    };
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// Loads and compiles the config, printing every error as FILE:LINE:COL.
+pub fn load_config(path: &std::path::Path) -> anyhow::Result<config::Config> {
+    match config::load(path) {
+        Ok(config) => Ok(config),
+        Err(errors) => {
+            for e in errors.iter() {
+                eprintln!("{e}");
+            }
+            bail!("{} problem(s) in {}", errors.len(), path.display())
+        }
+    }
+}
+
+fn serve(path: &std::path::Path, args: ServeArgs) -> anyhow::Result<()> {
+    let ServeArgs { echo_upstream } = args;
+    let config = load_config(path)?;
+    crate::logging::init(&config.logging);
+    for w in &config.warnings {
+        tracing::warn!("{w}");
+    }
+    server::serve(config, ServeOptions { echo_upstream })
+}
+
+fn check(path: &std::path::Path) -> ExitCode {
+    match explain::check(path) {
+        Ok(summary) => {
+            println!("{summary}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn mint(path: &std::path::Path, args: MintArgs) -> anyhow::Result<()> {
+    let MintArgs { user_id, username, role, ttl } = args;
+    let config = load_config(path)?;
+    if config.roles.id(&role).is_none() {
+        bail!("unknown role {role:?}: the config's roles are {:?}", config.roles.names());
+    }
+    let keys = std::sync::Arc::new(token::Keys::new(&config.tokens).context("loading keys")?);
+    let issuer = token::Issuer::new(keys, &config.tokens);
+    let subject = token::Subject { user_id: &user_id, username: &username, role: &role };
+    let token = issuer.mint_access(&subject, crate::proxy::unix_now(), ttl)?;
+    println!("{token}");
+    Ok(())
+}
+
+fn keygen(args: KeygenArgs) -> anyhow::Result<()> {
+    let KeygenArgs { alg, out } = args;
+    let written = token::keygen(alg.into(), &out).context("writing the key")?;
+    for path in written {
+        println!("{}", path.display());
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        super::Cli::command().debug_assert();
+    }
+}

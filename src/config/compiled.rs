@@ -1,0 +1,159 @@
+//! The compiled configuration: what `serve`, `check` and `explain` run on.
+//!
+//! Every value here is validated and typed (addresses, durations, header
+//! names, the rule set, key material). Nothing in it refers back to YAML;
+//! the hot path and the CLI only ever see these types.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use ipnet::IpNet;
+
+use crate::policy::{PolicyCase, Roles, RuleSet};
+use crate::proxy::IdentityHeaders;
+use crate::token::TokenSettings;
+
+use super::ConfigError;
+
+/// A whole, validated gateway configuration.
+pub struct Config {
+    /// The file it was read from.
+    pub path: PathBuf,
+    /// Pingora runtime settings.
+    pub server: ServerSettings,
+    /// Listener addresses.
+    pub listen: ListenSettings,
+    /// Upstreams, indexed by the `upstream` number of each rule.
+    pub upstreams: Vec<UpstreamSpec>,
+    /// Upstream for requests no rule matches (when `default: authenticated`).
+    pub default_upstream: Option<usize>,
+    /// The user store.
+    pub database: DatabaseSettings,
+    /// Keys, lifetimes, leeway, issuer/audience, cache size.
+    pub tokens: TokenSettings,
+    /// Refresh rotation, revocation polling.
+    pub token_policy: TokenPolicy,
+    /// The gateway's own endpoints.
+    pub auth: AuthSettings,
+    /// Headers that carry the verified identity upstream.
+    pub identity_headers: IdentityHeaders,
+    /// Whether the client's `Authorization` header is forwarded upstream.
+    pub forward_authorization: bool,
+    /// The role vocabulary.
+    pub roles: Roles,
+    /// The compiled routes.
+    pub rules: RuleSet,
+    /// The policy's own `tests:` (CONTRACT 4.4).
+    pub tests: Vec<PolicyCase>,
+    /// Log level and format.
+    pub logging: LoggingSettings,
+    /// Problems that do not stop the config from loading (shadowed rules,
+    /// overlaps), with their locations.
+    pub warnings: Vec<ConfigError>,
+}
+
+/// Pingora runtime settings (`server:`).
+#[derive(Debug, Clone)]
+pub struct ServerSettings {
+    /// Proxy worker threads.
+    pub threads: usize,
+    /// Tokio work stealing between the worker threads.
+    pub work_stealing: bool,
+    /// Peers whose `X-Forwarded-*` headers are believed.
+    pub trusted_proxies: Vec<IpNet>,
+    /// Idle upstream connections kept for reuse.
+    pub upstream_keepalive_pool: usize,
+    /// How long in-flight requests may take to finish on shutdown.
+    pub graceful_shutdown_timeout: Duration,
+}
+
+/// Listener addresses (`listen:`).
+#[derive(Debug, Clone)]
+pub struct ListenSettings {
+    /// Where clients connect.
+    pub proxy: SocketAddr,
+    /// `/metrics`, `/healthz`, `/readyz`; never the proxy port.
+    pub admin: SocketAddr,
+    /// Certificate and key for TLS on the proxy listener.
+    pub tls: Option<TlsFiles>,
+}
+
+/// PEM files for a TLS listener.
+#[derive(Debug, Clone)]
+pub struct TlsFiles {
+    /// Certificate chain.
+    pub cert: PathBuf,
+    /// Private key.
+    pub key: PathBuf,
+}
+
+/// One upstream (`upstreams.NAME`).
+#[derive(Debug, Clone)]
+pub struct UpstreamSpec {
+    /// Its name in the config (also its metrics label).
+    pub name: String,
+    /// Servers, balanced round-robin. Never empty.
+    pub servers: Vec<SocketAddr>,
+    /// Active health check, if configured.
+    pub health_check: Option<HealthCheckSpec>,
+    /// TCP connect timeout.
+    pub connect_timeout: Duration,
+    /// Timeout for each read of the upstream response (504 when exceeded).
+    pub read_timeout: Duration,
+}
+
+/// An active HTTP health check.
+#[derive(Debug, Clone)]
+pub struct HealthCheckSpec {
+    /// Path requested with GET; a 2xx answer means healthy.
+    pub path: String,
+    /// Time between checks.
+    pub interval: Duration,
+    /// Connect and read timeout of one check.
+    pub timeout: Duration,
+}
+
+/// The user store (`database:`).
+#[derive(Debug, Clone)]
+pub struct DatabaseSettings {
+    /// `sqlite://...` or `mysql://...`.
+    pub url: String,
+    /// Pool size.
+    pub max_connections: u32,
+    /// Apply migrations when `serve` starts.
+    pub migrate_on_start: bool,
+}
+
+/// Token handling beyond verification (`tokens:`).
+#[derive(Debug, Clone)]
+pub struct TokenPolicy {
+    /// Issue a new refresh token on every refresh.
+    pub rotate_refresh: bool,
+    /// How often revocation points are reloaded from the store.
+    pub revocation_poll: Duration,
+}
+
+/// The gateway's own endpoints (`auth:`).
+#[derive(Debug, Clone)]
+pub struct AuthSettings {
+    /// Path prefix of the endpoints, e.g. `/auth`.
+    pub prefix: String,
+    /// Roles anyone may register as. Never contains ADMIN.
+    pub self_register_roles: Vec<String>,
+    /// Minimum password length in characters.
+    pub password_min_length: usize,
+    /// Maximum password length in bytes; longer ones are refused before hashing.
+    pub password_max_length: usize,
+}
+
+/// Logging (`logging:`).
+#[derive(Debug, Clone)]
+pub struct LoggingSettings {
+    /// Default filter when `RUST_LOG` is unset, e.g. `info`.
+    pub level: String,
+    /// JSON lines (true) or human-readable text.
+    pub json: bool,
+    /// One access-log line per request.
+    pub access_log: bool,
+}

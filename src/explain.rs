@@ -1,0 +1,141 @@
+//! `check` and `explain`: what a policy does, told before it goes live.
+//!
+//! Both run on exactly the compiled form `serve` uses (`config::load`), so
+//! what they print is what the gateway will do.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use anyhow::bail;
+
+use crate::cli::{load_config, ExplainArgs};
+use crate::config::Config;
+use crate::policy::{
+    normalize_path, run_cases, Access, Decision, DefaultAccess, DenyReason, Rule, Who,
+};
+
+/// Validates the config, prints warnings to stderr, runs the policy tests.
+/// Returns the one-line summary, or fails with every problem printed.
+pub fn check(path: &Path) -> anyhow::Result<String> {
+    let config = load_config(path)?;
+    for w in &config.warnings {
+        eprintln!("{w}");
+    }
+    let failures = run_cases(&config.rules, &config.roles, &config.tests);
+    for f in &failures {
+        eprintln!("{}:{}: policy test failed: {}", path.display(), f.line, f.message);
+    }
+    if !failures.is_empty() {
+        bail!("{} of {} policy test(s) failed", failures.len(), config.tests.len());
+    }
+    Ok(format!(
+        "{}: ok: {} route(s), {} role(s), {} upstream(s), {} policy test(s) passed, {} warning(s)",
+        path.display(),
+        config.rules.rules().len(),
+        config.roles.len(),
+        config.upstreams.len(),
+        config.tests.len(),
+        config.warnings.len(),
+    ))
+}
+
+/// The `explain` command: prints how one request is decided.
+pub fn run(path: &Path, args: ExplainArgs) -> anyhow::Result<()> {
+    let config = load_config(path)?;
+    print!("{}", explain(&config, &args)?);
+    Ok(())
+}
+
+/// The text `explain` prints, for one request.
+pub fn explain(config: &Config, args: &ExplainArgs) -> anyhow::Result<String> {
+    let ExplainArgs { method, path, role, anonymous: _, user_id, host } = args;
+    let method = method.to_ascii_uppercase();
+    let (raw_path, _query) = path.split_once('?').unwrap_or((path, ""));
+    let mut out = String::new();
+    let _ = writeln!(out, "request:     {method} {path}");
+    let normalised = match normalize_path(raw_path) {
+        Ok(p) => p,
+        Err(e) => {
+            let _ = writeln!(out, "normalised:  (rejected: {e})");
+            let _ = writeln!(out, "decision:    400 bad request: the gateway refuses the path");
+            return Ok(out);
+        }
+    };
+    let _ = writeln!(out, "normalised:  {normalised}");
+    let role_id = match role {
+        Some(r) => Some(config.roles.id(r).ok_or_else(|| {
+            anyhow::anyhow!("unknown role {r:?}: the config's roles are {:?}", config.roles.names())
+        })?),
+        None => None,
+    };
+    let who = match role_id {
+        Some(id) => Who::User { user_id: user_id.as_deref().unwrap_or(""), role: Some(id) },
+        None => Who::Anonymous,
+    };
+    let verdict = config.rules.decide(&method, host.as_deref(), &normalised, who);
+    match verdict.rule {
+        Some(rule) => {
+            let _ = writeln!(out, "rule:        {} ({}:{})", rule.name(), config.path.display(), rule.line());
+            let _ = writeln!(out, "allow:       {}", describe_access(config, rule.access(), Some(rule)));
+        }
+        None => {
+            let default = match config.rules.default_access() {
+                DefaultAccess::Deny => "deny",
+                DefaultAccess::Authenticated => "authenticated",
+            };
+            let _ = writeln!(out, "rule:        (none matched: default {default})");
+        }
+    }
+    let _ = writeln!(
+        out,
+        "who:         {}",
+        match role {
+            Some(r) => format!("a user with role {r}{}", user_id.as_ref().map(|u| format!(" and id {u}")).unwrap_or_default()),
+            None => "anonymous (no token)".to_owned(),
+        }
+    );
+    let _ = writeln!(out, "decision:    {}", describe_decision(verdict.decision));
+    let upstream = match verdict.rule {
+        Some(rule) => Some(rule.upstream()),
+        None => config.default_upstream,
+    };
+    if matches!(verdict.decision, Decision::Allow) {
+        if let Some(spec) = upstream.and_then(|i| config.upstreams.get(i)) {
+            let servers: Vec<String> = spec.servers.iter().map(|s| s.to_string()).collect();
+            let _ = writeln!(out, "upstream:    {} ({}) receives {normalised}", spec.name, servers.join(", "));
+        }
+    }
+    Ok(out)
+}
+
+fn describe_access(config: &Config, access: &Access, rule: Option<&Rule>) -> String {
+    let mut text = match access {
+        Access::Public => "public".to_owned(),
+        Access::Authenticated => "authenticated".to_owned(),
+        Access::Deny => "deny".to_owned(),
+        Access::Roles(set) => {
+            let names: Vec<&str> = config
+                .roles
+                .names()
+                .iter()
+                .filter(|n| config.roles.id(n).is_some_and(|id| set.contains(id)))
+                .map(|n| n.as_ref())
+                .collect();
+            format!("[{}]", names.join(", "))
+        }
+    };
+    if let Some(param) = rule.and_then(|r| r.owner_param()) {
+        let _ = write!(text, " or the owner ({{{param}}} = the user's id)");
+    }
+    text
+}
+
+fn describe_decision(decision: Decision) -> &'static str {
+    match decision {
+        Decision::Allow => "allow (proxied)",
+        Decision::Unauthenticated => "401 unauthenticated: a valid access token is required",
+        Decision::Forbidden(DenyReason::RoleNotAllowed) => "403 forbidden: role not allowed",
+        Decision::Forbidden(DenyReason::DenyRule) => "403 forbidden: the rule denies everyone",
+        Decision::Forbidden(DenyReason::DefaultDeny) => "403 forbidden: no rule matched and the default is deny",
+    }
+}

@@ -1,0 +1,176 @@
+//! Prometheus metrics: every family is registered once, here, and handed to
+//! the components that update it.
+//!
+//! Names follow CONTRACT section 5: `nexora_` prefix, `_total` counters,
+//! `_seconds` histograms. Label values come from configuration (route names,
+//! upstream names) or from small fixed vocabularies (decision, result): never
+//! from raw paths, user ids or anything else a client controls, so the number
+//! of series is bounded by the config.
+
+use prometheus::{
+    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts,
+    Registry, TextEncoder,
+};
+
+/// Latency buckets for proxied requests: 100 µs to 10 s.
+const REQUEST_BUCKETS: &[f64] = &[
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+    5.0, 10.0,
+];
+
+/// Every metric family of the gateway.
+#[derive(Clone)]
+pub struct Metrics {
+    registry: Registry,
+    /// `nexora_requests_total{route,decision,status}`.
+    pub requests: IntCounterVec,
+    /// `nexora_request_duration_seconds{route}`.
+    pub request_duration: HistogramVec,
+    /// `nexora_token_verify_total{result}`.
+    pub token_verify: IntCounterVec,
+    /// `nexora_token_cache_hits_total`.
+    pub token_cache_hits: IntCounter,
+    /// `nexora_token_cache_misses_total`.
+    pub token_cache_misses: IntCounter,
+    /// `nexora_login_total{outcome}`.
+    pub login: IntCounterVec,
+    /// `nexora_refresh_total{outcome}`.
+    pub refresh: IntCounterVec,
+    /// `nexora_policy_reloads_total{result}`.
+    pub policy_reloads: IntCounterVec,
+    /// `nexora_upstream_errors_total{upstream,kind}`.
+    pub upstream_errors: IntCounterVec,
+    /// `nexora_config_generation`: bumped by every successful (re)load.
+    pub config_generation: IntGauge,
+    /// `nexora_token_cache_entries`: entries in the verified-token cache.
+    pub token_cache_entries: IntGauge,
+}
+
+impl Metrics {
+    /// Creates every metric and registers it in a fresh registry.
+    ///
+    /// Fails only if two families share a name, which is a programming error
+    /// caught by the unit test below.
+    pub fn new() -> Result<Metrics, prometheus::Error> {
+        let registry = Registry::new();
+        let requests = IntCounterVec::new(
+            Opts::new("nexora_requests_total", "Requests handled, by route, decision and status"),
+            &["route", "decision", "status"],
+        )?;
+        let request_duration = HistogramVec::new(
+            HistogramOpts::new(
+                "nexora_request_duration_seconds",
+                "Time from request header to end of response, by route",
+            )
+            .buckets(REQUEST_BUCKETS.to_vec()),
+            &["route"],
+        )?;
+        let token_verify = IntCounterVec::new(
+            Opts::new("nexora_token_verify_total", "Bearer token verifications, by result"),
+            &["result"],
+        )?;
+        let token_cache_hits = IntCounter::new(
+            "nexora_token_cache_hits_total",
+            "Bearer tokens answered from the verified-token cache",
+        )?;
+        let token_cache_misses = IntCounter::new(
+            "nexora_token_cache_misses_total",
+            "Bearer tokens that had to be verified cryptographically",
+        )?;
+        let login = IntCounterVec::new(
+            Opts::new("nexora_login_total", "Login attempts, by outcome"),
+            &["outcome"],
+        )?;
+        let refresh = IntCounterVec::new(
+            Opts::new("nexora_refresh_total", "Refresh attempts, by outcome"),
+            &["outcome"],
+        )?;
+        let policy_reloads = IntCounterVec::new(
+            Opts::new("nexora_policy_reloads_total", "Config reloads, by result"),
+            &["result"],
+        )?;
+        let upstream_errors = IntCounterVec::new(
+            Opts::new("nexora_upstream_errors_total", "Upstream failures, by upstream and kind"),
+            &["upstream", "kind"],
+        )?;
+        let config_generation =
+            IntGauge::new("nexora_config_generation", "Generation of the config in force")?;
+        let token_cache_entries = IntGauge::new(
+            "nexora_token_cache_entries",
+            "Entries in the verified-token cache",
+        )?;
+
+        registry.register(Box::new(requests.clone()))?;
+        registry.register(Box::new(request_duration.clone()))?;
+        registry.register(Box::new(token_verify.clone()))?;
+        registry.register(Box::new(token_cache_hits.clone()))?;
+        registry.register(Box::new(token_cache_misses.clone()))?;
+        registry.register(Box::new(login.clone()))?;
+        registry.register(Box::new(refresh.clone()))?;
+        registry.register(Box::new(policy_reloads.clone()))?;
+        registry.register(Box::new(upstream_errors.clone()))?;
+        registry.register(Box::new(config_generation.clone()))?;
+        registry.register(Box::new(token_cache_entries.clone()))?;
+
+        Ok(Metrics {
+            registry,
+            requests,
+            request_duration,
+            token_verify,
+            token_cache_hits,
+            token_cache_misses,
+            login,
+            refresh,
+            policy_reloads,
+            upstream_errors,
+            config_generation,
+            token_cache_entries,
+        })
+    }
+
+    /// The duration histogram of one route, resolved once per config
+    /// generation so the hot path does no label lookup for it.
+    pub fn route_duration(&self, route: &str) -> Histogram {
+        self.request_duration.with_label_values(&[route])
+    }
+
+    /// Renders every family in the Prometheus text exposition format.
+    pub fn render(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(8 * 1024);
+        // Encoding into a Vec cannot fail for the text format.
+        let _ = TextEncoder::new().encode(&self.registry.gather(), &mut out);
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_contract_family_is_exposed() {
+        let m = Metrics::new().unwrap();
+        // Vec families only appear once a series exists.
+        m.requests.with_label_values(&["r", "allow", "200"]).inc();
+        m.request_duration.with_label_values(&["r"]).observe(0.001);
+        m.token_verify.with_label_values(&["ok"]).inc();
+        m.login.with_label_values(&["ok"]).inc();
+        m.refresh.with_label_values(&["ok"]).inc();
+        m.policy_reloads.with_label_values(&["ok"]).inc();
+        m.upstream_errors.with_label_values(&["shop", "refused"]).inc();
+        let text = String::from_utf8(m.render()).unwrap();
+        for name in [
+            "nexora_requests_total",
+            "nexora_request_duration_seconds",
+            "nexora_token_verify_total",
+            "nexora_token_cache_hits_total",
+            "nexora_token_cache_misses_total",
+            "nexora_login_total",
+            "nexora_refresh_total",
+            "nexora_policy_reloads_total",
+            "nexora_upstream_errors_total",
+        ] {
+            assert!(text.contains(name), "{name} missing from:\n{text}");
+        }
+    }
+}

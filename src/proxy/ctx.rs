@@ -1,0 +1,151 @@
+//! What one request learned on its way through the phases, and the summary
+//! written when it ends: metrics and one structured access-log line.
+//!
+//! The access line carries the request id, route, decision, reason, user id,
+//! status, upstream and latency — never a token, a password or a header
+//! value a client chose, apart from the (validated) request id.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use http::HeaderValue;
+use pingora::http::RequestHeader;
+use pingora::prelude::*;
+use pingora::{Error, ErrorType};
+
+use crate::generation::Generation;
+use crate::metrics::Metrics;
+use crate::token::AccessClaims;
+
+use super::headers::{is_well_formed_request_id, REQUEST_ID};
+use super::request_id;
+use super::respond::Denial;
+
+/// Per-request state shared by the proxy phases.
+pub struct RequestCtx {
+    start: Instant,
+    /// The generation the request is decided and proxied under.
+    pub generation: Option<Arc<Generation>>,
+    /// Index of the matched rule; None for the default (or a bad path).
+    pub rule: Option<usize>,
+    /// The verified identity, when the rule required a token.
+    pub claims: Option<Arc<AccessClaims>>,
+    /// Set when the gateway answered itself.
+    pub denial: Option<Denial>,
+    /// The upstream chosen, for logs and metrics.
+    pub upstream: Option<Arc<str>>,
+    request_id: HeaderValue,
+}
+
+impl RequestCtx {
+    /// A fresh context at the start of a request.
+    pub fn new() -> RequestCtx {
+        RequestCtx {
+            start: Instant::now(),
+            generation: None,
+            rule: None,
+            claims: None,
+            denial: None,
+            upstream: None,
+            request_id: HeaderValue::from_static(""),
+        }
+    }
+
+    /// Keeps the client's `X-Request-Id` when it is well formed, else mints one.
+    pub fn adopt_request_id(&mut self, req: &RequestHeader) {
+        if let Some(v) = req.headers.get(REQUEST_ID) {
+            if is_well_formed_request_id(v.as_bytes()) {
+                self.request_id = v.clone();
+                return;
+            }
+        }
+        let mut buf = [0u8; 32];
+        self.request_id = super::header_value(request_id::mint(&mut buf));
+    }
+
+    /// The request id as a header value.
+    pub fn request_id_value(&self) -> HeaderValue {
+        self.request_id.clone()
+    }
+
+    /// The request id as text (always ASCII by construction).
+    pub fn request_id_str(&self) -> &str {
+        self.request_id.to_str().unwrap_or_default()
+    }
+
+    /// The generation, which every phase after `request_filter` has.
+    pub fn generation(&self) -> Result<Arc<Generation>> {
+        self.generation
+            .clone()
+            .ok_or_else(|| Error::explain(ErrorType::InternalError, "request has no generation"))
+    }
+
+    /// Updates the metrics and writes the access-log line.
+    pub fn record(&self, session: &Session, e: Option<&Error>, metrics: &Metrics) {
+        let Some(gen) = &self.generation else { return };
+        let status = session
+            .response_written()
+            .map_or(0, |r| r.status.as_u16());
+        let decision = match self.denial {
+            None if e.is_none() => "allow",
+            None => "error",
+            Some(d) if d.status() >= 500 => "error",
+            Some(_) => "deny",
+        };
+        let route = gen.route(self.rule);
+        let elapsed = self.start.elapsed();
+        route.duration.observe(elapsed.as_secs_f64());
+        metrics
+            .requests
+            .with_label_values(&[&route.name, decision, status_label(status)])
+            .inc();
+        if gen.config.logging.access_log {
+            tracing::info!(
+                target: "access",
+                request_id = self.request_id_str(),
+                method = session.req_header().method.as_str(),
+                route = &*route.name,
+                decision,
+                reason = self.denial.map(|d| d.reason()),
+                user_id = self.claims.as_ref().map(|c| &*c.user_id),
+                status,
+                upstream = self.upstream.as_deref(),
+                latency_us = elapsed.as_micros() as u64,
+            );
+        }
+    }
+}
+
+impl Default for RequestCtx {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// A static label for a status code, so counting allocates nothing.
+fn status_label(status: u16) -> &'static str {
+    match status {
+        200 => "200",
+        201 => "201",
+        204 => "204",
+        301 => "301",
+        302 => "302",
+        304 => "304",
+        400 => "400",
+        401 => "401",
+        403 => "403",
+        404 => "404",
+        405 => "405",
+        429 => "429",
+        500 => "500",
+        502 => "502",
+        503 => "503",
+        504 => "504",
+        0 => "0",
+        100..=199 => "1xx",
+        200..=299 => "2xx",
+        300..=399 => "3xx",
+        400..=499 => "4xx",
+        _ => "5xx",
+    }
+}

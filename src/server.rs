@@ -1,0 +1,143 @@
+//! Assembles and runs the Pingora server: the proxy service on the public
+//! listener, the admin service on its own, the upstream health checker, and
+//! (for demos) the built-in echo upstream.
+//!
+//! Pingora owns its runtimes: `run_forever` is called from plain `main`, never
+//! from inside a tokio runtime. Its settings are built from our config, not
+//! parsed from argv (Pingora's `-c` would clash with ours).
+
+use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use async_trait::async_trait;
+use pingora::server::configuration::{Opt, ServerConf};
+use pingora::server::{Server, ShutdownWatch};
+use pingora::services::background::{background_service, BackgroundService};
+use pingora::services::listening::Service;
+
+use crate::admin::{AdminApp, Readiness};
+use crate::config::Config;
+use crate::echo::EchoApp;
+use crate::generation::{Generation, Live};
+use crate::metrics::Metrics;
+use crate::proxy::Gateway;
+
+/// Extra services `serve` can run beside the gateway.
+#[derive(Debug, Default, Clone)]
+pub struct ServeOptions {
+    /// Also serve the built-in echo upstream on this address.
+    pub echo_upstream: Option<SocketAddr>,
+}
+
+/// Runs the gateway until it is told to stop. Never returns on success.
+pub fn serve(config: Config, options: ServeOptions) -> anyhow::Result<()> {
+    let metrics = Metrics::new().context("registering metrics")?;
+    let pingora_conf = pingora_conf(&config);
+    let proxy_addr = config.listen.proxy.to_string();
+    let admin_addr = config.listen.admin.to_string();
+
+    // Balanced upstreams fill their selectors asynchronously; do that on a
+    // short-lived runtime before Pingora starts its own.
+    let first = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting a runtime to build upstreams")?
+        .block_on(Generation::build(1, config, &metrics))
+        .context("building the runtime state")?;
+    metrics.config_generation.set(1);
+    let live = Arc::new(Live::new(first));
+    let readiness = Arc::new(Readiness::default());
+    // No user store is consulted yet: ready once the config is in force.
+    readiness.database.store(true, Ordering::Relaxed);
+
+    let mut server = Server::new_with_opt_and_conf(Opt::default(), pingora_conf);
+    server.bootstrap();
+
+    let mut proxy = pingora::proxy::http_proxy_service_with_name(
+        &server.configuration,
+        Gateway::new(live.clone(), metrics.clone()),
+        "nexora proxy",
+    );
+    proxy.add_tcp(&proxy_addr);
+
+    let mut admin =
+        Service::new("nexora admin".into(), AdminApp::new(metrics.clone(), live.clone(), readiness));
+    admin.add_tcp(&admin_addr);
+    admin.threads = Some(1);
+
+    let health = background_service("upstream health checks", HealthChecker { live });
+
+    server.add_service(proxy);
+    server.add_service(admin);
+    server.add_service(health);
+    if let Some(addr) = options.echo_upstream {
+        let mut echo = Service::new("echo upstream".into(), EchoApp);
+        echo.add_tcp(&addr.to_string());
+        echo.threads = Some(1);
+        server.add_service(echo);
+    }
+    tracing::info!(proxy = %proxy_addr, admin = %admin_addr, "nexora-gate serving");
+    server.run_forever()
+}
+
+/// Pingora settings from our `server:` section.
+fn pingora_conf(config: &Config) -> ServerConf {
+    let s = &config.server;
+    let port = config.listen.proxy.port();
+    ServerConf {
+        threads: s.threads,
+        work_stealing: s.work_stealing,
+        upstream_keepalive_pool_size: s.upstream_keepalive_pool,
+        graceful_shutdown_timeout_seconds: Some(s.graceful_shutdown_timeout.as_secs()),
+        grace_period_seconds: Some(0),
+        // Distinct per listener so several gateways can run on one machine.
+        pid_file: format!("/tmp/nexora-gate-{port}.pid"),
+        upgrade_sock: format!("/tmp/nexora-gate-{port}.upgrade.sock"),
+        ..ServerConf::default()
+    }
+}
+
+/// Runs each health-checked upstream's check when its interval is due.
+struct HealthChecker {
+    live: Arc<Live>,
+}
+
+#[async_trait]
+impl BackgroundService for HealthChecker {
+    async fn start(&self, mut shutdown: ShutdownWatch) {
+        let mut tick = tokio::time::interval(Duration::from_millis(250));
+        loop {
+            tokio::select! {
+                _ = shutdown.changed() => return,
+                _ = tick.tick() => {
+                    let gen = self.live.current();
+                    for upstream in &gen.upstreams {
+                        upstream.health_check_if_due().await;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Runs only the built-in echo upstream (the `echo` command).
+pub fn serve_echo(addr: SocketAddr) -> anyhow::Result<()> {
+    let conf = ServerConf {
+        threads: 1,
+        pid_file: format!("/tmp/nexora-echo-{}.pid", addr.port()),
+        upgrade_sock: format!("/tmp/nexora-echo-{}.upgrade.sock", addr.port()),
+        grace_period_seconds: Some(0),
+        graceful_shutdown_timeout_seconds: Some(1),
+        ..ServerConf::default()
+    };
+    let mut server = Server::new_with_opt_and_conf(Opt::default(), conf);
+    server.bootstrap();
+    let mut echo = Service::new("echo upstream".into(), EchoApp);
+    echo.add_tcp(&addr.to_string());
+    server.add_service(echo);
+    eprintln!("echo upstream listening on {addr}");
+    server.run_forever()
+}

@@ -1,0 +1,134 @@
+//! `check` and `explain` (CONTRACT 1, 4.4).
+
+use crate::common::*;
+
+fn base(policy: &str) -> String {
+    config_yaml(18080, 19901, "127.0.0.1:9000", policy, "")
+}
+
+#[test]
+fn check_accepts_a_good_config_and_runs_its_tests() {
+    let policy = format!(
+        "{SHOP_ROUTES}\ntests:\n  - {{ request: \"GET /api/admin/users\", role: SELLER, expect: deny }}\n  - {{ request: \"GET /api/products/42\", anonymous: true, expect: allow }}\n  - {{ request: \"GET /api/orders/1\", anonymous: true, expect: unauthenticated }}\n"
+    );
+    let (_dir, path) = write_config(&base(&policy));
+    let out = run_cli(&["--config", path.to_str().unwrap(), "check"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "stdout: {stdout}\nstderr: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("ok"), "{stdout}");
+    assert!(stdout.contains("3 policy test(s) passed"), "{stdout}");
+}
+
+#[test]
+fn check_fails_a_policy_test_and_names_the_deciding_rule() {
+    let policy = format!("{SHOP_ROUTES}\ntests:\n  - {{ request: \"GET /api/admin/users\", role: SELLER, expect: allow }}\n");
+    let (_dir, path) = write_config(&base(&policy));
+    let out = run_cli(&["--config", path.to_str().unwrap(), "check"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("admin-area"), "{stderr}");
+}
+
+#[test]
+fn check_reports_every_error_with_line_and_column() {
+    let broken = base(SHOP_ROUTES)
+        .replace("allow: [ADMIN]\n", "allow: [ADMNI]\n")
+        .replace("upstream: shop\n  - name: closed", "upstream: nowhere\n  - name: closed");
+    let (_dir, path) = write_config(&broken);
+    let out = run_cli(&["--config", path.to_str().unwrap(), "check"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let file = path.to_str().unwrap();
+    let lines: Vec<&str> = stderr.lines().filter(|l| l.starts_with(file)).collect();
+    assert!(lines.len() >= 2, "expected both errors:\n{stderr}");
+    for l in &lines {
+        let rest = &l[file.len()..];
+        let mut parts = rest.splitn(4, ':');
+        assert_eq!(parts.next(), Some(""));
+        let line: u32 = parts.next().unwrap().parse().unwrap_or_else(|_| panic!("no line in {l}"));
+        let col: u32 = parts.next().unwrap().parse().unwrap_or_else(|_| panic!("no column in {l}"));
+        assert!(line > 0 && col > 0, "{l}");
+    }
+    assert!(stderr.contains("ADMNI"), "{stderr}");
+    assert!(stderr.contains("nowhere"), "{stderr}");
+}
+
+#[test]
+fn check_reports_unknown_keys_and_unset_variables() {
+    let (_dir, path) = write_config(&base(SHOP_ROUTES).replace("  leeway: 30s\n", "  leeway: 30s\n  leway: 30s\n"));
+    let out = run_cli(&["--config", path.to_str().unwrap(), "check"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("leway"), "{stderr}");
+
+    let (_dir2, path2) = write_config(&base(SHOP_ROUTES).replace("${IT_SIGNING_KEY}", "${NEXORA_IT_UNSET_VARIABLE}"));
+    let out = run_cli(&["--config", path2.to_str().unwrap(), "check"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("NEXORA_IT_UNSET_VARIABLE"), "{stderr}");
+}
+
+#[test]
+fn check_refuses_a_short_hmac_secret() {
+    let (_dir, path) = write_config(&base(SHOP_ROUTES).replace("${IT_SIGNING_KEY}", "too-short-secret"));
+    let out = run_cli(&["--config", path.to_str().unwrap(), "check"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("signing_key"), "{stderr}");
+}
+
+#[test]
+fn explain_prints_normalised_path_rule_and_decision() {
+    let (_dir, path) = write_config(&base(SHOP_ROUTES));
+    let out = run_cli(&[
+        "--config", path.to_str().unwrap(), "explain", "GET", "/api/products/../admin/users", "--role", "SELLER",
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("normalised:  /api/admin/users"), "{stdout}");
+    assert!(stdout.contains("rule:        admin-area"), "{stdout}");
+    assert!(stdout.contains("403"), "{stdout}");
+
+    let out = run_cli(&["--config", path.to_str().unwrap(), "explain", "GET", "/api/products/7", "--anonymous"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("rule:        catalogue"), "{stdout}");
+    assert!(stdout.contains("allow"), "{stdout}");
+    assert!(stdout.contains("upstream:    shop"), "{stdout}");
+
+    let out = run_cli(&[
+        "--config", path.to_str().unwrap(), "explain", "GET", "/api/users/42/mail/x", "--role", "CUSTOMER", "--user-id", "42",
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("own-mailbox") && stdout.contains("allow"), "{stdout}");
+}
+
+#[test]
+fn token_mint_produces_a_token_the_gateway_accepts() {
+    let up = Upstream::start(Behaviour::Ok);
+    let gw = Gateway::start(&up);
+    let out = run_cli(&[
+        "--config", gw.config_path.to_str().unwrap(), "token", "mint", "--user-id", "77", "--username", "ops", "--role", "ADMIN",
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let token = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    let r = gw.get("/api/admin/x", Some(&token), &[]);
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(up.last().header("x-user-id"), Some("77"));
+}
+
+#[test]
+fn keygen_writes_keys_for_every_algorithm() {
+    for alg in ["HS256", "RS256", "ES256", "EdDSA"] {
+        let dir = tempfile::tempdir().unwrap();
+        let out_dir = dir.path().join("keys");
+        let out = run_cli(&["keygen", "--alg", alg, "--out", out_dir.to_str().unwrap()]);
+        assert!(out.status.success(), "{alg}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(std::fs::read_dir(&out_dir).unwrap().count() >= 1, "{alg}");
+    }
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let out = run_cli(&["explain"]);
+    assert_eq!(out.status.code(), Some(2));
+}

@@ -1,0 +1,291 @@
+//! Test helpers: a real gateway process on free loopback ports in front of
+//! a recording upstream, HTTP helpers and token forging.
+
+#![allow(dead_code, unreachable_pub)]
+
+pub mod tokens;
+pub mod upstream;
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+pub use tokens::*;
+pub use upstream::{Behaviour, Seen, Upstream};
+
+/// The HS256 key every test config signs with (48 bytes: above the minimum).
+pub const SIGNING_KEY: &str = "it-signing-key-0123456789abcdef0123456789abcdef";
+
+/// The gateway binary under test.
+pub fn binary() -> &'static str {
+    env!("CARGO_BIN_EXE_nexora-gate")
+}
+
+/// A free TCP port on 127.0.0.1 (bound and released).
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// The routes most tests use (CONTRACT §2's example policy).
+pub const SHOP_ROUTES: &str = r#"
+roles: [ADMIN, SELLER, CUSTOMER]
+routes:
+  - name: catalogue
+    match: { path: /api/products/**, methods: [GET, HEAD] }
+    allow: public
+    upstream: shop
+  - name: seller-area
+    match: { path: /api/seller/** }
+    allow: [SELLER, ADMIN]
+    upstream: shop
+  - name: admin-area
+    match: { path: /api/admin/** }
+    allow: [ADMIN]
+    upstream: shop
+  - name: order-by-id
+    match: { path: "/api/orders/{id}", methods: [GET] }
+    allow: authenticated
+    upstream: shop
+  - name: own-mailbox
+    match: { path: "/api/users/{user_id}/mail/**" }
+    allow: [ADMIN]
+    owner: user_id
+    upstream: shop
+  - name: closed
+    match: { path: /api/closed/** }
+    allow: deny
+    upstream: shop
+default: deny
+"#;
+
+/// A whole config: listeners and upstream filled in, then `policy` (roles,
+/// routes, default, tests) and any `extra` top-level sections.
+pub fn config_yaml(proxy: u16, admin: u16, upstream: &str, policy: &str, extra: &str) -> String {
+    format!(
+        r#"server:
+  threads: 1
+listen:
+  proxy: 127.0.0.1:{proxy}
+  admin: 127.0.0.1:{admin}
+upstreams:
+  shop:
+    servers: [{upstream}]
+    read_timeout: 2s
+tokens:
+  algorithm: HS256
+  signing_key: ${{IT_SIGNING_KEY}}
+  access_ttl: 60m
+  refresh_ttl: 7d
+  leeway: 30s
+identity_headers:
+  user_id: X-User-Id
+  username: X-Username
+  role: X-User-Role
+{extra}
+{policy}
+"#
+    )
+}
+
+/// A running gateway process; killed when dropped.
+pub struct Gateway {
+    /// `http://127.0.0.1:PORT` of the proxy listener.
+    pub url: String,
+    /// `http://127.0.0.1:PORT` of the admin listener.
+    pub admin_url: String,
+    /// The config file it serves.
+    pub config_path: PathBuf,
+    child: Child,
+    log_path: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Gateway {
+    /// Starts `serve` with the shop policy in front of `upstream`.
+    pub fn start(upstream: &Upstream) -> Gateway {
+        Gateway::start_with(upstream, SHOP_ROUTES, "")
+    }
+
+    /// Starts `serve` with the given policy and extra sections.
+    pub fn start_with(upstream: &Upstream, policy: &str, extra: &str) -> Gateway {
+        let (proxy, admin) = (free_port(), free_port());
+        let yaml = config_yaml(proxy, admin, &upstream.addr, policy, extra);
+        Gateway::start_yaml(&yaml, proxy, admin)
+    }
+
+    /// Starts `serve` on a complete config text.
+    pub fn start_yaml(yaml: &str, proxy: u16, admin: u16) -> Gateway {
+        let dir = tempfile::tempdir().unwrap();
+        let config_path = dir.path().join("gateway.yaml");
+        std::fs::write(&config_path, yaml).unwrap();
+        let log_path = dir.path().join("gateway.log");
+        let log = std::fs::File::create(&log_path).unwrap();
+        let child = Command::new(binary())
+            .args(["--config", config_path.to_str().unwrap(), "serve"])
+            .env("IT_SIGNING_KEY", SIGNING_KEY)
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("spawn nexora-gate");
+        let gw = Gateway {
+            url: format!("http://127.0.0.1:{proxy}"),
+            admin_url: format!("http://127.0.0.1:{admin}"),
+            config_path,
+            child,
+            log_path,
+            _dir: dir,
+        };
+        gw.wait_ready();
+        gw
+    }
+
+    fn wait_ready(&self) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if let Ok(r) = agent().get(&format!("{}/healthz", self.admin_url)).call() {
+                if r.status() == 200 && TcpStream::connect(self.proxy_addr()).is_ok() {
+                    return;
+                }
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("gateway did not become healthy; log:\n{}", self.log());
+    }
+
+    /// `127.0.0.1:PORT` of the proxy listener.
+    pub fn proxy_addr(&self) -> String {
+        self.url.trim_start_matches("http://").to_owned()
+    }
+
+    /// What the gateway wrote to stderr so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log_path).unwrap_or_default()
+    }
+
+    /// GET through the proxy with optional bearer token and extra headers.
+    pub fn get(&self, path: &str, token: Option<&str>, headers: &[(&str, &str)]) -> Reply {
+        self.request("GET", path, token, headers)
+    }
+
+    /// Any method through the proxy.
+    pub fn request(&self, method: &str, path: &str, token: Option<&str>, headers: &[(&str, &str)]) -> Reply {
+        let mut req = agent().request(method, &format!("{}{}", self.url, path));
+        if let Some(t) = token {
+            req = req.set("Authorization", &format!("Bearer {t}"));
+        }
+        for (k, v) in headers {
+            req = req.set(k, v);
+        }
+        Reply::from(req.call())
+    }
+
+    /// The admin listener's `/metrics` text.
+    pub fn metrics(&self) -> String {
+        agent().get(&format!("{}/metrics", self.admin_url)).call().unwrap().into_string().unwrap()
+    }
+
+    /// Sends raw bytes to the proxy port and returns everything read back
+    /// until the connection closes or 2 s pass.
+    pub fn raw(&self, bytes: &[u8]) -> String {
+        raw_exchange(&self.proxy_addr(), bytes)
+    }
+}
+
+impl Drop for Gateway {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Sends `bytes` to `addr`, reads until close or a 2 s silence.
+pub fn raw_exchange(addr: &str, bytes: &[u8]) -> String {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+    s.write_all(bytes).unwrap();
+    let mut out = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        match s.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => out.extend_from_slice(&buf[..n]),
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// A ureq agent that never follows redirects.
+pub fn agent() -> ureq::Agent {
+    ureq::AgentBuilder::new()
+        .redirects(0)
+        .timeout(Duration::from_secs(10))
+        .build()
+}
+
+/// Status, headers and body of a response, whatever the status.
+#[derive(Debug)]
+pub struct Reply {
+    /// HTTP status.
+    pub status: u16,
+    /// Lower-case header names with their values.
+    pub headers: Vec<(String, String)>,
+    /// The body text.
+    pub body: String,
+}
+
+impl Reply {
+    /// The body parsed as JSON.
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body)
+            .unwrap_or_else(|e| panic!("body is not JSON ({e}): {}", self.body))
+    }
+
+    /// One header's value.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+}
+
+impl From<Result<ureq::Response, ureq::Error>> for Reply {
+    fn from(r: Result<ureq::Response, ureq::Error>) -> Reply {
+        let resp = match r {
+            Ok(resp) | Err(ureq::Error::Status(_, resp)) => resp,
+            Err(e) => panic!("transport error: {e}"),
+        };
+        let status = resp.status();
+        let headers = resp
+            .headers_names()
+            .into_iter()
+            .flat_map(|n| {
+                resp.all(&n).into_iter().map(|v| (n.clone(), v.to_owned())).collect::<Vec<_>>()
+            })
+            .collect();
+        let body = resp.into_string().unwrap_or_default();
+        Reply { status, headers, body }
+    }
+}
+
+/// Runs the binary with `args` (and the test signing key in the env).
+pub fn run_cli(args: &[&str]) -> Output {
+    Command::new(binary())
+        .args(args)
+        .env("IT_SIGNING_KEY", SIGNING_KEY)
+        .output()
+        .expect("run nexora-gate")
+}
+
+/// Writes `yaml` to a file in a fresh temp dir; returns both.
+pub fn write_config(yaml: &str) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("gateway.yaml");
+    std::fs::write(&path, yaml).unwrap();
+    (dir, path)
+}
+
+/// The repository root (for config/ and benches/ files).
+pub fn repo_path(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)
+}

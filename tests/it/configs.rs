@@ -1,0 +1,34 @@
+//! Every config file the project ships loads and passes `check`.
+
+use crate::common::*;
+
+#[test]
+fn every_shipped_config_passes_check() {
+    let mut files = Vec::new();
+    for dir in ["config", "benches/load"] {
+        for entry in std::fs::read_dir(repo_path(dir)).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|e| e == "yaml" || e == "yml") {
+                files.push(path);
+            }
+        }
+    }
+    assert!(!files.is_empty());
+    for path in files {
+        let out = std::process::Command::new(binary())
+            .args(["--config", path.to_str().unwrap(), "check"])
+            .env("NEXORA_SIGNING_KEY", SIGNING_KEY)
+            .env("JWT_SECRET", SIGNING_KEY)
+            .env("LISTEN", "127.0.0.1:9110")
+            .env("UPSTREAM", "127.0.0.1:9000")
+            .env("THREADS", "1")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{} fails check:\n{}",
+            path.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}

@@ -1,0 +1,12 @@
+//! Integration tests: the real `nexora-gate` binary on free loopback ports
+//! in front of a real (recording) upstream, spoken to over HTTP.
+
+mod common;
+
+mod admin;
+mod cli;
+mod configs;
+mod hot_path;
+mod identity_headers;
+mod normalisation;
+mod upstream_faults;
