@@ -1,1 +1,7 @@
 //! Configuration: YAML file to raw structs to the compiled form the hot path uses.
+
+mod duration;
+mod error;
+
+pub use duration::{parse_duration, DurationError};
+pub use error::{ConfigError, ConfigErrors, Location};
