@@ -2,6 +2,8 @@
 
 mod duration;
 mod error;
+pub mod raw;
 
 pub use duration::{parse_duration, DurationError};
 pub use error::{ConfigError, ConfigErrors, Location};
+pub use raw::RawConfig;
