@@ -3,6 +3,8 @@
 mod duration;
 mod error;
 pub mod raw;
+#[allow(dead_code)] // used by the loader, next
+mod source_map;
 
 pub use duration::{parse_duration, DurationError};
 pub use error::{ConfigError, ConfigErrors, Location};
