@@ -2,6 +2,8 @@
 
 mod duration;
 mod error;
+#[allow(dead_code)] // used by the loader, next
+mod interpolate;
 pub mod raw;
 #[allow(dead_code)] // used by the loader, next
 mod source_map;
