@@ -565,3 +565,26 @@ fn parse_file_reads_the_file_or_says_why_not() {
         "{error}"
     );
 }
+
+#[test]
+fn windows_line_endings_give_the_same_positions() {
+    let crlf = CONTRACT.replace('\n', "\r\n");
+    let (raw, source) = parse(&crlf).expect("valid with CRLF");
+    assert_eq!(raw, parse(CONTRACT).expect("valid").0);
+    let at = source.locate("routes[2].match.path");
+    assert_eq!(
+        at,
+        Some(Location {
+            line: 56,
+            column: 20
+        })
+    );
+    let text = MINIMAL
+        .replace('\n', "\r\n")
+        .replace("path: /x }", "path: /x, mthods: [GET] }");
+    let errors = parse(&text).expect_err(&text).to_string();
+    assert!(
+        errors.starts_with("gw.yaml:7:35: routes[0].match: unknown field `mthods`"),
+        "{errors}"
+    );
+}
