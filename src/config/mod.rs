@@ -1,1 +1,215 @@
-//! Configuration: YAML file to raw structs to the compiled form the hot path uses.
+//! Configuration: from the YAML file operators edit to the compiled form the gateway runs on.
+//!
+//! ```text
+//!  gateway.yaml ─read─▶ text ─interpolate ${VAR}─▶ text' ─serde_yaml─▶ RawConfig ─compile─▶ Config
+//!                                   │                 │
+//!                                   ▼                 ▼
+//!                             ColumnShifts   +   PathIndex    =  SourceMap (inside Source)
+//! ```
+//!
+//! [`parse_file`] / [`parse_str`] run the first half and return the [`RawConfig`] together with
+//! its [`Source`]; the compiler (`compile.rs`) turns that into `Config` and reports semantic
+//! problems through [`Source::error_at`], so they carry a position too.
+//!
+//! Precedence:
+//! 1. Which file: `--config PATH`, else `$NEXORA_CONFIG`, else `config/gateway.yaml` (the CLI
+//!    decides; this module takes a path).
+//! 2. `${VAR}` references are replaced from the environment before anything is parsed, so a
+//!    variable can supply any value, but never structure (see `interpolate`).
+//! 3. A key written in the file is what applies; a key left out takes the default documented on
+//!    its field in [`raw`], applied by the compiler. Nothing else overrides the file.
+//!
+//! Errors: each stage collects every problem it can before stopping ([`ConfigErrors`], one
+//! `FILE:LINE:COL: message` per line). Interpolation problems stop the pipeline (the text is not
+//! what the operator meant); YAML shape problems stop it before compiling. Positions always
+//! refer to the file as written, before interpolation.
+
+mod deserialize;
+mod duration;
+mod error;
+mod interpolate;
+pub mod raw;
+mod source_map;
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+pub use duration::{parse_duration, DurationError};
+pub use error::{ConfigError, ConfigErrors, Location};
+pub use raw::RawConfig;
+
+use source_map::{PathIndex, SourceMap};
+
+/// A config file after interpolation, able to point at any YAML path in it.
+///
+/// Returned by [`parse_file`] and [`parse_str`] next to the [`RawConfig`]; the compiler uses it
+/// to position the errors it finds.
+#[derive(Clone)]
+pub struct Source {
+    /// The file, as given.
+    pub path: PathBuf,
+    /// The text after `${VAR}` interpolation. It contains the substituted secrets: never log or
+    /// print it (`Debug` shows only its length).
+    pub text: String,
+    map: SourceMap,
+}
+
+/// Reads `path`, interpolates `${VAR}` from the process environment and parses the YAML.
+///
+/// An environment variable whose value is not valid UTF-8 counts as unset.
+///
+/// # Errors
+/// The file cannot be read, or every problem [`parse_str`] finds.
+pub fn parse_file(path: &Path) -> Result<(RawConfig, Source), ConfigErrors> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|error| ConfigError::whole_file(path, format!("cannot read the file: {error}")))?;
+    parse_str(path, &text, &|name| std::env::var(name).ok())
+}
+
+/// Interpolates `${VAR}` in `text` with `env`, then parses the YAML into a [`RawConfig`].
+///
+/// `path` only labels errors. `env` is the environment lookup (tests pass a closure over a
+/// table instead of touching the process environment).
+///
+/// # Errors
+/// All interpolation problems (unset variables, malformed references, refused values); or, once
+/// the text is interpolated, duplicate keys and every YAML syntax, type or unknown-key problem
+/// found (see `deserialize` for how several are found despite serde stopping at the first).
+pub fn parse_str(
+    path: &Path,
+    text: &str,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<(RawConfig, Source), ConfigErrors> {
+    let interpolated = interpolate::interpolate(text, env).map_err(|problems| {
+        let errors = problems
+            .into_iter()
+            .map(|p| ConfigError::at(path, p.location, p.message));
+        ConfigErrors(errors.collect())
+    })?;
+    // yaml-rust2 refusing what serde_yaml accepts only costs positions for later errors.
+    let (index, indexed) = match PathIndex::build(&interpolated.text) {
+        Ok(index) => (index, true),
+        Err(_) => (PathIndex::default(), false),
+    };
+    if indexed && !index.has_root() {
+        let message = "no configuration found: the file is empty or only has comments";
+        return Err(ConfigError::whole_file(path, message).into());
+    }
+    let substituted = interpolated.substituted;
+    let source = Source {
+        path: path.to_owned(),
+        text: interpolated.text,
+        map: SourceMap {
+            shifts: interpolated.shifts,
+            index,
+        },
+    };
+    let mut errors = source.duplicate_key_errors();
+    let to_original = |location| source.map.to_original(location);
+    match deserialize::raw_config(&source.text, &source.map.index, &to_original) {
+        Ok(raw) => {
+            errors.sort();
+            errors.into_result((raw, source))
+        }
+        Err(problems) => {
+            // serde_yaml reports duplicate struct fields without a position; ours have one.
+            let ours = !errors.is_empty();
+            let problems = problems
+                .into_iter()
+                .filter(|p| !(ours && p.message.contains("duplicate field `")));
+            errors.extend(problems.map(|p| ConfigError {
+                file: path.to_owned(),
+                location: p.location,
+                message: redact(&p.message, &substituted),
+            }));
+            errors.sort();
+            Err(errors)
+        }
+    }
+}
+
+/// Replaces substituted values that serde_yaml quotes in a message (`"value"`, `` `value` ``)
+/// by their `${NAME}`: a value may be a secret, and the operator knows where it came from.
+fn redact(message: &str, substituted: &[(String, String)]) -> String {
+    let mut message = message.to_owned();
+    for (name, value) in substituted.iter().filter(|(_, value)| !value.is_empty()) {
+        let reference = format!("${{{name}}}");
+        for quoted in [format!("{value:?}"), format!("`{value}`")] {
+            message = message.replace(&quoted, &reference);
+        }
+    }
+    message
+}
+
+// === impl Source ===
+
+impl Source {
+    /// Position of the node at `yaml_path`, such as `routes[3].allow` or
+    /// `upstreams.shop.servers[0]` (`""` is the whole document).
+    ///
+    /// Points at the key's value; at the key when the value is empty (`key:`); at the nearest
+    /// existing ancestor when the path does not exist (a key left out). `None` only when the
+    /// document has no position information at all.
+    pub fn locate(&self, yaml_path: &str) -> Option<Location> {
+        self.map.locate(yaml_path)
+    }
+
+    /// Like [`Self::locate`], but pointing at the key (`upstreams.shop` → `shop:`), for problems
+    /// with the name rather than the value.
+    pub fn locate_key(&self, yaml_path: &str) -> Option<Location> {
+        self.map.locate_key(yaml_path)
+    }
+
+    /// An error at `yaml_path`, its message prefixed with the path:
+    /// `error_at("routes[3].allow", "unknown role \"admn\"")` displays as
+    /// `FILE:LINE:COL: routes[3].allow: unknown role "admn"`.
+    pub fn error_at(&self, yaml_path: &str, message: impl Into<String>) -> ConfigError {
+        self.error_with(self.locate(yaml_path), yaml_path, message.into())
+    }
+
+    /// Like [`Self::error_at`], positioned at the key (see [`Self::locate_key`]).
+    pub fn error_at_key(&self, yaml_path: &str, message: impl Into<String>) -> ConfigError {
+        self.error_with(self.locate_key(yaml_path), yaml_path, message.into())
+    }
+
+    fn error_with(&self, location: Option<Location>, path: &str, message: String) -> ConfigError {
+        let message = if path.is_empty() {
+            message
+        } else {
+            format!("{path}: {message}")
+        };
+        ConfigError {
+            file: self.path.clone(),
+            location,
+            message,
+        }
+    }
+
+    /// One error per key written twice in the same mapping, at the second occurrence.
+    fn duplicate_key_errors(&self) -> ConfigErrors {
+        let errors = self.map.index.duplicates.iter().map(|duplicate| {
+            let first = self.map.to_original(duplicate.first);
+            let message = format!(
+                "{}: duplicate key (first written at line {}, column {})",
+                duplicate.path, first.line, first.column
+            );
+            ConfigError::at(&self.path, self.map.to_original(duplicate.at), message)
+        });
+        ConfigErrors(errors.collect())
+    }
+}
+
+impl fmt::Debug for Source {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Source")
+            .field("path", &self.path)
+            .field(
+                "text",
+                &format_args!("<{} bytes, may hold secrets>", self.text.len()),
+            )
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests;
