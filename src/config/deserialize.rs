@@ -42,6 +42,7 @@ const SECTIONS: &[(&str, bool, SectionCheck)] = &[
     ("roles",                 true,  section::<Vec<String>>),
     ("routes",                true,  section::<Vec<raw::Route>>),
     ("default",               false, section::<Option<raw::DefaultDecision>>),
+    ("default_upstream",      false, section::<Option<String>>),
     ("tests",                 false, section::<Option<Vec<raw::PolicyTest>>>),
     ("logging",               false, section::<Option<raw::Logging>>),
 ];

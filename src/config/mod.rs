@@ -24,6 +24,8 @@
 //! what the operator meant); YAML shape problems stop it before compiling. Positions always
 //! refer to the file as written, before interpolation.
 
+mod compile;
+mod compiled;
 mod deserialize;
 mod duration;
 mod error;
@@ -36,6 +38,8 @@ use std::path::{Path, PathBuf};
 
 pub use duration::{parse_duration, DurationError};
 pub use error::{ConfigError, ConfigErrors, Location};
+pub use compile::{compile, load, load_str};
+pub use compiled::*;
 pub use raw::RawConfig;
 
 use source_map::{PathIndex, SourceMap};

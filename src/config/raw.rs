@@ -46,6 +46,10 @@ pub struct RawConfig {
     pub routes: Vec<Route>,
     /// The decision when no route matches. Default: `deny`.
     pub default: Option<DefaultDecision>,
+    /// Upstream for requests no route matches, when `default: authenticated`.
+    /// Default: the only upstream, when there is exactly one. (An extension of CONTRACT §2,
+    /// which does not say where unmatched requests go.)
+    pub default_upstream: Option<String>,
     /// Policy tests run by `check` (CONTRACT §4.4). Default: none.
     pub tests: Option<Vec<PolicyTest>>,
     /// Log output. Default: every field's default.
@@ -371,6 +375,8 @@ pub struct Logging {
     pub level: Option<String>,
     /// Line format. Default: `text`.
     pub format: Option<LogFormat>,
+    /// One structured line per proxied request. Default: `true`.
+    pub access_log: Option<bool>,
 }
 
 /// `logging.format`.

@@ -1,0 +1,143 @@
+//! `RawConfig` → [`Config`]: every value validated, defaults applied in one
+//! place, and every problem collected with its YAML path and position, so
+//! one run of `check` lists them all.
+//!
+//! Compile reads key files named by the config but does no network I/O.
+//! Each section has its own file; they share the [`Compiler`], which holds
+//! the source map and the error list.
+
+mod network;
+mod policy;
+mod settings;
+mod tokens;
+
+use std::path::Path;
+
+use super::raw::RawConfig;
+use super::{parse_file, parse_str, Config, ConfigError, ConfigErrors, Source};
+
+/// Reads, parses and compiles the config at `path`.
+pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
+    let (raw, source) = parse_file(path)?;
+    compile(raw, &source)
+}
+
+/// Parses and compiles config text, with variables from `env` (tests, `check`).
+pub fn load_str(
+    path: &Path,
+    text: &str,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Config, ConfigErrors> {
+    let (raw, source) = parse_str(path, text, env)?;
+    compile(raw, &source)
+}
+
+/// Compiles a parsed config; fails with every problem found.
+pub fn compile(raw: RawConfig, source: &Source) -> Result<Config, ConfigErrors> {
+    let mut c = Compiler { src: source, errors: ConfigErrors(Vec::new()) };
+    let RawConfig {
+        server,
+        listen,
+        upstreams,
+        database,
+        tokens,
+        auth,
+        identity_headers,
+        forward_authorization,
+        roles,
+        routes,
+        default,
+        default_upstream,
+        tests,
+        logging,
+    } = raw;
+
+    let server = c.server(server);
+    let listen = c.listen(listen);
+    let (upstream_specs, upstream_names) = c.upstreams(upstreams);
+    let database = c.database(database);
+    let (token_settings, token_policy) = c.tokens(tokens);
+    let roles = c.roles(roles);
+    let auth = roles.as_ref().and_then(|r| c.auth(auth, r));
+    let identity_headers = c.identity_headers(identity_headers);
+    let rules = roles.as_ref().and_then(|r| c.routes(routes, default, r, &upstream_names));
+    let default_upstream = c.default_upstream(default_upstream, default, &upstream_names);
+    let tests = roles.as_ref().map(|r| c.policy_tests(tests.unwrap_or_default(), r));
+    let logging = c.logging(logging);
+
+    let warnings = match (&rules, &roles) {
+        (Some(rules), Some(roles)) => c.policy_warnings(rules, roles),
+        _ => Vec::new(),
+    };
+    let Compiler { errors, .. } = c;
+    match (
+        server, listen, database, token_settings, token_policy, roles, auth, identity_headers,
+        rules, default_upstream, tests, logging,
+    ) {
+        (
+            Some(server), Some(listen), Some(database), Some(tokens), Some(token_policy),
+            Some(roles), Some(auth), Some(identity_headers), Some(rules), Some(default_upstream),
+            Some(tests), Some(logging),
+        ) if errors.is_empty() => Ok(Config {
+            path: source.path.clone(),
+            server,
+            listen,
+            upstreams: upstream_specs,
+            default_upstream,
+            database,
+            tokens,
+            token_policy,
+            auth,
+            identity_headers,
+            forward_authorization: forward_authorization.unwrap_or(true),
+            roles,
+            rules,
+            tests,
+            logging,
+            warnings,
+        }),
+        _ => {
+            let mut errors = errors;
+            if errors.is_empty() {
+                // Every section that failed recorded why; this is a safety net.
+                errors.push(ConfigError::whole_file(&source.path, "the config could not be compiled"));
+            }
+            errors.sort();
+            Err(errors)
+        }
+    }
+}
+
+/// Shared state of one compilation.
+pub(super) struct Compiler<'s> {
+    src: &'s Source,
+    errors: ConfigErrors,
+}
+
+impl Compiler<'_> {
+    /// Records an error at a YAML path.
+    fn error(&mut self, yaml_path: &str, message: impl Into<String>) {
+        let e = self.src.error_at(yaml_path, message);
+        self.errors.push(e);
+    }
+
+    /// Parses a duration written at `yaml_path`, or records why not.
+    fn duration(&mut self, yaml_path: &str, text: Option<&str>, default: &str) -> Option<std::time::Duration> {
+        let text = text.unwrap_or(default);
+        match super::parse_duration(text) {
+            Ok(d) => Some(d),
+            Err(e) => {
+                self.error(yaml_path, e.to_string());
+                None
+            }
+        }
+    }
+
+    /// The 1-based line a YAML node starts on (0 when unknown).
+    fn line_of(&self, yaml_path: &str) -> u32 {
+        self.src.locate(yaml_path).map_or(0, |l| l.line)
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,125 @@
+//! Table-driven compile tests: YAML in, compiled value or located error out.
+
+use std::path::Path;
+
+use crate::config::load_str;
+
+const KEY: &str = "compile-test-key-0123456789abcdef0123456789abcdef";
+
+fn base(extra: &str) -> String {
+    format!(
+        r#"listen: {{ proxy: 127.0.0.1:8080, admin: 127.0.0.1:9901 }}
+upstreams:
+  shop: {{ servers: [127.0.0.1:9000] }}
+tokens:
+  algorithm: HS256
+  signing_key: ${{KEY}}
+roles: [ADMIN, SELLER, CUSTOMER]
+routes:
+  - name: catalogue
+    match: {{ path: /api/products/**, methods: [GET] }}
+    allow: public
+    upstream: shop
+  - name: admin
+    match: {{ path: /api/admin/** }}
+    allow: [ADMIN]
+    upstream: shop
+{extra}"#
+    )
+}
+
+fn env(name: &str) -> Option<String> {
+    (name == "KEY").then(|| KEY.to_owned())
+}
+
+fn errors_of(yaml: &str) -> Vec<String> {
+    match load_str(Path::new("gw.yaml"), yaml, &env) {
+        Ok(_) => Vec::new(),
+        Err(errors) => errors.iter().map(|e| e.to_string()).collect(),
+    }
+}
+
+#[test]
+fn minimal_config_compiles_with_defaults() {
+    let config = load_str(Path::new("gw.yaml"), &base(""), &env).unwrap();
+    assert_eq!(config.rules.rules().len(), 2);
+    assert_eq!(config.auth.prefix, "/auth");
+    assert_eq!(config.auth.self_register_roles, vec!["CUSTOMER".to_owned()]);
+    assert_eq!(config.identity_headers.user_id.as_str(), "x-user-id");
+    assert_eq!(config.default_upstream, Some(0));
+    assert!(config.forward_authorization);
+    assert_eq!(config.tokens.access_ttl.as_secs(), 3600);
+    assert_eq!(config.tokens.refresh_ttl.as_secs(), 7 * 86400);
+}
+
+#[test]
+fn semantic_errors_are_all_reported_with_positions() {
+    let yaml = base(
+        r#"  - name: broken
+    match: { path: /x/** }
+    allow: [ADMNI]
+    upstream: nowhere
+default_upstream: shop
+auth: { self_register_roles: [ADMIN] }
+"#,
+    );
+    let errors = errors_of(&yaml);
+    let expect = [
+        ("gw.yaml:16:", "routes[2].allow: unknown role \"ADMNI\""),
+        ("gw.yaml:17:", "routes[2].upstream: no upstream named \"nowhere\""),
+        ("gw.yaml:19:", "ADMIN can never be self-registered"),
+    ];
+    for (pos, text) in expect {
+        assert!(
+            errors.iter().any(|e| e.starts_with(pos) && e.contains(text)),
+            "missing {pos} {text} in {errors:#?}"
+        );
+    }
+}
+
+#[test]
+fn table_of_rejected_values() {
+    let cases: &[(&str, &str, &str)] = &[
+        ("listen: { proxy: 127.0.0.1:8080, admin: 127.0.0.1:9901 }", "listen: { proxy: 127.0.0.1:8080, admin: 127.0.0.1:8080 }", "must differ"),
+        ("servers: [127.0.0.1:9000]", "servers: [localhost:9000]", "not IP:PORT"),
+        ("servers: [127.0.0.1:9000]", "servers: []", "at least one server"),
+        ("signing_key: ${KEY}", "signing_key: short", "tokens.signing_key"),
+        ("algorithm: HS256", "algorithm: RS256", "public_key_file"),
+        ("path: /api/admin/**", "path: /api/**/admin", "routes[1].match.path"),
+        ("methods: [GET]", "methods: [get]", "upper-case method"),
+        ("name: admin", "name: catalogue", "unique"),
+    ];
+    for (from, to, needle) in cases {
+        let yaml = base("").replacen(from, to, 1);
+        assert_ne!(yaml, base(""), "case {from} did not apply");
+        let errors = errors_of(&yaml);
+        assert!(errors.iter().any(|e| e.contains(needle)), "{to}: expected {needle:?} in {errors:#?}");
+    }
+}
+
+#[test]
+fn policy_tests_need_a_known_role_and_a_request_line() {
+    let errors = errors_of(&base(
+        "tests:\n  - { request: \"GET /x\", role: ROOT, expect: allow }\n  - { request: \"/x\", anonymous: true, expect: deny }\n  - { request: \"GET /x\", expect: deny }\n",
+    ));
+    assert!(errors.iter().any(|e| e.contains("tests[0].role")), "{errors:#?}");
+    assert!(errors.iter().any(|e| e.contains("tests[1].request")), "{errors:#?}");
+    assert!(errors.iter().any(|e| e.contains("tests[2]")), "{errors:#?}");
+}
+
+#[test]
+fn shadowed_route_is_a_warning_not_an_error() {
+    let yaml = base(
+        r#"  - name: shadowed
+    match: { path: /api/admin/users }
+    allow: [SELLER]
+    upstream: shop
+"#,
+    );
+    let config = load_str(Path::new("gw.yaml"), &yaml, &env).unwrap();
+    assert!(
+        config.warnings.iter().any(|w| w.to_string().contains("routes[2]")),
+        "{:?}",
+        config.warnings.iter().map(|w| w.to_string()).collect::<Vec<_>>()
+    );
+}
