@@ -46,9 +46,11 @@
 //! [`DefaultAccess::Authenticated`] asks anonymous requests to authenticate.
 
 mod path;
+mod pattern;
 mod roles;
 
 pub use path::{normalize_path, path_segments, PathError};
+pub use pattern::{Pattern, PatternError, Segment};
 pub use roles::{PolicyError, RoleId, RoleSet, Roles, MAX_ROLES};
 
 #[cfg(test)]
