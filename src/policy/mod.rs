@@ -45,13 +45,21 @@
 //! matching rule, [`DefaultAccess::Deny`] refuses everyone and
 //! [`DefaultAccess::Authenticated`] asks anonymous requests to authenticate.
 
+mod decision;
+mod matcher;
 mod path;
 mod pattern;
 mod roles;
+mod rule;
+mod ruleset;
 
+pub use decision::{authorize, Access, Decision, DefaultAccess, DenyReason, Verdict, Who};
+pub use matcher::{ConditionError, HostMatch, Methods};
 pub use path::{normalize_path, path_segments, PathError};
 pub use pattern::{Pattern, PatternError, Segment};
 pub use roles::{PolicyError, RoleId, RoleSet, Roles, MAX_ROLES};
+pub use rule::{Rule, RuleError, RuleId, RuleSetBuilder, RuleSpec};
+pub use ruleset::RuleSet;
 
 #[cfg(test)]
 mod tests;
