@@ -46,6 +46,7 @@
 //! [`DefaultAccess::Authenticated`] asks anonymous requests to authenticate.
 
 mod decision;
+mod index;
 mod matcher;
 mod path;
 mod pattern;

@@ -4,6 +4,7 @@
 //! Pure, no I/O, sync; neither lookup nor decision allocates.
 
 use super::decision::{authorize, DefaultAccess, Verdict, Who};
+use super::index::Index;
 use super::matcher::Query;
 use super::rule::{Rule, RuleId};
 
@@ -12,12 +13,14 @@ use super::rule::{Rule, RuleId};
 #[derive(Debug)]
 pub struct RuleSet {
     rules: Box<[Rule]>,
+    index: Index,
     default: DefaultAccess,
 }
 
 impl RuleSet {
     pub(crate) fn new(rules: Vec<Rule>, default: DefaultAccess) -> Self {
-        Self { rules: rules.into(), default }
+        let index = Index::build(&rules);
+        Self { rules: rules.into(), index, default }
     }
 
     /// The first rule in file order whose method, host and path all match; `None`
@@ -26,8 +29,8 @@ impl RuleSet {
     /// `path` must be the output of [`normalize_path`](super::normalize_path);
     /// `host` is the request's host, with or without a `:port`.
     pub fn find(&self, method: &str, host: Option<&str>, path: &str) -> Option<&Rule> {
-        let query = Query::new(method, host);
-        self.rules.iter().find(|rule| rule.accepts(&query) && rule.pattern().matches(path))
+        let number = self.index.find(&self.rules, &Query::new(method, host), path)?;
+        self.rules.get(number)
     }
 
     /// Finds the rule for the request and decides for `who` ([`authorize`], or the

@@ -1,0 +1,132 @@
+//! The lookup index behind [`RuleSet::find`](super::RuleSet::find): a trie over
+//! pattern segments that returns the lowest-numbered (first in file order) rule
+//! matching a request, without scanning every rule.
+//!
+//! Pure, no I/O; a lookup does not allocate. Each trie node has literal children
+//! (sorted, binary-searched), one child for `*` and `{param}` alike, the rules whose
+//! pattern ends exactly there, and the rules whose pattern ends there in `**`. A
+//! lookup walks the literal and the wildcard branch for each path segment, skipping
+//! any subtree whose lowest rule number cannot beat the best match found so far, so
+//! the cost follows the path's depth, not the number of rules.
+
+use super::matcher::Query;
+use super::pattern::Segment;
+use super::rule::Rule;
+
+/// No rule: larger than every rule number.
+const NONE: u32 = u32::MAX;
+
+#[derive(Debug, Default)]
+struct Node {
+    /// Literal children, sorted by segment text.
+    literals: Vec<(Box<str>, u32)>,
+    /// The child for `*` and `{param}` segments.
+    wildcard: Option<u32>,
+    /// Rules whose pattern ends at this node (ascending).
+    exact: Vec<u32>,
+    /// Rules whose pattern ends at this node with `**` (ascending).
+    rest: Vec<u32>,
+    /// The lowest rule number in this subtree.
+    lowest: u32,
+}
+
+/// The compiled trie; node 0 is the root (the pattern `/`).
+#[derive(Debug)]
+pub(crate) struct Index {
+    nodes: Vec<Node>,
+}
+
+impl Index {
+    /// Indexes `rules`, whose positions are their rule numbers.
+    pub(crate) fn build(rules: &[Rule]) -> Self {
+        let mut index = Self { nodes: vec![Node::default()] };
+        for (number, rule) in (0u32..).zip(rules) {
+            let mut node = 0;
+            for segment in rule.pattern().segments() {
+                node = index.child(node, segment);
+            }
+            let leaf = &mut index.nodes[node];
+            if rule.pattern().has_rest() {
+                leaf.rest.push(number);
+            } else {
+                leaf.exact.push(number);
+            }
+        }
+        // Children are created after their parent, so a reverse sweep sees every
+        // child's `lowest` before its parent needs it.
+        for at in (0..index.nodes.len()).rev() {
+            let node = &index.nodes[at];
+            let own = node.exact.first().into_iter().chain(node.rest.first()).copied();
+            let children = node.literals.iter().map(|(_, child)| *child).chain(node.wildcard);
+            let lowest = children.map(|child| index.nodes[child as usize].lowest).chain(own).min();
+            index.nodes[at].lowest = lowest.unwrap_or(NONE);
+        }
+        index
+    }
+
+    /// The child of `node` for `segment`, created if missing.
+    fn child(&mut self, node: usize, segment: &Segment) -> usize {
+        let fresh = u32::try_from(self.nodes.len()).unwrap_or(NONE);
+        let parent = &mut self.nodes[node];
+        let child = match segment {
+            Segment::Literal(text) => match parent.literals.binary_search_by(|(t, _)| (**t).cmp(text)) {
+                Ok(found) => return parent.literals[found].1 as usize,
+                Err(slot) => {
+                    parent.literals.insert(slot, (text.clone(), fresh));
+                    fresh
+                }
+            },
+            Segment::Star | Segment::Param(_) => *parent.wildcard.get_or_insert(fresh),
+        };
+        if child == fresh {
+            self.nodes.push(Node::default());
+        }
+        child as usize
+    }
+
+    /// The number of the first rule (in `rules`, the slice this index was built
+    /// from) that matches the query and the normalised `path`.
+    pub(crate) fn find(&self, rules: &[Rule], query: &Query<'_>, path: &str) -> Option<usize> {
+        let mut best = NONE;
+        self.walk(0, path, rules, query, &mut best);
+        (best != NONE).then_some(best as usize)
+    }
+
+    fn walk(&self, node: usize, path: &str, rules: &[Rule], query: &Query<'_>, best: &mut u32) {
+        let Some(here) = self.nodes.get(node) else { return };
+        if here.lowest >= *best {
+            return;
+        }
+        first_accepting(&here.rest, rules, query, best);
+        let Some((segment, tail)) = next_segment(path) else {
+            first_accepting(&here.exact, rules, query, best);
+            return;
+        };
+        if let Ok(found) = here.literals.binary_search_by(|(text, _)| (**text).cmp(segment)) {
+            self.walk(here.literals[found].1 as usize, tail, rules, query, best);
+        }
+        if let Some(wildcard) = here.wildcard {
+            self.walk(wildcard as usize, tail, rules, query, best);
+        }
+    }
+}
+
+/// Lowers `best` to the first rule of `candidates` (ascending) below it whose
+/// method and host conditions accept the query.
+fn first_accepting(candidates: &[u32], rules: &[Rule], query: &Query<'_>, best: &mut u32) {
+    for &number in candidates.iter().take_while(|number| **number < *best) {
+        if rules.get(number as usize).is_some_and(|rule| rule.accepts(query)) {
+            *best = number;
+            return;
+        }
+    }
+}
+
+/// Splits the next non-empty segment off `path`: `/a/b` gives `a` and `/b`.
+fn next_segment(path: &str) -> Option<(&str, &str)> {
+    let path = path.trim_start_matches('/');
+    if path.is_empty() {
+        return None;
+    }
+    Some(path.split_once('/').map_or((path, ""), |(segment, _)| (segment, &path[segment.len()..])))
+}
