@@ -9,7 +9,10 @@
 //! any subtree whose lowest rule number cannot beat the best match found so far, so
 //! the cost follows the path's depth, not the number of rules.
 
+use std::cmp::Ordering;
+
 use super::matcher::Query;
+use super::path::next_segment;
 use super::pattern::Segment;
 use super::rule::Rule;
 
@@ -18,7 +21,7 @@ const NONE: u32 = u32::MAX;
 
 #[derive(Debug, Default)]
 struct Node {
-    /// Literal children, sorted by segment text.
+    /// Literal children, sorted by [`by_length_then_bytes`].
     literals: Vec<(Box<str>, u32)>,
     /// The child for `*` and `{param}` segments.
     wildcard: Option<u32>,
@@ -69,7 +72,7 @@ impl Index {
         let fresh = u32::try_from(self.nodes.len()).unwrap_or(NONE);
         let parent = &mut self.nodes[node];
         let child = match segment {
-            Segment::Literal(text) => match parent.literals.binary_search_by(|(t, _)| (**t).cmp(text)) {
+            Segment::Literal(text) => match parent.literals.binary_search_by(|(t, _)| by_length_then_bytes(t, text)) {
                 Ok(found) => return parent.literals[found].1 as usize,
                 Err(slot) => {
                     parent.literals.insert(slot, (text.clone(), fresh));
@@ -102,7 +105,7 @@ impl Index {
             first_accepting(&here.exact, rules, query, best);
             return;
         };
-        if let Ok(found) = here.literals.binary_search_by(|(text, _)| (**text).cmp(segment)) {
+        if let Ok(found) = here.literals.binary_search_by(|(text, _)| by_length_then_bytes(text, segment)) {
             self.walk(here.literals[found].1 as usize, tail, rules, query, best);
         }
         if let Some(wildcard) = here.wildcard {
@@ -122,11 +125,8 @@ fn first_accepting(candidates: &[u32], rules: &[Rule], query: &Query<'_>, best: 
     }
 }
 
-/// Splits the next non-empty segment off `path`: `/a/b` gives `a` and `/b`.
-fn next_segment(path: &str) -> Option<(&str, &str)> {
-    let path = path.trim_start_matches('/');
-    if path.is_empty() {
-        return None;
-    }
-    Some(path.split_once('/').map_or((path, ""), |(segment, _)| (segment, &path[segment.len()..])))
+/// The order of literal children: by length, then bytes. Any total order would do;
+/// this one settles most comparisons without touching the bytes.
+fn by_length_then_bytes(a: &str, b: &str) -> Ordering {
+    a.len().cmp(&b.len()).then_with(|| a.as_bytes().cmp(b.as_bytes()))
 }

@@ -56,7 +56,7 @@ mod ruleset;
 
 pub use decision::{authorize, Access, Decision, DefaultAccess, DenyReason, Verdict, Who};
 pub use matcher::{ConditionError, HostMatch, Methods};
-pub use path::{normalize_path, path_segments, PathError};
+pub use path::{normalize_path, path_segments, PathError, Segments};
 pub use pattern::{Pattern, PatternError, Segment};
 pub use roles::{PolicyError, RoleId, RoleSet, Roles, MAX_ROLES};
 pub use rule::{Rule, RuleError, RuleId, RuleSetBuilder, RuleSpec};

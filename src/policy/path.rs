@@ -77,8 +77,36 @@ pub fn normalize_path(raw: &str) -> Result<Cow<'_, str>, PathError> {
 
 /// The non-empty segments of a normalised path, in order: `/a/b/` yields `a`, `b`;
 /// `/` yields nothing. A trailing slash therefore makes no difference to matching.
-pub fn path_segments(path: &str) -> impl Iterator<Item = &str> + Clone + '_ {
-    path.split('/').filter(|segment| !segment.is_empty())
+pub fn path_segments(path: &str) -> Segments<'_> {
+    Segments { rest: path }
+}
+
+/// Iterator over the non-empty segments of a path; see [`path_segments`].
+#[derive(Clone, Debug)]
+pub struct Segments<'a> {
+    rest: &'a str,
+}
+
+impl<'a> Iterator for Segments<'a> {
+    type Item = &'a str;
+
+    fn next(&mut self) -> Option<&'a str> {
+        let (segment, rest) = next_segment(self.rest)?;
+        self.rest = rest;
+        Some(segment)
+    }
+}
+
+/// Splits the next non-empty segment off `path`: `/a/b` gives `a` and `/b`.
+///
+/// A plain byte loop: segments are short, and `str::split` costs more to set up
+/// than to run on them (it dominated the lookup profile).
+pub(crate) fn next_segment(path: &str) -> Option<(&str, &str)> {
+    let bytes = path.as_bytes();
+    let start = bytes.iter().position(|&b| b != b'/')?;
+    let end = bytes[start..].iter().position(|&b| b == b'/').map_or(bytes.len(), |len| start + len);
+    // Both ends sit next to an ASCII '/' or at an end, so they are char boundaries.
+    Some((path.get(start..end)?, path.get(end..)?))
 }
 
 /// Validates every byte and reports whether `raw` is already canonical.
@@ -90,8 +118,12 @@ fn scan(raw: &str) -> Result<bool, PathError> {
     let mut clean = true;
     let mut segment_start = 1;
     let mut i = 1;
-    while i < bytes.len() {
-        match bytes[i] {
+    while let Some(&byte) = bytes.get(i) {
+        if PLAIN[usize::from(byte)] {
+            i += 1;
+            continue;
+        }
+        match byte {
             b'/' => {
                 let segment = &bytes[segment_start..i];
                 clean &= !matches!(segment, b"" | b"." | b"..");
@@ -112,63 +144,86 @@ fn scan(raw: &str) -> Result<bool, PathError> {
     Ok(clean)
 }
 
+/// Bytes [`scan`] can step over: all but `/`, `%` and the ones [`check_raw`] refuses.
+/// A table lookup per byte keeps the common, already-canonical path cheap.
+static PLAIN: [bool; 256] = plain_bytes();
+
+const fn plain_bytes() -> [bool; 256] {
+    let mut table = [true; 256];
+    let mut byte = 0;
+    while byte < table.len() {
+        let b = byte as u8;
+        table[byte] = !(b.is_ascii_control() || matches!(b, b'/' | b'%' | b'#' | b'?' | b'\\' | b';' | b' '));
+        byte += 1;
+    }
+    table
+}
+
 /// Builds the canonical form of a path that [`scan`] found valid but not canonical.
+///
+/// One pass over the bytes: each segment is decoded straight into `out`, then
+/// dropped (empty or `.`), or dropped with its parent (`..`). Slices are cut next
+/// to ASCII bytes (`/`, `%` and escape ends), which are always char boundaries.
 fn rebuild(raw: &str) -> Result<String, PathError> {
     let body = raw.strip_prefix('/').ok_or(PathError::NotOriginForm)?;
-    // `out` holds "/seg" pieces; the root is the empty string until the end.
+    let bytes = body.as_bytes();
+    // `out` holds "/segment" pieces; the root is the empty string until the end.
     let mut out = String::with_capacity(raw.len());
-    let mut segment = String::new();
-    let mut trailing_slash = false;
-    let mut pieces = body.split('/').peekable();
-    while let Some(piece) = pieces.next() {
-        let last = pieces.peek().is_none();
-        segment.clear();
-        decode_into(piece, &mut segment)?;
-        match segment.as_str() {
-            "" | "." => trailing_slash = last,
-            ".." => {
-                let parent = out.rfind('/').ok_or(PathError::EscapesRoot)?;
-                out.truncate(parent);
-                trailing_slash = last;
+    let mut segment_start = 0;
+    out.push('/');
+    let (mut copied, mut i) = (0, 0);
+    loop {
+        match bytes.get(i) {
+            Some(b'%') => {
+                out.push_str(&body[copied..i]);
+                push_escape(escape_at(bytes, i)?.0, &mut out);
+                i += 3;
+                copied = i;
             }
-            decoded => {
+            Some(b'/') | None => {
+                out.push_str(&body[copied..i]);
+                close_segment(&mut out, segment_start)?;
+                if i == bytes.len() {
+                    break;
+                }
+                segment_start = out.len();
                 out.push('/');
-                out.push_str(decoded);
-                trailing_slash = false;
+                i += 1;
+                copied = i;
             }
+            Some(_) => i += 1,
         }
     }
-    if trailing_slash || out.is_empty() {
+    // A path that ends in an empty, `.` or `..` segment keeps its trailing slash.
+    if out.len() <= segment_start {
         out.push('/');
     }
     Ok(out)
 }
 
-/// Appends `piece` to `out`, decoding unreserved escapes and upper-casing the others.
-fn decode_into(piece: &str, out: &mut String) -> Result<(), PathError> {
-    let bytes = piece.as_bytes();
-    let mut copied = 0;
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] != b'%' {
-            i += 1;
-            continue;
+/// Resolves the segment `out[start..]` (which starts with its `/`).
+fn close_segment(out: &mut String, start: usize) -> Result<(), PathError> {
+    match out.get(start + 1..) {
+        Some("" | ".") => out.truncate(start),
+        Some("..") => {
+            out.truncate(start);
+            let parent = out.rfind('/').ok_or(PathError::EscapesRoot)?;
+            out.truncate(parent);
         }
-        // Slicing at ASCII bytes ('%') always lands on a char boundary.
-        out.push_str(&piece[copied..i]);
-        let (value, _) = escape_at(bytes, i)?;
-        if is_unreserved(value) {
-            out.push(char::from(value));
-        } else {
-            out.push('%');
-            out.push(char::from(HEX_UPPER[usize::from(value >> 4)]));
-            out.push(char::from(HEX_UPPER[usize::from(value & 0x0f)]));
-        }
-        i += 3;
-        copied = i;
+        _ => {}
     }
-    out.push_str(&piece[copied..]);
     Ok(())
+}
+
+/// Appends an escape's canonical form: the character if unreserved, else `%XX`.
+fn push_escape(value: u8, out: &mut String) {
+    if is_unreserved(value) {
+        out.push(char::from(value));
+    } else {
+        out.push('%');
+        out.push(char::from(HEX_UPPER[usize::from(value >> 4)]));
+        out.push(char::from(HEX_UPPER[usize::from(value & 0x0f)]));
+    }
 }
 
 const HEX_UPPER: &[u8; 16] = b"0123456789ABCDEF";
