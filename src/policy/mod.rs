@@ -44,7 +44,12 @@
 //! (403). An anonymous request on any other non-public rule gets 401. With no
 //! matching rule, [`DefaultAccess::Deny`] refuses everyone and
 //! [`DefaultAccess::Authenticated`] asks anonymous requests to authenticate.
+//!
+//! Because first-match makes shadowing easy, `check` runs [`RuleSet::analyse`]:
+//! rules that can never match, earlier rules that take some of a later rule's
+//! requests with a different decision, and public rules inside a protected prefix.
 
+mod analysis;
 mod decision;
 mod index;
 mod matcher;
@@ -54,6 +59,7 @@ mod roles;
 mod rule;
 mod ruleset;
 
+pub use analysis::{Finding, FindingKind};
 pub use decision::{authorize, Access, Decision, DefaultAccess, DenyReason, Verdict, Who};
 pub use matcher::{ConditionError, HostMatch, Methods};
 pub use path::{normalize_path, path_segments, PathError, Segments};

@@ -154,6 +154,11 @@ impl Rule {
         self.owner.as_ref().map(|(name, _)| &**name)
     }
 
+    /// The segment position of the owner parameter, if any.
+    pub(crate) fn owner_position(&self) -> Option<usize> {
+        self.owner.as_ref().map(|(_, position)| *position)
+    }
+
     /// The value of the owner parameter in `path`, a normalised path this rule
     /// matched (for another path the answer means nothing).
     pub fn owner_value<'p>(&self, path: &'p str) -> Option<&'p str> {

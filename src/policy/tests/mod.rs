@@ -1,6 +1,7 @@
 //! Table-driven tests of the policy module, one file per concern, plus the helpers
 //! they share: a one-line-per-rule policy notation and a deterministic generator.
 
+mod analysis;
 mod index;
 mod path;
 mod pattern;
