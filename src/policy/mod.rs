@@ -48,6 +48,7 @@
 //! Because first-match makes shadowing easy, `check` runs [`RuleSet::analyse`]:
 //! rules that can never match, earlier rules that take some of a later rule's
 //! requests with a different decision, and public rules inside a protected prefix.
+//! It also runs the policy's own tests (CONTRACT.md 4.4) through [`run_cases`].
 
 mod analysis;
 mod decision;
@@ -58,6 +59,7 @@ mod pattern;
 mod roles;
 mod rule;
 mod ruleset;
+mod selftest;
 
 pub use analysis::{Finding, FindingKind};
 pub use decision::{authorize, Access, Decision, DefaultAccess, DenyReason, Verdict, Who};
@@ -67,6 +69,7 @@ pub use pattern::{Pattern, PatternError, Segment};
 pub use roles::{PolicyError, RoleId, RoleSet, Roles, MAX_ROLES};
 pub use rule::{Rule, RuleError, RuleId, RuleSetBuilder, RuleSpec};
 pub use ruleset::RuleSet;
+pub use selftest::{run_cases, CaseFailure, CaseWho, Expect, PolicyCase};
 
 #[cfg(test)]
 mod tests;

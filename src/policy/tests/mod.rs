@@ -6,6 +6,7 @@ mod index;
 mod path;
 mod pattern;
 mod ruleset;
+mod selftest;
 
 use super::{Access, DefaultAccess, RoleSet, Roles, RuleSet, RuleSetBuilder, RuleSpec};
 
