@@ -6,7 +6,7 @@
 
 use std::hint::black_box;
 
-use criterion::{criterion_group, criterion_main, Criterion};
+use criterion::{criterion_main, Criterion};
 use nexora_gate::policy::{
     normalize_path, Access, DefaultAccess, RoleSet, Roles, RuleSet, RuleSetBuilder, RuleSpec, Who,
 };
@@ -20,11 +20,36 @@ fn ruleset(count: usize, roles: &Roles) -> RuleSet {
     for n in 0..count {
         let service = n / 5;
         let (path, methods, access, owner) = match n % 5 {
-            0 => (format!("/api/svc{service}/items"), Some(&["GET", "HEAD"][..]), Access::Public, None),
-            1 => (format!("/api/svc{service}/items/{{id}}"), Some(&["GET"][..]), Access::Authenticated, None),
-            2 => (format!("/api/svc{service}/items/{{id}}"), Some(&["PUT", "PATCH", "DELETE"][..]), Access::Roles(role(&["SELLER", "ADMIN"])), None),
-            3 => (format!("/api/svc{service}/admin/**"), None, Access::Roles(role(&["ADMIN"])), None),
-            _ => (format!("/api/svc{service}/users/{{user_id}}/orders/**"), None, Access::Roles(role(&["ADMIN"])), Some("user_id".to_owned())),
+            0 => (
+                format!("/api/svc{service}/items"),
+                Some(&["GET", "HEAD"][..]),
+                Access::Public,
+                None,
+            ),
+            1 => (
+                format!("/api/svc{service}/items/{{id}}"),
+                Some(&["GET"][..]),
+                Access::Authenticated,
+                None,
+            ),
+            2 => (
+                format!("/api/svc{service}/items/{{id}}"),
+                Some(&["PUT", "PATCH", "DELETE"][..]),
+                Access::Roles(role(&["SELLER", "ADMIN"])),
+                None,
+            ),
+            3 => (
+                format!("/api/svc{service}/admin/**"),
+                None,
+                Access::Roles(role(&["ADMIN"])),
+                None,
+            ),
+            _ => (
+                format!("/api/svc{service}/users/{{user_id}}/orders/**"),
+                None,
+                Access::Roles(role(&["ADMIN"])),
+                Some("user_id".to_owned()),
+            ),
         };
         let spec = RuleSpec {
             name: format!("rule-{n}"),
@@ -43,18 +68,40 @@ fn ruleset(count: usize, roles: &Roles) -> RuleSet {
 
 fn decide(c: &mut Criterion) {
     let roles = Roles::new(["ADMIN", "SELLER", "CUSTOMER"]).expect("valid roles");
-    let who = Who::User { user_id: "42", role: roles.id("CUSTOMER") };
+    let who = Who::User {
+        user_id: "42",
+        role: roles.id("CUSTOMER"),
+    };
     let mut group = c.benchmark_group("policy/decide");
     for count in [10, 100, 1000] {
         let rules = ruleset(count, &roles);
         // The owner rule of the last complete service: near the end in file order.
         let hit = format!("/api/svc{}/users/42/orders/7", count / 5 - 1);
-        assert!(rules.decide("GET", Some("gw.example.com"), &hit, who).rule.is_some(), "hit must match");
+        assert!(
+            rules
+                .decide("GET", Some("gw.example.com"), &hit, who)
+                .rule
+                .is_some(),
+            "hit must match"
+        );
         let miss = "/api/unknown/items/42";
-        assert!(rules.decide("GET", Some("gw.example.com"), miss, who).rule.is_none(), "miss must not match");
+        assert!(
+            rules
+                .decide("GET", Some("gw.example.com"), miss, who)
+                .rule
+                .is_none(),
+            "miss must not match"
+        );
         for (case, path) in [("hit", hit.as_str()), ("miss", miss)] {
             group.bench_function(format!("{count}_rules/{case}"), |b| {
-                b.iter(|| rules.decide(black_box("GET"), black_box(Some("gw.example.com")), black_box(path), black_box(who)))
+                b.iter(|| {
+                    rules.decide(
+                        black_box("GET"),
+                        black_box(Some("gw.example.com")),
+                        black_box(path),
+                        black_box(who),
+                    )
+                })
             });
         }
     }
@@ -72,5 +119,10 @@ fn normalize(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, decide, normalize);
-criterion_main!(benches);
+/// The benchmark group; `criterion_group!` generates an undocumented `pub fn`.
+mod group {
+    #![allow(missing_docs)]
+    criterion::criterion_group!(benches, super::decide, super::normalize);
+}
+
+criterion_main!(group::benches);

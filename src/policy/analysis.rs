@@ -66,17 +66,31 @@ impl RuleSet {
         let mut findings = Vec::new();
         for (later_index, later) in rules.iter().enumerate() {
             let earlier_rules = rules.iter().enumerate().take(later_index);
-            if let Some((index, earlier)) = earlier_rules.clone().find(|(_, earlier)| shadows(earlier, later)) {
+            if let Some((index, earlier)) = earlier_rules
+                .clone()
+                .find(|(_, earlier)| shadows(earlier, later))
+            {
                 let message = format!(
                     "rule {} can never match: rule {} comes first and matches every request it matches",
                     Described(later, roles),
                     Described(earlier, roles),
                 );
-                findings.push(Finding { kind: FindingKind::Unreachable, rule: later_index, other: Some(index), message });
+                findings.push(Finding {
+                    kind: FindingKind::Unreachable,
+                    rule: later_index,
+                    other: Some(index),
+                    message,
+                });
                 continue;
             }
-            for (index, earlier) in earlier_rules.filter(|(_, earlier)| intersects(earlier, later)) {
-                let finding = |kind, message| Finding { kind, rule: later_index, other: Some(index), message };
+            for (index, earlier) in earlier_rules.filter(|(_, earlier)| intersects(earlier, later))
+            {
+                let finding = |kind, message| Finding {
+                    kind,
+                    rule: later_index,
+                    other: Some(index),
+                    message,
+                };
                 if let Some(message) = public_under_prefix(earlier, later, roles) {
                     findings.push(finding(FindingKind::PublicUnderProtectedPrefix, message));
                 } else if decides_differently(earlier, later) {
@@ -103,7 +117,9 @@ fn shadows(earlier: &Rule, later: &Rule) -> bool {
 
 /// Some request matches both.
 fn intersects(a: &Rule, b: &Rule) -> bool {
-    a.methods().overlaps(b.methods()) && a.host().overlaps(b.host()) && a.pattern().overlaps(b.pattern())
+    a.methods().overlaps(b.methods())
+        && a.host().overlaps(b.host())
+        && a.pattern().overlaps(b.pattern())
 }
 
 fn decides_differently(a: &Rule, b: &Rule) -> bool {
@@ -162,13 +178,15 @@ struct AccessName<'a>(&'a Rule, &'a Roles);
 impl fmt::Display for AccessName<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let AccessName(rule, roles) = *self;
-        match (rule.access(), rule.owner()) {
+        match (rule.access(), rule.owner_param()) {
             (Access::Public, _) => f.write_str("public"),
             (Access::Authenticated, _) => f.write_str("authenticated"),
             (Access::Deny, _) => f.write_str("deny"),
             (Access::Roles(set), None) => write!(f, "roles {}", roles.describe(*set)),
             (Access::Roles(set), Some(owner)) if set.is_empty() => write!(f, "owner {{{owner}}}"),
-            (Access::Roles(set), Some(owner)) => write!(f, "roles {} or owner {{{owner}}}", roles.describe(*set)),
+            (Access::Roles(set), Some(owner)) => {
+                write!(f, "roles {} or owner {{{owner}}}", roles.describe(*set))
+            }
         }
     }
 }

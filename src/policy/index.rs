@@ -42,7 +42,9 @@ pub(crate) struct Index {
 impl Index {
     /// Indexes `rules`, whose positions are their rule numbers.
     pub(crate) fn build(rules: &[Rule]) -> Self {
-        let mut index = Self { nodes: vec![Node::default()] };
+        let mut index = Self {
+            nodes: vec![Node::default()],
+        };
         for (number, rule) in (0u32..).zip(rules) {
             let mut node = 0;
             for segment in rule.pattern().segments() {
@@ -59,9 +61,21 @@ impl Index {
         // child's `lowest` before its parent needs it.
         for at in (0..index.nodes.len()).rev() {
             let node = &index.nodes[at];
-            let own = node.exact.first().into_iter().chain(node.rest.first()).copied();
-            let children = node.literals.iter().map(|(_, child)| *child).chain(node.wildcard);
-            let lowest = children.map(|child| index.nodes[child as usize].lowest).chain(own).min();
+            let own = node
+                .exact
+                .first()
+                .into_iter()
+                .chain(node.rest.first())
+                .copied();
+            let children = node
+                .literals
+                .iter()
+                .map(|(_, child)| *child)
+                .chain(node.wildcard);
+            let lowest = children
+                .map(|child| index.nodes[child as usize].lowest)
+                .chain(own)
+                .min();
             index.nodes[at].lowest = lowest.unwrap_or(NONE);
         }
         index
@@ -72,7 +86,10 @@ impl Index {
         let fresh = u32::try_from(self.nodes.len()).unwrap_or(NONE);
         let parent = &mut self.nodes[node];
         let child = match segment {
-            Segment::Literal(text) => match parent.literals.binary_search_by(|(t, _)| by_length_then_bytes(t, text)) {
+            Segment::Literal(text) => match parent
+                .literals
+                .binary_search_by(|(t, _)| by_length_then_bytes(t, text))
+            {
                 Ok(found) => return parent.literals[found].1 as usize,
                 Err(slot) => {
                     parent.literals.insert(slot, (text.clone(), fresh));
@@ -96,7 +113,9 @@ impl Index {
     }
 
     fn walk(&self, node: usize, path: &str, rules: &[Rule], query: &Query<'_>, best: &mut u32) {
-        let Some(here) = self.nodes.get(node) else { return };
+        let Some(here) = self.nodes.get(node) else {
+            return;
+        };
         if here.lowest >= *best {
             return;
         }
@@ -105,7 +124,10 @@ impl Index {
             first_accepting(&here.exact, rules, query, best);
             return;
         };
-        if let Ok(found) = here.literals.binary_search_by(|(text, _)| by_length_then_bytes(text, segment)) {
+        if let Ok(found) = here
+            .literals
+            .binary_search_by(|(text, _)| by_length_then_bytes(text, segment))
+        {
             self.walk(here.literals[found].1 as usize, tail, rules, query, best);
         }
         if let Some(wildcard) = here.wildcard {
@@ -118,7 +140,10 @@ impl Index {
 /// method and host conditions accept the query.
 fn first_accepting(candidates: &[u32], rules: &[Rule], query: &Query<'_>, best: &mut u32) {
     for &number in candidates.iter().take_while(|number| **number < *best) {
-        if rules.get(number as usize).is_some_and(|rule| rule.accepts(query)) {
+        if rules
+            .get(number as usize)
+            .is_some_and(|rule| rule.accepts(query))
+        {
             *best = number;
             return;
         }
@@ -128,5 +153,7 @@ fn first_accepting(candidates: &[u32], rules: &[Rule], query: &Query<'_>, best: 
 /// The order of literal children: by length, then bytes. Any total order would do;
 /// this one settles most comparisons without touching the bytes.
 fn by_length_then_bytes(a: &str, b: &str) -> Ordering {
-    a.len().cmp(&b.len()).then_with(|| a.as_bytes().cmp(b.as_bytes()))
+    a.len()
+        .cmp(&b.len())
+        .then_with(|| a.as_bytes().cmp(b.as_bytes()))
 }

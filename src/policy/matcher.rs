@@ -8,10 +8,15 @@
 use std::fmt;
 
 /// The standard methods, in bit order.
-const STANDARD: [&str; 9] = ["GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"];
+const STANDARD: [&str; 9] = [
+    "GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH",
+];
 
 fn standard_bit(method: &str) -> u16 {
-    STANDARD.iter().position(|m| *m == method).map_or(0, |i| 1 << i)
+    STANDARD
+        .iter()
+        .position(|m| *m == method)
+        .map_or(0, |i| 1 << i)
 }
 
 /// Why a method or host condition was refused (wrapped in a rule error).
@@ -52,14 +57,18 @@ impl Methods {
     /// Compiles a method list; `None` means any method. Tokens are `A-Z`, `0-9`,
     /// `-` and `_`, starting with a letter; duplicates are harmless.
     pub fn parse(list: Option<&[String]>) -> Result<Self, ConditionError> {
-        let Some(list) = list else { return Ok(Methods::Any) };
+        let Some(list) = list else {
+            return Ok(Methods::Any);
+        };
         if list.is_empty() {
             return Err(ConditionError::NoMethods);
         }
         let (mut mask, mut other) = (0u16, Vec::<Box<str>>::new());
         for method in list {
             let valid = method.starts_with(|c: char| c.is_ascii_uppercase())
-                && method.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
+                && method.bytes().all(|b| {
+                    b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'-' || b == b'_'
+                });
             if !valid {
                 return Err(ConditionError::BadMethod(method.clone()));
             }
@@ -70,7 +79,10 @@ impl Methods {
         }
         other.sort();
         other.dedup();
-        Ok(Methods::Only { mask, other: other.into() })
+        Ok(Methods::Only {
+            mask,
+            other: other.into(),
+        })
     }
 
     /// Whether the request method matches.
@@ -106,8 +118,14 @@ impl Methods {
 
 impl fmt::Display for Methods {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let Methods::Only { mask, other } = self else { return f.write_str("any method") };
-        let standard = STANDARD.iter().enumerate().filter(|(i, _)| mask & (1 << i) != 0).map(|(_, m)| *m);
+        let Methods::Only { mask, other } = self else {
+            return f.write_str("any method");
+        };
+        let standard = STANDARD
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| mask & (1 << i) != 0)
+            .map(|(_, m)| *m);
         let names: Vec<&str> = standard.chain(other.iter().map(|m| &**m)).collect();
         f.write_str(&names.join(","))
     }
@@ -129,8 +147,13 @@ pub enum HostMatch {
 impl HostMatch {
     /// Compiles a host condition; `None` means any host.
     pub fn parse(host: Option<&str>) -> Result<Self, ConditionError> {
-        let Some(host) = host else { return Ok(HostMatch::Any) };
-        let bad = |reason| ConditionError::BadHost { host: host.to_owned(), reason };
+        let Some(host) = host else {
+            return Ok(HostMatch::Any);
+        };
+        let bad = |reason| ConditionError::BadHost {
+            host: host.to_owned(),
+            reason,
+        };
         let (suffix, name) = match host.strip_prefix("*.") {
             Some(name) => (true, name),
             None => (false, host),
@@ -141,11 +164,20 @@ impl HostMatch {
         if name.split('.').any(str::is_empty) {
             return Err(bad("labels must be non-empty, as in api.example.com"));
         }
-        if !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.') {
-            return Err(bad("use letters, digits, '-' and '.', with '*.' only at the start"));
+        if !name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
+        {
+            return Err(bad(
+                "use letters, digits, '-' and '.', with '*.' only at the start",
+            ));
         }
         let name = name.to_ascii_lowercase();
-        Ok(if suffix { HostMatch::Suffix(format!(".{name}").into()) } else { HostMatch::Exact(name.into()) })
+        Ok(if suffix {
+            HostMatch::Suffix(format!(".{name}").into())
+        } else {
+            HostMatch::Exact(name.into())
+        })
     }
 
     /// Whether the request host (already stripped by [`Query::new`]) matches.
@@ -207,7 +239,11 @@ impl<'a> Query<'a> {
     /// Prepares `method` (exact token) and `host` (the `Host` header or authority,
     /// `:port` and one trailing dot dropped).
     pub(crate) fn new(method: &'a str, host: Option<&'a str>) -> Self {
-        Self { method, method_bit: standard_bit(method), host: host.map(strip_host) }
+        Self {
+            method,
+            method_bit: standard_bit(method),
+            host: host.map(strip_host),
+        }
     }
 
     /// The prepared host.
@@ -222,7 +258,9 @@ fn strip_host(host: &str) -> &str {
     } else {
         // A byte loop rather than `rsplit_once`, which costs more to set up than to run here.
         match host.bytes().rposition(|b| b == b':') {
-            Some(colon) if host.as_bytes()[colon + 1..].iter().all(u8::is_ascii_digit) => host.get(..colon).unwrap_or(host),
+            Some(colon) if host.as_bytes()[colon + 1..].iter().all(u8::is_ascii_digit) => {
+                host.get(..colon).unwrap_or(host)
+            }
             _ => host,
         }
     };

@@ -46,7 +46,9 @@ pub enum PathError {
     #[error("the request path must not contain control characters")]
     ControlChar,
     /// A `%` not followed by two hex digits.
-    #[error("the request path has a malformed percent escape; '%' must be followed by two hex digits")]
+    #[error(
+        "the request path has a malformed percent escape; '%' must be followed by two hex digits"
+    )]
     MalformedEscape,
     /// `%2F`: an encoded `/` would let the path mean two things.
     #[error("the request path must not contain an encoded '/' (%2F); send a plain '/'")]
@@ -104,7 +106,10 @@ impl<'a> Iterator for Segments<'a> {
 pub(crate) fn next_segment(path: &str) -> Option<(&str, &str)> {
     let bytes = path.as_bytes();
     let start = bytes.iter().position(|&b| b != b'/')?;
-    let end = bytes[start..].iter().position(|&b| b == b'/').map_or(bytes.len(), |len| start + len);
+    let end = bytes[start..]
+        .iter()
+        .position(|&b| b == b'/')
+        .map_or(bytes.len(), |len| start + len);
     // Both ends sit next to an ASCII '/' or at an end, so they are char boundaries.
     Some((path.get(start..end)?, path.get(end..)?))
 }
@@ -153,7 +158,8 @@ const fn plain_bytes() -> [bool; 256] {
     let mut byte = 0;
     while byte < table.len() {
         let b = byte as u8;
-        table[byte] = !(b.is_ascii_control() || matches!(b, b'/' | b'%' | b'#' | b'?' | b'\\' | b';' | b' '));
+        table[byte] =
+            !(b.is_ascii_control() || matches!(b, b'/' | b'%' | b'#' | b'?' | b'\\' | b';' | b' '));
         byte += 1;
     }
     table

@@ -104,7 +104,11 @@ impl Pattern {
                 }
             }
         }
-        Ok(Self { source: source.into(), segments: segments.into(), rest })
+        Ok(Self {
+            source: source.into(),
+            segments: segments.into(),
+            rest,
+        })
     }
 
     /// The pattern as written.
@@ -128,7 +132,9 @@ impl Pattern {
         for expected in self.segments.iter() {
             match (expected, actual.next()) {
                 (_, None) => return false,
-                (Segment::Literal(literal), Some(segment)) if **literal != *segment => return false,
+                (Segment::Literal(literal), Some(segment)) if **literal != *segment => {
+                    return false
+                }
                 _ => {}
             }
         }
@@ -137,7 +143,9 @@ impl Pattern {
 
     /// The position of parameter `{name}` among the path's segments.
     pub fn param_index(&self, name: &str) -> Option<usize> {
-        self.segments.iter().position(|s| matches!(s, Segment::Param(p) if **p == *name))
+        self.segments
+            .iter()
+            .position(|s| matches!(s, Segment::Param(p) if **p == *name))
     }
 
     /// Whether every path `other` matches is also matched by `self`.
@@ -184,11 +192,15 @@ fn parse_segment(piece: &str, earlier: &[Segment]) -> Result<Segment, PatternErr
         _ => {}
     }
     if let Some(name) = piece.strip_prefix('{').and_then(|p| p.strip_suffix('}')) {
-        let valid = !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+        let valid =
+            !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
         if !valid {
             return Err(PatternError::BadParam(piece.into()));
         }
-        if earlier.iter().any(|s| matches!(s, Segment::Param(p) if **p == *name)) {
+        if earlier
+            .iter()
+            .any(|s| matches!(s, Segment::Param(p) if **p == *name))
+        {
             return Err(PatternError::DuplicateParam(name.into()));
         }
         return Ok(Segment::Param(name.into()));

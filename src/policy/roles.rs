@@ -79,7 +79,9 @@ impl RoleSet {
 
     /// The roles in the set, lowest id first.
     pub fn iter(self) -> impl Iterator<Item = RoleId> {
-        (0..MAX_ROLES as u8).map(RoleId).filter(move |role| self.contains(*role))
+        (0..MAX_ROLES as u8)
+            .map(RoleId)
+            .filter(move |role| self.contains(*role))
     }
 }
 
@@ -93,32 +95,36 @@ impl FromIterator<RoleId> for RoleSet {
 
 impl fmt::Debug for RoleSet {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_set().entries(self.iter().map(RoleId::index)).finish()
+        f.debug_set()
+            .entries(self.iter().map(RoleId::index))
+            .finish()
     }
 }
 
 /// The configured role names, in order; a name's position is its [`RoleId`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Roles {
-    names: Vec<Box<str>>,
+    names: Vec<String>,
 }
 
 impl Roles {
     /// Compiles the configured names. They must be non-empty, unique, at most
     /// [`MAX_ROLES`], and spelled with `A-Z`, `0-9` and `_` only.
     pub fn new(names: impl IntoIterator<Item = impl Into<String>>) -> Result<Self, PolicyError> {
-        let mut compiled: Vec<Box<str>> = Vec::new();
+        let mut compiled: Vec<String> = Vec::new();
         for name in names {
             let name: String = name.into();
             let valid = !name.is_empty()
-                && name.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_');
+                && name
+                    .bytes()
+                    .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_');
             if !valid {
                 return Err(PolicyError::InvalidRoleName(name));
             }
-            if compiled.iter().any(|known| **known == *name) {
+            if compiled.contains(&name) {
                 return Err(PolicyError::DuplicateRole(name));
             }
-            compiled.push(name.into_boxed_str());
+            compiled.push(name);
         }
         match compiled.len() {
             0 => Err(PolicyError::NoRoles),
@@ -129,13 +135,18 @@ impl Roles {
 
     /// The id of the role spelled exactly `name` (case-sensitive), if configured.
     pub fn id(&self, name: &str) -> Option<RoleId> {
-        let index = self.names.iter().position(|known| **known == *name)?;
+        let index = self.names.iter().position(|known| known == name)?;
         u8::try_from(index).ok().map(RoleId)
     }
 
     /// The name of `role`; `"?"` for an id this list did not issue.
     pub fn name(&self, role: RoleId) -> &str {
-        self.names.get(role.index()).map_or("?", |name| name)
+        self.names.get(role.index()).map_or("?", String::as_str)
+    }
+
+    /// Every configured name, in order (position = [`RoleId::index`]).
+    pub fn names(&self) -> &[String] {
+        &self.names
     }
 
     /// The number of configured roles (1 to [`MAX_ROLES`]).
@@ -155,7 +166,10 @@ impl Roles {
 
     /// The names of the roles in `set`, for messages: `"ADMIN, SELLER"`.
     pub fn describe(&self, set: RoleSet) -> String {
-        set.iter().map(|role| self.name(role)).collect::<Vec<_>>().join(", ")
+        set.iter()
+            .map(|role| self.name(role))
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 }
 
@@ -173,7 +187,11 @@ mod tests {
         assert_eq!(roles.id(""), None);
         let admin = roles.id("ADMIN").unwrap();
         assert_eq!(roles.name(admin), "ADMIN");
-        assert_eq!(roles.ids().map(|id| roles.name(id)).collect::<Vec<_>>(), ["ADMIN", "SELLER", "CUSTOMER"]);
+        assert_eq!(
+            roles.ids().map(|id| roles.name(id)).collect::<Vec<_>>(),
+            ["ADMIN", "SELLER", "CUSTOMER"]
+        );
+        assert_eq!(roles.names().join(", "), "ADMIN, SELLER, CUSTOMER");
     }
 
     #[test]
@@ -195,10 +213,20 @@ mod tests {
     fn bad_role_lists_are_refused() {
         let none: [&str; 0] = [];
         assert_eq!(Roles::new(none), Err(PolicyError::NoRoles));
-        assert_eq!(Roles::new((0..65).map(|i| format!("R{i}"))), Err(PolicyError::TooManyRoles(65)));
+        assert_eq!(
+            Roles::new((0..65).map(|i| format!("R{i}"))),
+            Err(PolicyError::TooManyRoles(65))
+        );
         for bad in ["", "admin", "AD-MIN", "AD MIN", "ÄDMIN"] {
-            assert_eq!(Roles::new([bad]), Err(PolicyError::InvalidRoleName(bad.into())), "{bad:?}");
+            assert_eq!(
+                Roles::new([bad]),
+                Err(PolicyError::InvalidRoleName(bad.into())),
+                "{bad:?}"
+            );
         }
-        assert_eq!(Roles::new(["A", "B", "A"]), Err(PolicyError::DuplicateRole("A".into())));
+        assert_eq!(
+            Roles::new(["A", "B", "A"]),
+            Err(PolicyError::DuplicateRole("A".into()))
+        );
     }
 }

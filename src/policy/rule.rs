@@ -111,7 +111,9 @@ impl Rule {
         let host = HostMatch::parse(spec.host.as_deref())?;
         let owner = match spec.owner {
             None => None,
-            Some(_) if !matches!(spec.access, Access::Roles(_)) => return Err(RuleError::OwnerWithoutRoles),
+            Some(_) if !matches!(spec.access, Access::Roles(_)) => {
+                return Err(RuleError::OwnerWithoutRoles)
+            }
             Some(name) => match pattern.param_index(&name) {
                 Some(position) => Some((name.into_boxed_str(), position)),
                 None => return Err(RuleError::UnknownOwner(name)),
@@ -120,13 +122,34 @@ impl Rule {
         if matches!(spec.access, Access::Roles(set) if set.is_empty()) && owner.is_none() {
             return Err(RuleError::NoRoles);
         }
-        let RuleSpec { name, line, access, upstream, .. } = spec;
-        Ok(Self { id, name: name.into(), line, methods, host, pattern, access, owner, upstream })
+        let RuleSpec {
+            name,
+            line,
+            access,
+            upstream,
+            ..
+        } = spec;
+        Ok(Self {
+            id,
+            name: name.into(),
+            line,
+            methods,
+            host,
+            pattern,
+            access,
+            owner,
+            upstream,
+        })
     }
 
     /// The rule's position in file order.
     pub fn id(&self) -> RuleId {
         self.id
+    }
+
+    /// The rule's 0-based position in file order (an index into [`RuleSet::rules`]).
+    pub fn index(&self) -> usize {
+        self.id.index()
     }
 
     /// The rule's name.
@@ -149,8 +172,8 @@ impl Rule {
         self.upstream
     }
 
-    /// The name of the owner parameter, if any.
-    pub fn owner(&self) -> Option<&str> {
+    /// The name of the owner parameter (`owner: P`), if any.
+    pub fn owner_param(&self) -> Option<&str> {
         self.owner.as_ref().map(|(name, _)| &**name)
     }
 

@@ -20,7 +20,11 @@ pub struct RuleSet {
 impl RuleSet {
     pub(crate) fn new(rules: Vec<Rule>, default: DefaultAccess) -> Self {
         let index = Index::build(&rules);
-        Self { rules: rules.into(), index, default }
+        Self {
+            rules: rules.into(),
+            index,
+            default,
+        }
     }
 
     /// The first rule in file order whose method, host and path all match; `None`
@@ -29,17 +33,31 @@ impl RuleSet {
     /// `path` must be the output of [`normalize_path`](super::normalize_path);
     /// `host` is the request's host, with or without a `:port`.
     pub fn find(&self, method: &str, host: Option<&str>, path: &str) -> Option<&Rule> {
-        let number = self.index.find(&self.rules, &Query::new(method, host), path)?;
+        let number = self
+            .index
+            .find(&self.rules, &Query::new(method, host), path)?;
         self.rules.get(number)
     }
 
     /// Finds the rule for the request and decides for `who` ([`authorize`], or the
     /// default when no rule matches). Used by `check`, `explain` and forward-auth; the
     /// proxy calls [`find`](Self::find) itself so it can skip token work on public rules.
-    pub fn decide(&self, method: &str, host: Option<&str>, path: &str, who: Who<'_>) -> Verdict<'_> {
+    pub fn decide(
+        &self,
+        method: &str,
+        host: Option<&str>,
+        path: &str,
+        who: Who<'_>,
+    ) -> Verdict<'_> {
         match self.find(method, host, path) {
-            Some(rule) => Verdict { rule: Some(rule), decision: authorize(rule.access(), rule.owner_value(path), who) },
-            None => Verdict { rule: None, decision: self.default.authorize(who) },
+            Some(rule) => Verdict {
+                rule: Some(rule),
+                decision: authorize(rule.access(), rule.owner_value(path), who),
+            },
+            None => Verdict {
+                rule: None,
+                decision: self.default.authorize(who),
+            },
         }
     }
 

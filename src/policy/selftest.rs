@@ -74,7 +74,14 @@ pub struct CaseFailure {
 pub fn run_cases(rules: &RuleSet, roles: &Roles, cases: &[PolicyCase]) -> Vec<CaseFailure> {
     cases
         .iter()
-        .filter_map(|case| run_case(rules, roles, case).err().map(|message| CaseFailure { line: case.line, message }))
+        .filter_map(|case| {
+            run_case(rules, roles, case)
+                .err()
+                .map(|message| CaseFailure {
+                    line: case.line,
+                    message,
+                })
+        })
         .collect()
 }
 
@@ -82,22 +89,42 @@ fn run_case(rules: &RuleSet, roles: &Roles, case: &PolicyCase) -> Result<(), Str
     let (who, asker) = match &case.who {
         CaseWho::Anonymous => (Who::Anonymous, "anonymous"),
         CaseWho::Role(name) => match roles.id(name) {
-            Some(role) => (Who::User { user_id: "", role: Some(role) }, name.as_str()),
+            Some(role) => (
+                Who::User {
+                    user_id: "",
+                    role: Some(role),
+                },
+                name.as_str(),
+            ),
             None => {
-                let known = roles.ids().map(|id| roles.name(id)).collect::<Vec<_>>().join(", ");
-                return Err(format!("{} as {name}: unknown role {name:?}; the roles are {known}", case.request));
+                let known = roles.names().join(", ");
+                return Err(format!(
+                    "{} as {name}: unknown role {name:?}; the roles are {known}",
+                    case.request
+                ));
             }
         },
     };
     let mut words = case.request.split_whitespace();
     let (Some(method), Some(target), None) = (words.next(), words.next(), words.next()) else {
-        return Err(format!("request {:?} must be 'METHOD /path', as in 'GET /api/products/42'", case.request));
+        return Err(format!(
+            "request {:?} must be 'METHOD /path', as in 'GET /api/products/42'",
+            case.request
+        ));
     };
     let raw_path = target.split_once('?').map_or(target, |(path, _)| path);
-    let on_host = case.host.as_deref().map(|host| format!(" on {host}")).unwrap_or_default();
+    let on_host = case
+        .host
+        .as_deref()
+        .map(|host| format!(" on {host}"))
+        .unwrap_or_default();
     let subject = format!("{method} {target}{on_host} as {asker}");
-    let path = normalize_path(raw_path)
-        .map_err(|e| format!("{subject}: expected {}, got bad request (400): {e}", case.expect))?;
+    let path = normalize_path(raw_path).map_err(|e| {
+        format!(
+            "{subject}: expected {}, got bad request (400): {e}",
+            case.expect
+        )
+    })?;
     let verdict = rules.decide(method, case.host.as_deref(), &path, who);
     let got = match verdict.decision {
         Decision::Allow => Expect::Allow,
@@ -111,5 +138,8 @@ fn run_case(rules: &RuleSet, roles: &Roles, case: &PolicyCase) -> Result<(), Str
         Some(rule) => format!("rule '{}' (line {})", rule.name(), rule.line()),
         None => "the default".to_owned(),
     };
-    Err(format!("{subject}: expected {}, got {got} (path {path}, decided by {decided_by})", case.expect))
+    Err(format!(
+        "{subject}: expected {}, got {got} (path {path}, decided by {decided_by})",
+        case.expect
+    ))
 }

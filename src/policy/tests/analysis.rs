@@ -14,7 +14,11 @@ type Short = (FindingKind, usize, Option<usize>);
 fn findings(text: &str) -> Vec<Short> {
     let roles = roles();
     let rules = policy(&roles, text, DefaultAccess::Deny);
-    rules.analyse(&roles).into_iter().map(|f| (f.kind, f.rule, f.other)).collect()
+    rules
+        .analyse(&roles)
+        .into_iter()
+        .map(|f| (f.kind, f.rule, f.other))
+        .collect()
 }
 
 #[test]
@@ -23,6 +27,7 @@ fn the_contract_policy_is_clean() {
 }
 
 #[test]
+#[rustfmt::skip] // one case per line reads as a table
 fn kinds_of_findings() {
     let cases: &[(&str, &[Short])] = &[
         // Unreachable: the earlier rule covers path, methods and host.
@@ -77,7 +82,11 @@ fn messages_name_both_rules_with_their_lines() {
         any      /api/users/*/mail      authenticated  methods=GET
     ";
     let rules = policy(&roles, text, DefaultAccess::Deny);
-    let messages: Vec<String> = rules.analyse(&roles).into_iter().map(|f| format!("{}: {}", f.kind, f.message)).collect();
+    let messages: Vec<String> = rules
+        .analyse(&roles)
+        .into_iter()
+        .map(|f| format!("{}: {}", f.kind, f.message))
+        .collect();
     assert_eq!(
         messages,
         [
@@ -97,29 +106,64 @@ fn messages_name_both_rules_with_their_lines() {
 /// requests rich enough to tell every pair apart.
 #[test]
 fn method_and_host_relations_agree_with_matching() {
-    let method_lists: &[Option<&[&str]>] =
-        &[None, Some(&["GET"]), Some(&["GET", "HEAD"]), Some(&["PROPFIND"]), Some(&["GET", "PROPFIND"]), Some(&["POST"])];
+    let method_lists: &[Option<&[&str]>] = &[
+        None,
+        Some(&["GET"]),
+        Some(&["GET", "HEAD"]),
+        Some(&["PROPFIND"]),
+        Some(&["GET", "PROPFIND"]),
+        Some(&["POST"]),
+    ];
     let methods: Vec<Methods> = method_lists
         .iter()
-        .map(|list| Methods::parse(list.map(|l| l.iter().map(|m| m.to_string()).collect::<Vec<_>>()).as_deref()).unwrap())
+        .map(|list| {
+            Methods::parse(
+                list.map(|l| l.iter().map(|m| m.to_string()).collect::<Vec<_>>())
+                    .as_deref(),
+            )
+            .unwrap()
+        })
         .collect();
     let requests = ["GET", "HEAD", "POST", "PROPFIND", "MKCOL"].map(|m| Query::new(m, None));
     for a in &methods {
         for b in &methods {
             let covers = requests.iter().all(|q| !b.matches(q) || a.matches(q));
             let overlaps = requests.iter().any(|q| a.matches(q) && b.matches(q));
-            assert_eq!((a.covers(b), a.overlaps(b)), (covers, overlaps), "{a} vs {b}");
+            assert_eq!(
+                (a.covers(b), a.overlaps(b)),
+                (covers, overlaps),
+                "{a} vs {b}"
+            );
         }
     }
-    let host_specs = [None, Some("a.example.com"), Some("*.example.com"), Some("*.a.example.com"), Some("example.com")];
-    let hosts: Vec<HostMatch> = host_specs.iter().map(|h| HostMatch::parse(*h).unwrap()).collect();
-    let requests = ["a.example.com", "x.a.example.com", "b.example.com", "example.com", "other.org"];
+    let host_specs = [
+        None,
+        Some("a.example.com"),
+        Some("*.example.com"),
+        Some("*.a.example.com"),
+        Some("example.com"),
+    ];
+    let hosts: Vec<HostMatch> = host_specs
+        .iter()
+        .map(|h| HostMatch::parse(*h).unwrap())
+        .collect();
+    let requests = [
+        "a.example.com",
+        "x.a.example.com",
+        "b.example.com",
+        "example.com",
+        "other.org",
+    ];
     let requests: Vec<Option<&str>> = requests.iter().map(|h| Some(*h)).chain([None]).collect();
     for a in &hosts {
         for b in &hosts {
             let covers = requests.iter().all(|h| !b.matches(*h) || a.matches(*h));
             let overlaps = requests.iter().any(|h| a.matches(*h) && b.matches(*h));
-            assert_eq!((a.covers(b), a.overlaps(b)), (covers, overlaps), "{a} vs {b}");
+            assert_eq!(
+                (a.covers(b), a.overlaps(b)),
+                (covers, overlaps),
+                "{a} vs {b}"
+            );
         }
     }
 }

@@ -7,7 +7,13 @@ use super::Lcg;
 const LITERALS: &[&str] = &["api", "admin", "users", "x"];
 const METHODS: &[&str] = &["GET", "HEAD", "POST", "DELETE", "PROPFIND"];
 const RULE_HOSTS: &[&str] = &["a.example.com", "*.example.com", "b.example.com"];
-const REQUEST_HOSTS: &[&str] = &["a.example.com", "A.Example.com:8080", "example.com", "c.b.example.com", "other"];
+const REQUEST_HOSTS: &[&str] = &[
+    "a.example.com",
+    "A.Example.com:8080",
+    "example.com",
+    "c.b.example.com",
+    "other",
+];
 
 fn random_rule(rng: &mut Lcg, number: usize) -> RuleSpec {
     let mut path = String::new();
@@ -25,7 +31,9 @@ fn random_rule(rng: &mut Lcg, number: usize) -> RuleSpec {
         path.push('/');
     }
     let methods = (rng.below(3) == 0).then(|| {
-        let mut list: Vec<String> = (0..=rng.below(2)).map(|_| rng.pick(METHODS).to_string()).collect();
+        let mut list: Vec<String> = (0..=rng.below(2))
+            .map(|_| rng.pick(METHODS).to_string())
+            .collect();
         list.dedup();
         list
     });
@@ -38,7 +46,16 @@ fn random_rule(rng: &mut Lcg, number: usize) -> RuleSpec {
         (2, Some(param)) => (Access::Roles(RoleSet::new()), Some(param)),
         _ => (Access::Deny, None),
     };
-    RuleSpec { name: format!("r{number}"), line: 0, methods, host, path, access, owner, upstream: 0 }
+    RuleSpec {
+        name: format!("r{number}"),
+        line: 0,
+        methods,
+        host,
+        path,
+        access,
+        owner,
+        upstream: 0,
+    }
 }
 
 fn random_ruleset(rng: &mut Lcg, count: usize) -> RuleSet {
@@ -46,14 +63,18 @@ fn random_ruleset(rng: &mut Lcg, count: usize) -> RuleSet {
     for number in 0..count {
         let spec = random_rule(rng, number);
         let source = format!("{spec:?}");
-        builder.add(spec).unwrap_or_else(|e| panic!("{source}: {e}"));
+        builder
+            .add(spec)
+            .unwrap_or_else(|e| panic!("{source}: {e}"));
     }
     builder.build(DefaultAccess::Deny)
 }
 
 fn random_path(rng: &mut Lcg) -> String {
     let segments = ["api", "admin", "users", "x", "y"];
-    let mut path: String = (0..rng.below(6)).map(|_| format!("/{}", rng.pick(&segments))).collect();
+    let mut path: String = (0..rng.below(6))
+        .map(|_| format!("/{}", rng.pick(&segments)))
+        .collect();
     if path.is_empty() || rng.below(4) == 0 {
         path.push('/');
     }
@@ -67,9 +88,16 @@ fn assert_index_agrees_with_scan(rules: &RuleSet, rng: &mut Lcg, requests: usize
         let method = *rng.pick(&["GET", "HEAD", "POST", "DELETE", "PROPFIND", "get", "PATCH"]);
         let host = (rng.below(3) != 0).then(|| *rng.pick(REQUEST_HOSTS));
         let path = random_path(rng);
-        let scan = rules.rules().iter().find(|rule| rule.matches(method, host, &path));
+        let scan = rules
+            .rules()
+            .iter()
+            .find(|rule| rule.matches(method, host, &path));
         let found = rules.find(method, host, &path);
-        assert_eq!(found.map(|r| r.name()), scan.map(|r| r.name()), "{method} {host:?} {path}");
+        assert_eq!(
+            found.map(|r| r.name()),
+            scan.map(|r| r.name()),
+            "{method} {host:?} {path}"
+        );
         matched += usize::from(found.is_some());
     }
     matched
@@ -86,7 +114,10 @@ fn index_agrees_with_a_linear_scan_on_small_rule_sets() {
         total += 100;
     }
     // Guard against a generator that never (or always) matches, which would prove nothing.
-    assert!(matched > total / 10 && matched < total * 9 / 10, "{matched} of {total} requests matched");
+    assert!(
+        matched > total / 10 && matched < total * 9 / 10,
+        "{matched} of {total} requests matched"
+    );
 }
 
 #[test]

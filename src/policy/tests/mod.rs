@@ -30,7 +30,10 @@ pub(super) const CONTRACT_ROUTES: &str = "
 /// position.
 pub(super) fn specs(roles: &Roles, text: &str) -> Vec<RuleSpec> {
     let mut specs = Vec::new();
-    for (line, words) in (1u32..).zip(text.lines()).filter(|(_, l)| !l.trim().is_empty()) {
+    for (line, words) in (1u32..)
+        .zip(text.lines())
+        .filter(|(_, l)| !l.trim().is_empty())
+    {
         let words: Vec<&str> = words.split_whitespace().collect();
         let (name, path, access) = (words[0], words[1], words[2]);
         let access = match access {
@@ -40,7 +43,12 @@ pub(super) fn specs(roles: &Roles, text: &str) -> Vec<RuleSpec> {
             "-" => Access::Roles(RoleSet::new()),
             list => Access::Roles(list.split(',').map(|r| roles.id(r).expect(r)).collect()),
         };
-        let option = |key: &str| words[3..].iter().find_map(|w| w.strip_prefix(key)).map(str::to_owned);
+        let option = |key: &str| {
+            words[3..]
+                .iter()
+                .find_map(|w| w.strip_prefix(key))
+                .map(str::to_owned)
+        };
         specs.push(RuleSpec {
             name: name.into(),
             line,
@@ -60,7 +68,9 @@ pub(super) fn policy(roles: &Roles, text: &str, default: DefaultAccess) -> RuleS
     let mut builder = RuleSetBuilder::new();
     for spec in specs(roles, text) {
         let name = spec.name.clone();
-        builder.add(spec).unwrap_or_else(|e| panic!("rule {name}: {e}"));
+        builder
+            .add(spec)
+            .unwrap_or_else(|e| panic!("rule {name}: {e}"));
     }
     builder.build(default)
 }
@@ -76,7 +86,10 @@ impl Lcg {
 
     /// A value in `0..bound` (`bound` must be non-zero).
     pub(super) fn below(&mut self, bound: usize) -> usize {
-        self.0 = self.0.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+        self.0 = self
+            .0
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
         ((self.0 >> 33) as usize) % bound
     }
 

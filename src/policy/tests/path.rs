@@ -105,7 +105,11 @@ fn canonical_forms() {
 #[test]
 fn refusals() {
     for &(input, want) in REFUSED {
-        assert_eq!(normalize_path(input), Err(want), "normalize_path({input:?})");
+        assert_eq!(
+            normalize_path(input),
+            Err(want),
+            "normalize_path({input:?})"
+        );
     }
 }
 
@@ -121,9 +125,14 @@ fn canonical_input_is_borrowed_and_other_input_is_not() {
 #[test]
 fn normalising_twice_changes_nothing() {
     for &(input, _) in CANONICAL {
-        let Ok(once) = normalize_path(input) else { panic!("{input:?} refused") };
+        let Ok(once) = normalize_path(input) else {
+            panic!("{input:?} refused")
+        };
         let twice = normalize_path(&once);
-        assert!(matches!(twice, Ok(Cow::Borrowed(p)) if p == once), "{input:?} -> {once:?}");
+        assert!(
+            matches!(twice, Ok(Cow::Borrowed(p)) if p == once),
+            "{input:?} -> {once:?}"
+        );
     }
 }
 
@@ -131,7 +140,10 @@ fn normalising_twice_changes_nothing() {
 fn refusal_messages_are_lowercase_sentences() {
     for &(input, err) in REFUSED {
         let message = err.to_string();
-        assert!(message.starts_with("the request path "), "{input:?}: {message}");
+        assert!(
+            message.starts_with("the request path "),
+            "{input:?}: {message}"
+        );
         assert!(!message.ends_with('.'), "{message}");
     }
 }
@@ -236,12 +248,20 @@ fn arbitrary_input_never_panics_and_output_is_canonical() {
     const BYTES: &[u8] = b"/a.%2eFf0;#?\\ \t~%";
     let mut rng = Lcg::new(11);
     for _ in 0..20_000 {
-        let raw: String = (0..rng.below(12)).map(|_| char::from(BYTES[rng.below(BYTES.len())])).collect();
+        let raw: String = (0..rng.below(12))
+            .map(|_| char::from(BYTES[rng.below(BYTES.len())]))
+            .collect();
         if let Ok(path) = normalize_path(&raw) {
             assert!(path.starts_with('/'), "{raw:?} -> {path:?}");
             assert!(!path.contains("//"), "{raw:?} -> {path:?}");
-            assert!(path_segments(&path).all(|s| s != "." && s != ".."), "{raw:?} -> {path:?}");
-            assert!(matches!(normalize_path(&path), Ok(Cow::Borrowed(_))), "{raw:?} -> {path:?}");
+            assert!(
+                path_segments(&path).all(|s| s != "." && s != ".."),
+                "{raw:?} -> {path:?}"
+            );
+            assert!(
+                matches!(normalize_path(&path), Ok(Cow::Borrowed(_))),
+                "{raw:?} -> {path:?}"
+            );
         }
     }
 }

@@ -42,31 +42,31 @@ const MATCHES: &[(&str, &str, bool)] = &[
 /// Pattern, refusal.
 fn refused() -> Vec<(&'static str, PatternError)> {
     vec![
-    ("", PatternError::NotAbsolute),
-    ("api/**", PatternError::NotAbsolute),
-    ("**", PatternError::NotAbsolute),
-    ("/a/", PatternError::TrailingSlash),
-    ("/a//b", PatternError::EmptySegment),
-    ("//", PatternError::TrailingSlash),
-    ("/a/./b", PatternError::DotSegment),
-    ("/a/..", PatternError::DotSegment),
-    ("/a%2Fb", PatternError::ForbiddenChar('%')),
-    ("/a;b", PatternError::ForbiddenChar(';')),
-    ("/a?b", PatternError::ForbiddenChar('?')),
-    ("/a#b", PatternError::ForbiddenChar('#')),
-    ("/a\\b", PatternError::ForbiddenChar('\\')),
-    ("/a b", PatternError::ForbiddenChar(' ')),
-    ("/a\tb", PatternError::ForbiddenChar('\t')),
-    ("/**/a", PatternError::DoubleStarNotLast),
-    ("/a/**/**", PatternError::DoubleStarNotLast),
-    ("/a*", PatternError::PartialWildcard("a*".into())),
-    ("/a/**b", PatternError::PartialWildcard("**b".into())),
-    ("/a/***", PatternError::PartialWildcard("***".into())),
-    ("/a/{}", PatternError::BadParam("{}".into())),
-    ("/a/{b-c}", PatternError::BadParam("{b-c}".into())),
-    ("/a/x{b}", PatternError::BadParam("x{b}".into())),
-    ("/a/{b", PatternError::BadParam("{b".into())),
-    ("/{id}/x/{id}", PatternError::DuplicateParam("id".into())),
+        ("", PatternError::NotAbsolute),
+        ("api/**", PatternError::NotAbsolute),
+        ("**", PatternError::NotAbsolute),
+        ("/a/", PatternError::TrailingSlash),
+        ("/a//b", PatternError::EmptySegment),
+        ("//", PatternError::TrailingSlash),
+        ("/a/./b", PatternError::DotSegment),
+        ("/a/..", PatternError::DotSegment),
+        ("/a%2Fb", PatternError::ForbiddenChar('%')),
+        ("/a;b", PatternError::ForbiddenChar(';')),
+        ("/a?b", PatternError::ForbiddenChar('?')),
+        ("/a#b", PatternError::ForbiddenChar('#')),
+        ("/a\\b", PatternError::ForbiddenChar('\\')),
+        ("/a b", PatternError::ForbiddenChar(' ')),
+        ("/a\tb", PatternError::ForbiddenChar('\t')),
+        ("/**/a", PatternError::DoubleStarNotLast),
+        ("/a/**/**", PatternError::DoubleStarNotLast),
+        ("/a*", PatternError::PartialWildcard("a*".into())),
+        ("/a/**b", PatternError::PartialWildcard("**b".into())),
+        ("/a/***", PatternError::PartialWildcard("***".into())),
+        ("/a/{}", PatternError::BadParam("{}".into())),
+        ("/a/{b-c}", PatternError::BadParam("{b-c}".into())),
+        ("/a/x{b}", PatternError::BadParam("x{b}".into())),
+        ("/a/{b", PatternError::BadParam("{b".into())),
+        ("/{id}/x/{id}", PatternError::DuplicateParam("id".into())),
     ]
 }
 
@@ -91,7 +91,12 @@ fn parsed_shape_and_params() {
     assert!(pattern.has_rest());
     assert_eq!(
         pattern.segments(),
-        [Segment::Literal("users".into()), Segment::Param("user_id".into()), Segment::Literal("mail".into()), Segment::Star]
+        [
+            Segment::Literal("users".into()),
+            Segment::Param("user_id".into()),
+            Segment::Literal("mail".into()),
+            Segment::Star
+        ]
     );
     assert_eq!(pattern.param_index("user_id"), Some(1));
     assert_eq!(pattern.param_index("mail"), None);
@@ -135,14 +140,20 @@ fn covers_and_overlaps_agree_with_matching_on_all_short_paths() {
     let mut paths = vec![String::from("/")];
     let mut layer = vec![String::new()];
     for _ in 0..5 {
-        layer = layer.iter().flat_map(|p| ["a", "b", "c"].map(|s| format!("{p}/{s}"))).collect();
+        layer = layer
+            .iter()
+            .flat_map(|p| ["a", "b", "c"].map(|s| format!("{p}/{s}")))
+            .collect();
         paths.extend(layer.iter().cloned());
     }
     let mut rng = Lcg::new(3);
     let patterns: Vec<Pattern> = (0..400)
         .map(|_| {
             let mut source: String = (0..rng.below(4))
-                .map(|i| rng.pick(&["/a", "/b", "/*", "/{p}"]).replace('p', &format!("p{i}")))
+                .map(|i| {
+                    rng.pick(&["/a", "/b", "/*", "/{p}"])
+                        .replace('p', &format!("p{i}"))
+                })
                 .collect();
             if rng.below(2) == 0 {
                 source.push_str("/**");

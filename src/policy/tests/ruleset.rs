@@ -2,8 +2,8 @@
 //! methods, the THREATS.md section 4 corpus end to end, and rule validation.
 
 use super::super::{
-    authorize, normalize_path, Access, ConditionError, Decision, DefaultAccess, DenyReason, PatternError,
-    RoleSet, RuleError, RuleSetBuilder, Who,
+    authorize, normalize_path, Access, ConditionError, Decision, DefaultAccess, DenyReason,
+    PatternError, RoleSet, RuleError, RuleSetBuilder, Who,
 };
 use super::{policy, roles, specs, CONTRACT_ROUTES};
 
@@ -11,10 +11,14 @@ use Decision::{Allow, Forbidden, Unauthenticated};
 use DenyReason::{DefaultDeny, DenyRule, RoleNotAllowed};
 
 fn user<'a>(id: &'a str, role: &str) -> Who<'a> {
-    Who::User { user_id: id, role: roles().id(role) }
+    Who::User {
+        user_id: id,
+        role: roles().id(role),
+    }
 }
 
 #[test]
+#[rustfmt::skip] // one case per line reads as a table
 fn authorize_table() {
     let roles = roles();
     let admin_seller: RoleSet = ["ADMIN", "SELLER"].iter().filter_map(|r| roles.id(r)).collect();
@@ -53,20 +57,33 @@ fn default_access() {
     let roles = roles();
     let cases = [
         (DefaultAccess::Deny, Who::Anonymous, Forbidden(DefaultDeny)),
-        (DefaultAccess::Deny, user("1", "ADMIN"), Forbidden(DefaultDeny)),
-        (DefaultAccess::Authenticated, Who::Anonymous, Unauthenticated),
+        (
+            DefaultAccess::Deny,
+            user("1", "ADMIN"),
+            Forbidden(DefaultDeny),
+        ),
+        (
+            DefaultAccess::Authenticated,
+            Who::Anonymous,
+            Unauthenticated,
+        ),
         (DefaultAccess::Authenticated, user("1", "CUSTOMER"), Allow),
     ];
     for (default, who, want) in cases {
         let rules = policy(&roles, CONTRACT_ROUTES, default);
         assert_eq!(rules.default_access(), default);
         let verdict = rules.decide("GET", None, "/elsewhere", who);
-        assert_eq!((verdict.rule.map(|r| r.name()), verdict.decision), (None, want), "{default:?} {who:?}");
+        assert_eq!(
+            (verdict.rule.map(|r| r.name()), verdict.decision),
+            (None, want),
+            "{default:?} {who:?}"
+        );
     }
 }
 
 /// CONTRACT.md section 2 routes: method, path, who, deciding rule, decision.
 #[test]
+#[rustfmt::skip] // one case per line reads as a table
 fn contract_policy_decisions() {
     let rules = policy(&roles(), CONTRACT_ROUTES, DefaultAccess::Deny);
     let cases: &[(&str, &str, Who<'_>, Option<&str>, Decision)] = &[
@@ -107,14 +124,18 @@ fn contract_policy_decisions() {
 fn owner_value_reads_the_named_segment() {
     let rules = policy(&roles(), CONTRACT_ROUTES, DefaultAccess::Deny);
     let mailbox = rules.find("GET", None, "/api/users/42/mail/x").unwrap();
-    assert_eq!(mailbox.owner(), Some("user_id"));
+    assert_eq!(mailbox.owner_param(), Some("user_id"));
     assert_eq!(mailbox.owner_value("/api/users/42/mail/x"), Some("42"));
     assert_eq!(mailbox.owner_value("/api/users/abc/mail/"), Some("abc"));
     let orders = rules.find("GET", None, "/api/orders/5").unwrap();
-    assert_eq!((orders.owner(), orders.owner_value("/api/orders/5")), (None, None));
+    assert_eq!(
+        (orders.owner_param(), orders.owner_value("/api/orders/5")),
+        (None, None)
+    );
 }
 
 #[test]
+#[rustfmt::skip] // one case per line reads as a table
 fn first_match_in_file_order_wins() {
     let roles = roles();
     let text = "
@@ -138,12 +159,13 @@ fn first_match_in_file_order_wins() {
         assert_eq!(rules.find("GET", None, path).map(|r| r.name()), Some(want), "{path}");
     }
     let health = rules.find("GET", None, "/api/admin/health").unwrap();
-    assert_eq!((health.line(), health.upstream(), health.id().index()), (2, 0, 0));
+    assert_eq!((health.line(), health.upstream(), health.id().index(), health.index()), (2, 0, 0, 0));
     assert_eq!(rules.rules().len(), 5);
     assert_eq!(rules.rule(health.id()).map(|r| r.name()), Some("health"));
 }
 
 #[test]
+#[rustfmt::skip] // one case per line reads as a table
 fn methods_are_exact_tokens() {
     let roles = roles();
     let text = "
@@ -170,6 +192,7 @@ fn methods_are_exact_tokens() {
 }
 
 #[test]
+#[rustfmt::skip] // one case per line reads as a table
 fn hosts_ignore_case_port_and_trailing_dot() {
     let roles = roles();
     let text = "
@@ -202,6 +225,7 @@ fn hosts_ignore_case_port_and_trailing_dot() {
 /// THREATS.md section 4: every spelling of the admin path is refused (400) or
 /// decided exactly as its canonical form, for a SELLER and for anonymous.
 #[test]
+#[rustfmt::skip] // one case per line reads as a table
 fn threat_corpus_decides_like_the_canonical_path() {
     let rules = policy(&roles(), CONTRACT_ROUTES, DefaultAccess::Deny);
     let admin_area = Some((Some("admin-area"), Forbidden(RoleNotAllowed), Unauthenticated));
@@ -250,6 +274,7 @@ fn threat_corpus_decides_like_the_canonical_path() {
 }
 
 #[test]
+#[rustfmt::skip] // one case per line reads as a table
 fn invalid_rules_are_refused_with_the_field_at_fault() {
     let roles = roles();
     let cases: &[(&str, RuleError, &str)] = &[
@@ -280,7 +305,10 @@ fn invalid_rules_are_refused_with_the_field_at_fault() {
 }
 
 fn bad_host(host: &str, reason: &'static str) -> RuleError {
-    RuleError::Condition(ConditionError::BadHost { host: host.into(), reason })
+    RuleError::Condition(ConditionError::BadHost {
+        host: host.into(),
+        reason,
+    })
 }
 
 #[test]
@@ -289,9 +317,17 @@ fn names_must_be_present_and_unique() {
     let mut builder = RuleSetBuilder::new();
     let first = builder.add(specs(&roles, "r /a public").remove(0)).unwrap();
     assert_eq!(first.index(), 0);
-    assert_eq!(builder.add(specs(&roles, "r /b public").remove(0)), Err(RuleError::DuplicateName("r".into())));
+    assert_eq!(
+        builder.add(specs(&roles, "r /b public").remove(0)),
+        Err(RuleError::DuplicateName("r".into()))
+    );
     let mut nameless = specs(&roles, "r /b public").remove(0);
     nameless.name.clear();
     assert_eq!(builder.add(nameless), Err(RuleError::EmptyName));
-    assert_eq!(builder.add(specs(&roles, "s /b public").remove(0)).map(|id| id.index()), Ok(1));
+    assert_eq!(
+        builder
+            .add(specs(&roles, "s /b public").remove(0))
+            .map(|id| id.index()),
+        Ok(1)
+    );
 }

@@ -5,14 +5,27 @@ use super::super::{run_cases, CaseWho, DefaultAccess, Expect, PolicyCase};
 use super::{policy, roles, CONTRACT_ROUTES};
 
 fn case(line: u32, request: &str, who: &str, expect: Expect) -> PolicyCase {
-    let who = if who == "anonymous" { CaseWho::Anonymous } else { CaseWho::Role(who.to_owned()) };
-    PolicyCase { request: request.to_owned(), who, host: None, expect, line }
+    let who = if who == "anonymous" {
+        CaseWho::Anonymous
+    } else {
+        CaseWho::Role(who.to_owned())
+    };
+    PolicyCase {
+        request: request.to_owned(),
+        who,
+        host: None,
+        expect,
+        line,
+    }
 }
 
 fn failures(cases: &[PolicyCase]) -> Vec<(u32, String)> {
     let roles = roles();
     let rules = policy(&roles, CONTRACT_ROUTES, DefaultAccess::Deny);
-    run_cases(&rules, &roles, cases).into_iter().map(|f| (f.line, f.message)).collect()
+    run_cases(&rules, &roles, cases)
+        .into_iter()
+        .map(|f| (f.line, f.message))
+        .collect()
 }
 
 #[test]
@@ -21,10 +34,25 @@ fn passing_cases_report_nothing() {
         // The two examples of CONTRACT.md section 2.
         case(1, "GET /api/admin/users", "SELLER", Expect::Deny),
         case(2, "GET /api/products/42", "anonymous", Expect::Allow),
-        case(3, "GET /api/admin/users", "anonymous", Expect::Unauthenticated),
+        case(
+            3,
+            "GET /api/admin/users",
+            "anonymous",
+            Expect::Unauthenticated,
+        ),
         case(4, "GET /api/admin/users", "ADMIN", Expect::Allow),
-        case(5, "GET /api/products/../admin/users", "SELLER", Expect::Deny),
-        case(6, "GET /api/orders/5?expand=items", "CUSTOMER", Expect::Allow),
+        case(
+            5,
+            "GET /api/products/../admin/users",
+            "SELLER",
+            Expect::Deny,
+        ),
+        case(
+            6,
+            "GET /api/orders/5?expand=items",
+            "CUSTOMER",
+            Expect::Allow,
+        ),
         case(7, "DELETE /api/orders/5", "ADMIN", Expect::Deny),
         case(8, "GET  /api/users/1/mail", "ADMIN", Expect::Allow),
         // A role case has no user id, so owner rules only look at the role.
@@ -37,9 +65,19 @@ fn passing_cases_report_nothing() {
 fn failures_say_expected_got_path_and_deciding_rule() {
     let cases = [
         case(10, "GET /api/admin/users", "SELLER", Expect::Allow),
-        case(11, "GET /api/products/../admin/users", "anonymous", Expect::Allow),
+        case(
+            11,
+            "GET /api/products/../admin/users",
+            "anonymous",
+            Expect::Allow,
+        ),
         case(12, "GET /API/admin/users", "ADMIN", Expect::Allow),
-        case(13, "GET /api/products/1", "anonymous", Expect::Unauthenticated),
+        case(
+            13,
+            "GET /api/products/1",
+            "anonymous",
+            Expect::Unauthenticated,
+        ),
     ];
     assert_eq!(
         failures(&cases),
@@ -102,12 +140,19 @@ fn cases_that_cannot_run_are_failures() {
 #[test]
 fn cases_can_name_a_host() {
     let roles = roles();
-    let rules = policy(&roles, "internal /** public host=*.internal.example.com", DefaultAccess::Authenticated);
+    let rules = policy(
+        &roles,
+        "internal /** public host=*.internal.example.com",
+        DefaultAccess::Authenticated,
+    );
     let mut inside = case(30, "GET /metrics", "anonymous", Expect::Allow);
     inside.host = Some("ops.internal.example.com:8443".to_owned());
     let mut outside = case(31, "GET /metrics", "anonymous", Expect::Allow);
     outside.host = Some("www.example.com".to_owned());
-    let got: Vec<(u32, String)> = run_cases(&rules, &roles, &[inside, outside]).into_iter().map(|f| (f.line, f.message)).collect();
+    let got: Vec<(u32, String)> = run_cases(&rules, &roles, &[inside, outside])
+        .into_iter()
+        .map(|f| (f.line, f.message))
+        .collect();
     assert_eq!(
         got,
         [(
