@@ -12,7 +12,7 @@
 use std::cmp::Ordering;
 
 use super::matcher::Query;
-use super::path::next_segment;
+use super::path::{may_arrive_encoded, next_segment, segment_equals};
 use super::pattern::Segment;
 use super::rule::Rule;
 
@@ -23,6 +23,9 @@ const NONE: u32 = u32::MAX;
 struct Node {
     /// Literal children, sorted by [`by_length_then_bytes`].
     literals: Vec<(Box<str>, u32)>,
+    /// The literal children a segment with an escape may equal once decoded
+    /// (those with a byte outside the unreserved set); usually empty.
+    encodable: Vec<(Box<str>, u32)>,
     /// The child for `*` and `{param}` segments.
     wildcard: Option<u32>,
     /// Rules whose pattern ends at this node (ascending).
@@ -31,6 +34,26 @@ struct Node {
     rest: Vec<u32>,
     /// The lowest rule number in this subtree.
     lowest: u32,
+}
+
+impl Node {
+    /// The literal child that `segment` leads to, if any.
+    fn literal_child(&self, segment: &str) -> Option<u32> {
+        let found = self
+            .literals
+            .binary_search_by(|(text, _)| by_length_then_bytes(text, segment));
+        match found {
+            Ok(at) => self.literals.get(at).map(|(_, child)| *child),
+            // A segment with an escape (`items%3Apurge`) never equals a literal byte
+            // for byte; compare it decoded, as the upstream will read it.
+            Err(_) if segment.contains('%') => self
+                .encodable
+                .iter()
+                .find(|(text, _)| segment_equals(segment, text))
+                .map(|(_, child)| *child),
+            Err(_) => None,
+        }
+    }
 }
 
 /// The compiled trie; node 0 is the root (the pattern `/`).
@@ -93,6 +116,9 @@ impl Index {
                 Ok(found) => return parent.literals[found].1 as usize,
                 Err(slot) => {
                     parent.literals.insert(slot, (text.clone(), fresh));
+                    if may_arrive_encoded(text) {
+                        parent.encodable.push((text.clone(), fresh));
+                    }
                     fresh
                 }
             },
@@ -124,11 +150,8 @@ impl Index {
             first_accepting(&here.exact, rules, query, best);
             return;
         };
-        if let Ok(found) = here
-            .literals
-            .binary_search_by(|(text, _)| by_length_then_bytes(text, segment))
-        {
-            self.walk(here.literals[found].1 as usize, tail, rules, query, best);
+        if let Some(child) = here.literal_child(segment) {
+            self.walk(child as usize, tail, rules, query, best);
         }
         if let Some(wildcard) = here.wildcard {
             self.walk(wildcard as usize, tail, rules, query, best);

@@ -22,7 +22,9 @@
 //!   `/a/*/c` and `/a/{name}/c` (exactly one non-empty segment). Matching is
 //!   case-sensitive. A trailing slash on the request is ignored (`/api/orders/{id}`
 //!   matches `/api/orders/5/`), so adding or dropping one never moves a request to
-//!   another rule.
+//!   another rule. A literal segment is compared with the request's segment after
+//!   decoding the escapes the normaliser keeps, as the upstream will: a rule on
+//!   `/api/items:purge` also takes `/api/items%3Apurge`.
 //! * **Methods** are exact uppercase tokens; `GET` does not imply `HEAD`. No list
 //!   means any method.
 //! * **Hosts** compare case-insensitively, ignoring the request's `:port` and one

@@ -114,6 +114,46 @@ pub(crate) fn next_segment(path: &str) -> Option<(&str, &str)> {
     Some((path.get(start..end)?, path.get(end..)?))
 }
 
+/// Whether a segment of a normalised path equals `literal` (a pattern segment, which
+/// has no `%`) once the segment's remaining escapes are decoded, as the upstream
+/// will decode them: `items%3Apurge` equals `items:purge`, `caf%C3%A9` equals `café`.
+pub(crate) fn segment_equals(segment: &str, literal: &str) -> bool {
+    if segment == literal {
+        return true;
+    }
+    let (segment, literal) = (segment.as_bytes(), literal.as_bytes());
+    if !segment.contains(&b'%') {
+        return false;
+    }
+    let (mut i, mut matched) = (0, 0);
+    while let Some(&byte) = segment.get(i) {
+        let decoded = match byte {
+            b'%' => match escape_at(segment, i) {
+                Ok((value, _)) => {
+                    i += 3;
+                    value
+                }
+                Err(_) => return false,
+            },
+            _ => {
+                i += 1;
+                byte
+            }
+        };
+        if literal.get(matched) != Some(&decoded) {
+            return false;
+        }
+        matched += 1;
+    }
+    matched == literal.len()
+}
+
+/// Whether `literal` could equal a segment that still carries an escape: only if
+/// it has a byte outside the unreserved set (escapes of the others are decoded).
+pub(crate) fn may_arrive_encoded(literal: &str) -> bool {
+    !literal.bytes().all(is_unreserved)
+}
+
 /// Validates every byte and reports whether `raw` is already canonical.
 fn scan(raw: &str) -> Result<bool, PathError> {
     let bytes = raw.as_bytes();

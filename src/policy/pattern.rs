@@ -7,10 +7,14 @@
 //! A pattern is a list of segments, each a literal, `*` (exactly one non-empty
 //! segment) or `{name}` (the same, named), optionally ending in `**` (zero or more
 //! segments). A request's trailing slash is ignored: `/a/b` matches `/a/b/`.
+//!
+//! A literal is compared with the request's segment after decoding the escapes the
+//! normaliser keeps (`%3A`, `%C3%A9`, ...), because the upstream decodes them too:
+//! otherwise `/api/items%3Apurge` would slip past a rule on `/api/items:purge`.
 
 use std::fmt;
 
-use super::path::path_segments;
+use super::path::{path_segments, segment_equals};
 
 /// Why a path pattern was refused.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -47,7 +51,7 @@ pub enum PatternError {
 /// One segment of a pattern (the final `**` is [`Pattern::has_rest`], not a segment).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Segment {
-    /// Matches exactly this text (case-sensitive).
+    /// Matches exactly this text (case-sensitive; the request segment's escapes decoded).
     Literal(Box<str>),
     /// `*`: any one non-empty segment.
     Star,
@@ -132,7 +136,7 @@ impl Pattern {
         for expected in self.segments.iter() {
             match (expected, actual.next()) {
                 (_, None) => return false,
-                (Segment::Literal(literal), Some(segment)) if **literal != *segment => {
+                (Segment::Literal(literal), Some(segment)) if !segment_equals(segment, literal) => {
                     return false
                 }
                 _ => {}

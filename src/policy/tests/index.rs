@@ -4,7 +4,7 @@
 use super::super::{Access, DefaultAccess, RoleSet, RuleSet, RuleSetBuilder, RuleSpec};
 use super::Lcg;
 
-const LITERALS: &[&str] = &["api", "admin", "users", "x"];
+const LITERALS: &[&str] = &["api", "admin", "users", "x", "a:b", "é"];
 const METHODS: &[&str] = &["GET", "HEAD", "POST", "DELETE", "PROPFIND"];
 const RULE_HOSTS: &[&str] = &["a.example.com", "*.example.com", "b.example.com"];
 const REQUEST_HOSTS: &[&str] = &[
@@ -71,7 +71,9 @@ fn random_ruleset(rng: &mut Lcg, count: usize) -> RuleSet {
 }
 
 fn random_path(rng: &mut Lcg) -> String {
-    let segments = ["api", "admin", "users", "x", "y"];
+    let segments = [
+        "api", "admin", "users", "x", "y", "a:b", "a%3Ab", "%C3%A9", "é", "%3A",
+    ];
     let mut path: String = (0..rng.below(6))
         .map(|_| format!("/{}", rng.pick(&segments)))
         .collect();

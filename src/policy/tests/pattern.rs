@@ -8,6 +8,17 @@ use super::Lcg;
 const MATCHES: &[(&str, &str, bool)] = &[
     ("/", "/", true),
     ("/", "/a", false),
+    // Literals compare with the segment's remaining escapes decoded.
+    ("/api/items:purge", "/api/items:purge", true),
+    ("/api/items:purge", "/api/items%3Apurge", true),
+    ("/api/items:purge", "/api/items%3A%70urge", true),
+    ("/api/items:purge", "/api/items%3Apurge%3A", false),
+    ("/api/items:purge", "/api/items%3Bpurge", false),
+    ("/api/items:purge", "/api/items%3", false),
+    ("/café", "/caf%C3%A9", true),
+    ("/café", "/café", true),
+    ("/café", "/caf%C3", false),
+    ("/a", "/%2561", false),
     ("/exact", "/exact", true),
     ("/exact", "/exact/", true),
     ("/exact", "/Exact", false),

@@ -273,6 +273,33 @@ fn threat_corpus_decides_like_the_canonical_path() {
     }
 }
 
+/// A rule on a literal with reserved or non-ASCII characters cannot be side-stepped
+/// by percent-encoding them: the upstream decodes `%3A` to `:` all the same.
+#[test]
+#[rustfmt::skip] // one case per line reads as a table
+fn encoded_spellings_of_a_literal_meet_its_rule() {
+    let roles = roles();
+    let text = "
+        purge    /api/items:purge   deny
+        menu     /api/café/**       ADMIN
+        api      /api/**            authenticated
+    ";
+    let rules = policy(&roles, text, DefaultAccess::Deny);
+    let cases = [
+        ("/api/items:purge", Some("purge")),
+        ("/api/items%3apurge", Some("purge")),
+        ("/api/items%3A%70urge/", Some("purge")),
+        ("/api/items%253Apurge", Some("api")),
+        ("/api/caf%c3%a9/x", Some("menu")),
+        ("/api/café", Some("menu")),
+        ("/api/cafe", Some("api")),
+    ];
+    for (raw, want) in cases {
+        let path = normalize_path(raw).unwrap();
+        assert_eq!(rules.find("POST", None, &path).map(|r| r.name()), want, "{raw}");
+    }
+}
+
 #[test]
 #[rustfmt::skip] // one case per line reads as a table
 fn invalid_rules_are_refused_with_the_field_at_fault() {
