@@ -22,18 +22,23 @@
 //! (T8); duplicate names and non-canonical base64url refused (T9); 8 KiB cap (T10);
 //! only successes cached, never past `exp` or the config generation (T11).
 
+mod decode;
 mod error;
 mod key_error;
 mod keys;
 mod material;
 mod settings;
+mod verify;
+mod wire;
 
 pub use jsonwebtoken::Algorithm;
 
+pub use decode::MAX_TOKEN_BYTES;
 pub use error::TokenError;
 pub use key_error::{KeyError, KeyRef, PemRole};
 pub use keys::Keys;
 pub use settings::{KeyMaterial, KeySpec, Secret, TokenSettings};
+pub use verify::{Verified, Verifier};
 
 /// The claims of a verified access token, as the proxy needs them.
 #[derive(Debug, Clone, PartialEq, Eq)]
