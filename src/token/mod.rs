@@ -24,7 +24,9 @@
 
 mod decode;
 mod error;
+mod issue;
 mod key_error;
+mod keygen;
 mod keys;
 mod material;
 mod settings;
@@ -35,7 +37,9 @@ pub use jsonwebtoken::Algorithm;
 
 pub use decode::MAX_TOKEN_BYTES;
 pub use error::TokenError;
+pub use issue::{new_jti, Issuer, MintedRefresh, Subject};
 pub use key_error::{KeyError, KeyRef, PemRole};
+pub use keygen::{generate, keygen, KeygenError, PRIVATE_FILE, PUBLIC_FILE, RSA_BITS, SECRET_FILE};
 pub use keys::Keys;
 pub use settings::{KeyMaterial, KeySpec, Secret, TokenSettings};
 pub use verify::{Verified, Verifier};
