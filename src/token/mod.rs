@@ -33,6 +33,9 @@ mod settings;
 mod verify;
 mod wire;
 
+#[cfg(test)]
+mod tests;
+
 pub use jsonwebtoken::Algorithm;
 
 pub use decode::MAX_TOKEN_BYTES;
