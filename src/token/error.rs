@@ -1,0 +1,94 @@
+//! `TokenError`: why a token was refused (or could not be minted), and the simplejwt
+//! message each reason maps to on the wire.
+
+/// Why verifying (or minting) a token failed. Small and `Copy`, so the proxy can count and
+/// map it without allocating; details never reach the client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
+pub enum TokenError {
+    /// Longer than [`MAX_TOKEN_BYTES`](super::MAX_TOKEN_BYTES); refused before any decoding.
+    #[error("token is longer than 8192 bytes")]
+    TooLarge,
+    /// Not three strict base64url parts with a JSON object header and payload, a claim of
+    /// the wrong JSON type, or a duplicated header or claim name.
+    #[error("token is not a well-formed compact JWS")]
+    Malformed,
+    /// The header names a `kid` that is not among the configured keys.
+    #[error("token names a key id that is not configured")]
+    UnknownKey,
+    /// The header `alg` is not the algorithm of the key that would verify it.
+    #[error("token algorithm is not the configured key's algorithm")]
+    WrongAlgorithm,
+    /// The signature does not verify under any candidate key.
+    #[error("token signature does not verify")]
+    BadSignature,
+    /// `exp + leeway <= now`.
+    #[error("token has expired")]
+    Expired,
+    /// `nbf > now + leeway`.
+    #[error("token is not valid yet")]
+    NotYetValid,
+    /// `iat > now + leeway`: the issuer's clock runs ahead of ours, or the token is forged.
+    #[error("token was issued in the future")]
+    IssuedInFuture,
+    /// No `iat`: revocation points (CONTRACT 4.5) compare against it, so it is required.
+    #[error("token has no iat claim")]
+    NoIssuedAt,
+    /// `token_type` is present but not the expected one.
+    #[error("token has the wrong token_type")]
+    WrongType,
+    /// No `token_type` claim.
+    #[error("token has no token_type claim")]
+    NoType,
+    /// No `jti` claim.
+    #[error("token has no jti claim")]
+    NoId,
+    /// No `exp` claim.
+    #[error("token has no exp claim")]
+    NoExp,
+    /// An issuer is configured and `iss` is missing, not a string, or different.
+    #[error("token issuer is missing or not the configured issuer")]
+    WrongIssuer,
+    /// An audience is configured and `aud` is missing or does not name it.
+    #[error("token audience is missing or does not include the configured audience")]
+    WrongAudience,
+    /// The header has a `crit` parameter; no critical extension is understood here
+    /// (RFC 7515 §4.1.11).
+    #[error("token header lists critical extensions, none of which are supported")]
+    UnsupportedCritical,
+    /// `user_id` is missing, empty, or neither a string nor an integer.
+    #[error("token has no usable user_id claim")]
+    NoUserId,
+    /// Minting failed in the signer (a broken private key); not a client error.
+    #[error("signing the token failed: check the current private key")]
+    Signing,
+}
+
+impl TokenError {
+    /// The text simplejwt 5.5 puts in `messages[0].message` for this failure
+    /// (SIMPLEJWT-WIRE §3), so clients that match on it keep working.
+    ///
+    /// Exception: for [`TokenError::NoUserId`] simplejwt answers with a top-level `detail`
+    /// and no `messages` list; this returns that `detail` text.
+    pub fn simplejwt_message(&self) -> &'static str {
+        match self {
+            TokenError::Expired => "Token is expired",
+            TokenError::WrongType => "Token has wrong type",
+            TokenError::NoType => "Token has no type",
+            TokenError::NoId => "Token has no id",
+            TokenError::NoExp => "Token has no 'exp' claim",
+            TokenError::NoUserId => "Token contained no recognizable user identification",
+            TokenError::TooLarge
+            | TokenError::Malformed
+            | TokenError::UnknownKey
+            | TokenError::WrongAlgorithm
+            | TokenError::BadSignature
+            | TokenError::NotYetValid
+            | TokenError::IssuedInFuture
+            | TokenError::NoIssuedAt
+            | TokenError::WrongIssuer
+            | TokenError::WrongAudience
+            | TokenError::UnsupportedCritical
+            | TokenError::Signing => "Token is invalid",
+        }
+    }
+}
