@@ -145,6 +145,7 @@ fn contract_example_parses_every_key() {
             },
         ],
         default: Some(DefaultDecision::Deny),
+        default_upstream: None,
         tests: Some(vec![
             PolicyTest {
                 request: "GET /api/admin/users".into(),
@@ -307,7 +308,8 @@ logging: { level: info, format: json }
         raw.logging,
         Some(Logging {
             level: Some("info".into()),
-            format: Some(LogFormat::Json)
+            format: Some(LogFormat::Json),
+            access_log: None,
         })
     );
 }

@@ -8,7 +8,7 @@ static COUNTER: AtomicU64 = AtomicU64::new(0);
 static PREFIX: OnceLock<u64> = OnceLock::new();
 
 /// A new 32-hex-digit request id, written into `buf`.
-pub fn mint(buf: &mut [u8; 32]) -> &str {
+pub(super) fn mint(buf: &mut [u8; 32]) -> &str {
     let prefix = *PREFIX.get_or_init(rand::random::<u64>);
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
     const HEX: &[u8; 16] = b"0123456789abcdef";

@@ -64,6 +64,31 @@ pub enum TokenError {
 }
 
 impl TokenError {
+    /// A short snake_case name for metrics labels and logs
+    /// (`nexora_token_verify_total{result}`).
+    pub fn label(&self) -> &'static str {
+        match self {
+            TokenError::TooLarge => "too_large",
+            TokenError::Malformed => "malformed",
+            TokenError::UnknownKey => "unknown_key",
+            TokenError::WrongAlgorithm => "wrong_algorithm",
+            TokenError::BadSignature => "bad_signature",
+            TokenError::Expired => "expired",
+            TokenError::NotYetValid => "not_yet_valid",
+            TokenError::IssuedInFuture => "issued_in_future",
+            TokenError::NoIssuedAt => "no_iat",
+            TokenError::WrongType => "wrong_type",
+            TokenError::NoType => "no_type",
+            TokenError::NoId => "no_jti",
+            TokenError::NoExp => "no_exp",
+            TokenError::WrongIssuer => "wrong_issuer",
+            TokenError::WrongAudience => "wrong_audience",
+            TokenError::UnsupportedCritical => "unsupported_crit",
+            TokenError::NoUserId => "no_user_id",
+            TokenError::Signing => "signing",
+        }
+    }
+
     /// The text simplejwt 5.5 puts in `messages[0].message` for this failure
     /// (SIMPLEJWT-WIRE §3), so clients that match on it keep working.
     ///

@@ -65,9 +65,9 @@ auth: { self_register_roles: [ADMIN] }
     );
     let errors = errors_of(&yaml);
     let expect = [
-        ("gw.yaml:16:", "routes[2].allow: unknown role \"ADMNI\""),
-        ("gw.yaml:17:", "routes[2].upstream: no upstream named \"nowhere\""),
-        ("gw.yaml:19:", "ADMIN can never be self-registered"),
+        ("gw.yaml:19:12:", "routes[2].allow: unknown role \"ADMNI\""),
+        ("gw.yaml:20:15:", "routes[2].upstream: no upstream named \"nowhere\""),
+        ("gw.yaml:22:31:", "ADMIN can never be self-registered"),
     ];
     for (pos, text) in expect {
         assert!(
