@@ -166,8 +166,14 @@ impl Verifier {
 
     /// Approximate number of cached tokens (moka applies writes lazily); `0` when the
     /// cache is disabled.
+    ///
+    /// Applies moka's pending bookkeeping first, so the count is exact; meant
+    /// for the metrics scrape, not the hot path.
     pub fn cache_entry_count(&self) -> u64 {
-        self.cache.as_ref().map_or(0, Cache::entry_count)
+        self.cache.as_ref().map_or(0, |cache| {
+            cache.run_pending_tasks();
+            cache.entry_count()
+        })
     }
 
     /// Applies moka's pending writes and evictions, so counts are exact in tests.

@@ -16,13 +16,16 @@ fn health_readiness_and_metrics_are_served_on_the_admin_port_only() {
     gw.get("/api/orders/1", Some(&access("2", "SELLER")), &[]);
     gw.get("/api/orders/1", Some(&access("2", "SELLER")), &[]);
     gw.get("/api/orders/1", Some(&expired("2", "SELLER")), &[]);
-    let m = gw.metrics();
+    // Counters move in the logging phase, after the response: wait for the last one.
+    let m = gw.metrics_with(r#"nexora_requests_total{decision="deny",route="order-by-id",status="401"} 1"#);
     for needle in [
         r#"nexora_requests_total{decision="allow",route="catalogue",status="200"} 1"#,
         r#"nexora_requests_total{decision="deny",route="admin-area",status="403"} 1"#,
         r#"nexora_requests_total{decision="allow",route="order-by-id",status="200"} 2"#,
         r#"nexora_requests_total{decision="deny",route="order-by-id",status="401"} 1"#,
-        "nexora_token_cache_hits_total 1",
+        // The SELLER token was verified on admin-area, then served twice from the cache.
+        "nexora_token_cache_hits_total 2",
+        "nexora_token_cache_entries 1",
         r#"nexora_request_duration_seconds_count{route="catalogue"} 1"#,
         r#"nexora_token_verify_total{result="ok"}"#,
         r#"nexora_token_verify_total{result="expired"} 1"#,

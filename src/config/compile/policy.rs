@@ -42,7 +42,7 @@ impl Compiler<'_> {
             } else if !names.insert(name.clone()) {
                 self.error(&format!("{at}.name"), format!("{name:?} is used by an earlier route: names label metrics and must be unique"));
             }
-            let access = self.access(&at, allow, roles);
+            let access = self.access(&at, allow, roles, owner.is_some());
             let upstream = match (&access, upstream) {
                 (_, Some(u)) => match upstreams.get(&u) {
                     Some(&index) => index,
@@ -76,7 +76,11 @@ impl Compiler<'_> {
                 upstream,
             };
             if let Err(e) = builder.add(spec) {
-                self.error(&format!("{at}.match.path"), e.to_string());
+                let key = match e.field() {
+                    "name" | "allow" | "owner" => e.field().to_owned(),
+                    field => format!("match.{field}"),
+                };
+                self.error(&format!("{at}.{key}"), e.to_string());
             }
         }
         if self.errors.len() > before {
@@ -89,14 +93,14 @@ impl Compiler<'_> {
         Some(builder.build(default))
     }
 
-    fn access(&mut self, at: &str, allow: raw::Allow, roles: &Roles) -> Option<Access> {
+    fn access(&mut self, at: &str, allow: raw::Allow, roles: &Roles, has_owner: bool) -> Option<Access> {
         Some(match allow {
             raw::Allow::Public => Access::Public,
             raw::Allow::Authenticated => Access::Authenticated,
             raw::Allow::Deny => Access::Deny,
             raw::Allow::Roles(names) => {
-                if names.is_empty() {
-                    self.error(&format!("{at}.allow"), "an empty role list allows nobody: write `deny`");
+                if names.is_empty() && !has_owner {
+                    self.error(&format!("{at}.allow"), "an empty role list allows nobody: write `deny` (or add `owner:` to allow only the owner)");
                     return None;
                 }
                 let mut set = RoleSet::default();

@@ -13,7 +13,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 pub use tokens::*;
-pub use upstream::{Behaviour, Seen, Upstream};
+pub use upstream::{Behaviour, Upstream};
 
 /// The HS256 key every test config signs with (48 bytes: above the minimum).
 pub const SIGNING_KEY: &str = "it-signing-key-0123456789abcdef0123456789abcdef";
@@ -185,6 +185,19 @@ impl Gateway {
     /// The admin listener's `/metrics` text.
     pub fn metrics(&self) -> String {
         agent().get(&format!("{}/metrics", self.admin_url)).call().unwrap().into_string().unwrap()
+    }
+
+    /// `/metrics`, once it contains `needle` (counters are updated after the
+    /// response is sent); panics after 5 s.
+    pub fn metrics_with(&self, needle: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            let m = self.metrics();
+            if m.contains(needle) || Instant::now() > deadline {
+                return m;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 
     /// Sends raw bytes to the proxy port and returns everything read back
