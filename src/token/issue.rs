@@ -79,6 +79,10 @@ impl Issuer {
 
     /// Mints an access token issued at `now` (unix seconds). `ttl` overrides `access_ttl`
     /// for `nexora-gate token mint --ttl`; it is not capped here, the caller decides.
+    ///
+    /// Fails with [`TokenError::NoUserId`] for an empty `user_id`, [`TokenError::TooLarge`]
+    /// if the token would exceed what verification accepts, and [`TokenError::Signing`] if
+    /// the signer fails.
     pub fn mint_access(
         &self,
         subject: &Subject<'_>,
@@ -90,7 +94,8 @@ impl Issuer {
         self.sign(&self.claims("access", subject, &jti, now, ttl, None))
     }
 
-    /// Mints a refresh token of rotation family `family`, issued at `now`.
+    /// Mints a refresh token of rotation family `family` (claim `fam`), issued at `now`,
+    /// expiring after `refresh_ttl`. Fails as [`Issuer::mint_access`] does.
     pub fn mint_refresh(
         &self,
         subject: &Subject<'_>,

@@ -112,7 +112,7 @@ pub fn generate(alg: Algorithm) -> Result<KeyMaterial, KeygenError> {
 
 /// Generates new key material for `alg` and writes it into `out_dir` (created if missing),
 /// returning the paths written. Refuses to overwrite: if any target file exists, nothing
-/// is written. Secret files are created with mode 0600.
+/// is written. Secret files are created with mode 0600, a new directory with 0700.
 pub fn keygen(alg: Algorithm, out_dir: &Path) -> Result<Vec<PathBuf>, KeygenError> {
     let material = generate(alg)?;
     let files: Vec<(PathBuf, &[u8], bool)> = match &material {
@@ -136,10 +136,7 @@ pub fn keygen(alg: Algorithm, out_dir: &Path) -> Result<Vec<PathBuf>, KeygenErro
     if let Some((path, ..)) = files.iter().find(|(path, ..)| path.exists()) {
         return Err(KeygenError::Exists { path: path.clone() });
     }
-    std::fs::create_dir_all(out_dir).map_err(|source| KeygenError::Io {
-        path: out_dir.to_path_buf(),
-        source,
-    })?;
+    create_dir(out_dir)?;
     let mut written = Vec::with_capacity(files.len());
     for (path, bytes, secret) in &files {
         if let Err(e) = write_new(path, bytes, *secret) {
@@ -165,6 +162,21 @@ fn pair(private_pem: &[u8], public_pem: String) -> KeyMaterial {
         private_pem: Some(private_pem.to_vec()),
         public_pem: public_pem.into_bytes(),
     }
+}
+
+/// Creates `dir` and its missing parents; on Unix, new directories are private (0700).
+fn create_dir(dir: &Path) -> Result<(), KeygenError> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt as _;
+        builder.mode(0o700);
+    }
+    builder.create(dir).map_err(|source| KeygenError::Io {
+        path: dir.to_path_buf(),
+        source,
+    })
 }
 
 /// Creates `path` (failing if it exists, even if created since the check) and writes it.

@@ -29,7 +29,7 @@ fn hmac_secrets_are_long_url_safe_strings_in_a_0600_file() {
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
         #[cfg(unix)]
-        assert_eq!(mode(&written[0]), 0o600);
+        assert_eq!((mode(&written[0]), mode(&out)), (0o600, 0o700));
         let spec = KeySpec {
             kid: None,
             algorithm: alg,
