@@ -73,6 +73,11 @@ impl ProxyHttp for Gateway {
         RequestCtx::new()
     }
 
+    fn init_downstream_modules(&self, _modules: &mut pingora::modules::http::HttpModules) {
+        // Pingora's default adds a disabled compression module that still
+        // runs on every request; the gateway never compresses, so none.
+    }
+
     async fn request_filter(&self, session: &mut Session, ctx: &mut RequestCtx) -> Result<bool> {
         let gen = self.live.current();
         ctx.adopt_request_id(session.req_header());

@@ -145,3 +145,24 @@ pub enum KeyError {
         key: KeyRef,
     },
 }
+
+impl KeyError {
+    /// The key the problem is about, so the config compiler can point at it.
+    pub fn key(&self) -> KeyRef {
+        match self {
+            KeyError::UnsupportedAlgorithm { key, .. }
+            | KeyError::SecretTooShort { key, .. }
+            | KeyError::PublishedSecret { key, .. }
+            | KeyError::RepetitiveSecret { key, .. }
+            | KeyError::HmacWithPem { key, .. }
+            | KeyError::AsymmetricWithSecret { key, .. }
+            | KeyError::InvalidPem { key, .. }
+            | KeyError::RsaKeyTooSmall { key, .. }
+            | KeyError::MissingPrivateKey { key, .. }
+            | KeyError::KeyPairMismatch { key, .. }
+            | KeyError::DuplicateKid { key, .. }
+            | KeyError::PreviousKeyWithoutKid { key, .. }
+            | KeyError::InvalidKid { key, .. } => *key,
+        }
+    }
+}

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use super::Compiler;
 use crate::config::raw;
 use crate::config::TokenPolicy;
-use crate::token::{Algorithm, KeyMaterial, KeySpec, Keys, Secret, TokenSettings};
+use crate::token::{Algorithm, KeyMaterial, KeyRef, KeySpec, Keys, Secret, TokenSettings};
 
 impl Compiler<'_> {
     pub(super) fn tokens(&mut self, raw: raw::Tokens) -> (Option<TokenSettings>, Option<TokenPolicy>) {
@@ -72,12 +72,15 @@ impl Compiler<'_> {
         // Build the keys once so weak secrets, bad PEM files and key/algorithm
         // mismatches fail `check`, not the first request.
         if let Err(e) = Keys::new(&settings) {
-            let at = if matches!(settings.current.material, KeyMaterial::Hmac(_)) {
-                "tokens.signing_key"
-            } else {
-                "tokens.algorithm"
+            let (prefix, spec) = match e.key() {
+                KeyRef::Current => ("tokens".to_owned(), Some(&settings.current)),
+                KeyRef::Previous(i) => (format!("tokens.previous_keys[{i}]"), settings.previous.get(i)),
             };
-            self.error(at, e.to_string());
+            let field = match spec.map(|s| &s.material) {
+                Some(KeyMaterial::Hmac(_)) => "signing_key",
+                _ => "public_key_file",
+            };
+            self.error(&format!("{prefix}.{field}"), e.to_string());
             return (None, policy);
         }
         (Some(settings), policy)

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Runs the shared load harness (../shared/bench) with Nexora Gate slotted in
+# beside direct, nginx, HAProxy (plain and with JWT checks) and bare Pingora,
+# on this machine, in one run. All traffic is to 127.0.0.1; every wrk run is
+# bounded by DURATION. Extra arguments are passed as environment settings
+# of the harness, e.g.:
+#   benches/load/run.sh                                  # full run (~15 min)
+#   ROUNDS=1 PHASES=tput-1000tok benches/load/run.sh     # a quick one
+# Results: target/bench-harness/out/<date-time>/report.md
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+root=$PWD
+shared=${NEXORA_BENCH_DIR:-$root/../shared/bench}
+work=$root/target/bench-harness
+
+scripts/install-deps.sh
+need=()
+command -v nginx >/dev/null || need+=(nginx-light)
+command -v haproxy >/dev/null || need+=(haproxy)
+command -v wrk >/dev/null || need+=(wrk)
+command -v curl >/dev/null || need+=(curl)
+if [ ${#need[@]} -gt 0 ]; then
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+python3 -c 'import jwt' 2>/dev/null || pip install -q PyJWT
+
+cargo build --release --bin nexora-gate
+mkdir -p "$work"
+# The shared folder is read-only: work on a copy, keeping its build cache.
+rsync -a --exclude target --exclude out "$shared/" "$work/" 2>/dev/null || cp -r "$shared/." "$work/"
+chmod -R u+w "$work"
+(cd "$work" && cargo build --release --workspace)
+
+cd "$work"
+export SKIP_BUILD=1
+export GATEWAY_CMD="$root/target/release/nexora-gate --config $root/benches/load/gateway.yaml serve"
+export GATEWAY_NAME=${GATEWAY_NAME:-nexora}
+export GATEWAY_PORT=${GATEWAY_PORT:-9110}
+exec ./run.sh
