@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Profiles the gateway's hot path: an nginx upstream (1 worker, fixed 96-byte
+# JSON, like the load harness) on CPU 0, the gateway on CPU 1, wrk for
+# DURATION seconds cycling 1000 distinct tokens; `perf record` on the
+# gateway; prints the top symbols grouped by component. Loopback only,
+# bounded by DURATION.
+#   benches/load/profile.sh            # 8 s
+#   DURATION=15 benches/load/profile.sh
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+root=$PWD
+DURATION=${DURATION:-8}
+out=$root/target/profile; rm -rf "$out"; mkdir -p "$out"
+export JWT_SECRET=${JWT_SECRET:-bench-secret-please-change-0123456789abcdef}
+cargo build --release --bin nexora-gate >/dev/null
+cat >"$out/nginx.conf" <<NGX
+worker_processes 1; daemon off; pid $out/nginx.pid; error_log $out/nginx.err warn;
+events { worker_connections 4096; }
+http { access_log off; keepalive_requests 1000000;
+  server { listen 127.0.0.1:19000 backlog=4096;
+    location / { default_type application/json; return 200 '{"ok":true,"service":"bench-upstream","pad":"0123456789012345678901234567890123456"}'; } } }
+NGX
+taskset -c 0 nginx -c "$out/nginx.conf" & ngx=$!
+LISTEN=127.0.0.1:19110 UPSTREAM=127.0.0.1:19000 THREADS=1 taskset -c 1 \
+  target/release/nexora-gate --config benches/load/gateway.yaml serve 2>"$out/gateway.log" & gw=$!
+trap 'kill $gw $ngx 2>/dev/null; wait 2>/dev/null' EXIT
+sleep 1
+python3 ../shared/bench/tokens.py valid --role MIX --n 1000 >"$out/tokens.txt"
+taskset -c 0 wrk -t1 -c64 -d2s -s ../shared/bench/lua/bearer.lua http://127.0.0.1:19110/orders/123 -- "$out/tokens.txt" >/dev/null
+perf record -F 2999 -g -p $gw -o "$out/perf.data" -- sleep "$DURATION" 2>/dev/null &
+perf_pid=$!
+taskset -c 0 wrk -t1 -c64 -d"${DURATION}s" --latency -s ../shared/bench/lua/bearer.lua \
+  http://127.0.0.1:19110/orders/123 -- "$out/tokens.txt" | tee "$out/wrk.txt"
+wait $perf_pid || true
+grep -E 'VmHWM|VmRSS' /proc/$gw/status | tee "$out/memory.txt"
+perf report -i "$out/perf.data" --no-children --sort dso,sym --stdio 2>/dev/null | grep -v '^#' | grep '%' | head -40 | tee "$out/top.txt"
+echo "profile in $out (perf report -i $out/perf.data)"
