@@ -12,7 +12,8 @@ root=$PWD
 DURATION=${DURATION:-8}
 out=$root/target/profile; rm -rf "$out"; mkdir -p "$out"
 export JWT_SECRET=${JWT_SECRET:-bench-secret-please-change-0123456789abcdef}
-cargo build --release --bin nexora-gate >/dev/null
+bin=${NEXORA_BIN:-}
+if [ -z "$bin" ]; then cargo build --release --bin nexora-gate >/dev/null; bin=target/release/nexora-gate; fi
 cat >"$out/nginx.conf" <<NGX
 worker_processes 1; daemon off; pid $out/nginx.pid; error_log $out/nginx.err warn;
 events { worker_connections 4096; }
@@ -22,7 +23,7 @@ http { access_log off; keepalive_requests 1000000;
 NGX
 taskset -c 0 nginx -c "$out/nginx.conf" & ngx=$!
 LISTEN=127.0.0.1:19110 UPSTREAM=127.0.0.1:19000 THREADS=1 taskset -c 1 \
-  target/release/nexora-gate --config benches/load/gateway.yaml serve 2>"$out/gateway.log" & gw=$!
+  "$bin" --config benches/load/gateway.yaml serve 2>"$out/gateway.log" & gw=$!
 trap 'kill $gw $ngx 2>/dev/null; wait 2>/dev/null' EXIT
 sleep 1
 python3 ../shared/bench/tokens.py valid --role MIX --n 1000 >"$out/tokens.txt"
