@@ -125,7 +125,11 @@ impl ProxyHttp for Gateway {
                 Error::explain(ErrorType::HTTPStatus(502), "no upstream for unmatched requests")
             })?,
         };
-        let upstream = &gen.upstreams[index];
+        // Deny rules carry no upstream (index usize::MAX) and never get here;
+        // a checked lookup keeps a policy bug from becoming a panic.
+        let upstream = gen.upstreams.get(index).ok_or_else(|| {
+            Error::explain(ErrorType::HTTPStatus(502), "rule has no upstream")
+        })?;
         ctx.upstream = Some(upstream.name().clone());
         upstream
             .peer()
