@@ -7,5 +7,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
+# The real Django + DRF + simplejwt, for the wire-compatibility test.
+venv=target/interop-venv
+if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import rest_framework_simplejwt' 2>/dev/null; then
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install -q 'django>=5.2,<6' 'djangorestframework>=3.15' 'djangorestframework-simplejwt==5.5.1'
+fi
 cargo test --all-targets "$@"
 cargo test --doc

@@ -9,4 +9,5 @@ mod configs;
 mod hot_path;
 mod identity_headers;
 mod normalisation;
+mod simplejwt_interop;
 mod upstream_faults;
