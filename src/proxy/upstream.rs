@@ -31,7 +31,7 @@ pub struct Upstream {
 }
 
 enum Pool {
-    Single(HttpPeer),
+    Single(Box<HttpPeer>),
     Balanced(Arc<LoadBalancer<RoundRobin>>),
 }
 
@@ -53,7 +53,7 @@ impl Upstream {
     pub async fn build(spec: &UpstreamSpec) -> Result<Upstream, UpstreamError> {
         let fail = |reason: String| UpstreamError { name: spec.name.clone(), reason };
         let pool = if spec.servers.len() == 1 && spec.health_check.is_none() {
-            Pool::Single(make_peer(spec.servers[0], spec.connect_timeout, spec.read_timeout))
+            Pool::Single(Box::new(make_peer(spec.servers[0], spec.connect_timeout, spec.read_timeout)))
         } else {
             let mut lb = LoadBalancer::<RoundRobin>::try_from_iter(spec.servers.iter().copied())
                 .map_err(|e| fail(format!("bad server address: {e}")))?;
@@ -84,7 +84,7 @@ impl Upstream {
     /// A peer for the next request, or None when every server is unhealthy.
     pub fn peer(&self) -> Option<Box<HttpPeer>> {
         match &self.pool {
-            Pool::Single(peer) => Some(Box::new(peer.clone())),
+            Pool::Single(peer) => Some(peer.clone()),
             Pool::Balanced(lb) => {
                 let backend = lb.select(b"", 256)?;
                 let addr = backend.addr.as_inet().copied()?;

@@ -1,6 +1,9 @@
 //! Integration tests: the real `nexora-gate` binary on free loopback ports
 //! in front of a real (recording) upstream, spoken to over HTTP.
 
+// Tests may unwrap: a panic there is a failure with a location.
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 mod admin;
