@@ -52,14 +52,16 @@ pub fn canonical_username(raw: &str) -> Result<String, NameError> {
     if trimmed.chars().count() > USERNAME_MAX_CHARS {
         return Err(NameError::TooLong);
     }
-    let lower = nfkc_trim_lower(raw);
-    if lower.is_empty() {
+    let nfkc: String = raw.nfkc().collect();
+    let nfkc = nfkc.trim();
+    if nfkc.is_empty() {
         return Err(NameError::Empty);
     }
-    if !lower.chars().all(is_username_char) {
+    // Checked before case folding, which can add combining marks (`İ` → `i̇`).
+    if !nfkc.chars().all(is_username_char) {
         return Err(NameError::InvalidChars);
     }
-    let canonical = skeleton(&lower);
+    let canonical = skeleton(&nfkc.to_lowercase());
     if canonical.chars().count() > USERNAME_MAX_CHARS {
         return Err(NameError::TooLong);
     }

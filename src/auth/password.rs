@@ -259,6 +259,9 @@ impl Inner {
 /// (treated like an unknown format).
 fn verify_phc(argon2: &Argon2<'static>, password: &str, phc: &str) -> Option<bool> {
     let hash = PasswordHash::new(phc).ok()?;
+    if hash.salt.is_none() || hash.hash.is_none() {
+        return None;
+    }
     let params = Params::try_from(&hash).ok()?;
     if params.m_cost() > MAX_STORED_MEMORY_KIB || params.t_cost() > MAX_STORED_ITERATIONS {
         return None;

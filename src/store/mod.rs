@@ -15,6 +15,7 @@ mod connect;
 mod django_import;
 mod error;
 mod refresh_tokens;
+mod user;
 mod users;
 
 #[cfg(test)]
@@ -24,7 +25,8 @@ pub use connect::ACQUIRE_TIMEOUT;
 pub use django_import::{parse_export, ImportFormat, ImportFormatError, ImportRowError};
 pub use error::StoreError;
 pub use refresh_tokens::{Consumed, RefreshTokenRepo};
-pub use users::{ImportedUser, NewUser, User, UserPatch, UserRepo};
+pub use user::{ImportedUser, NewUser, User, UserPatch};
+pub use users::UserRepo;
 
 use sqlx::migrate::Migrator;
 use sqlx::{MySqlPool, SqlitePool};
@@ -126,9 +128,7 @@ impl Store {
 
     /// `SELECT 1`: whether the database answers (for `/readyz`).
     pub async fn ping(&self) -> Result<(), StoreError> {
-        on_pool!(self, pool => sqlx::query("SELECT 1").execute(pool).await)
-            .map(|_| ())
-            .map_err(StoreError::from_sqlx)
+        on_pool!(self, pool => sqlx::query("SELECT 1").execute(pool).await.map(|_| ())).map_err(StoreError::from_sqlx)
     }
 
     /// The session `sql_mode` of a pooled MySQL connection (`None` on SQLite), so `check`

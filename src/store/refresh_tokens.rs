@@ -93,8 +93,8 @@ impl<'a> RefreshTokenRepo<'a> {
             .bind(expires_at)
             .bind(now)
             .execute(pool)
-            .await)
-        .map(|_| ())
+            .await
+            .map(|_| ()))
         .map_err(map_insert_error)
     }
 
@@ -168,8 +168,8 @@ impl<'a> RefreshTokenRepo<'a> {
         on_pool!(self.store, pool => sqlx::query("UPDATE refresh_tokens SET revoked = 1 WHERE user_id = ? AND revoked = 0")
             .bind(user_id)
             .execute(pool)
-            .await)
-        .map(|done| done.rows_affected())
+            .await
+            .map(|done| done.rows_affected()))
         .map_err(StoreError::from_sqlx)
     }
 
@@ -178,15 +178,14 @@ impl<'a> RefreshTokenRepo<'a> {
         on_pool!(self.store, pool => sqlx::query("DELETE FROM refresh_tokens WHERE expires_at < ?")
             .bind(before)
             .execute(pool)
-            .await)
-        .map(|done| done.rows_affected())
+            .await
+            .map(|done| done.rows_affected()))
         .map_err(StoreError::from_sqlx)
     }
 
     async fn revoke_where(&self, condition: &'static str, value: &str) -> Result<u64, StoreError> {
         let sql = format!("UPDATE refresh_tokens SET revoked = 1 WHERE {condition} AND revoked = 0");
-        on_pool!(self.store, pool => sqlx::query(&sql).bind(value).execute(pool).await)
-            .map(|done| done.rows_affected())
+        on_pool!(self.store, pool => sqlx::query(&sql).bind(value).execute(pool).await.map(|done| done.rows_affected()))
             .map_err(StoreError::from_sqlx)
     }
 }

@@ -48,7 +48,8 @@ pub(super) async fn rotate_then_reuse(store: Store) {
     // R1 again: reuse detected; the caller revokes the family, R2 dies with it.
     assert_eq!(tokens.rotate(&jti(1), &jti(3), 2_000, 30).await.unwrap(), Consumed::Reused { family: family.clone() });
     assert_eq!(tokens.consume(&jti(3), 31).await.unwrap(), Consumed::Unknown, "a failed rotation inserts nothing");
-    assert_eq!(tokens.revoke_family(&family).await.unwrap(), 1, "only R2 was still live");
+    assert_eq!(tokens.revoke_family(&family).await.unwrap(), 2, "R1 (used) and R2");
+    assert_eq!(tokens.revoke_family(&family).await.unwrap(), 0, "already revoked");
     assert_eq!(tokens.rotate(&jti(2), &jti(4), 2_000, 40).await.unwrap(), Consumed::Revoked);
     // Expired and unknown tokens rotate into nothing.
     tokens.insert(&jti(10), uid, &jti(10), 50, 10).await.unwrap();

@@ -194,8 +194,18 @@ pub(super) async fn imported_users_keep_their_ids(store: Store) {
     assert!(next.id > 42, "{}", next.id);
     let again = users.insert_imported(&imported).await;
     assert!(matches!(again, Err(StoreError::Duplicate { field: "id" })), "{again:?}");
-    let clash = ImportedUser { id: 43, username: "LEGACY_ADMIN".into(), email: String::new(), ..imported.clone() };
+    let clash = ImportedUser { id: 100, username: "LEGACY_ADMIN".into(), email: String::new(), ..imported.clone() };
     assert!(matches!(users.insert_imported(&clash).await, Err(StoreError::Duplicate { field: "username" })));
+    // Several columns taken at once: reported in a fixed order (id, username, email) on
+    // every dialect, whichever index the database happened to check first.
+    let all = ImportedUser { id: 42, username: "Legacy_Admin".into(), ..imported.clone() };
+    assert!(matches!(users.insert_imported(&all).await, Err(StoreError::Duplicate { field: "id" })));
+    let both = ImportedUser { id: 101, username: "Legacy_Admin".into(), ..imported.clone() };
+    assert!(matches!(users.insert_imported(&both).await, Err(StoreError::Duplicate { field: "username" })));
+    let mut new = new_user("legacy_admin", "OPS@example.com");
+    assert!(matches!(users.create(new.clone(), now()).await, Err(StoreError::Duplicate { field: "username" })));
+    new.username = "someone_else".into();
+    assert!(matches!(users.create(new, now()).await, Err(StoreError::Duplicate { field: "email" })));
 }
 
 pub(super) async fn over_long_fields_are_refused_alike(store: Store) {
