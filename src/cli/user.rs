@@ -9,7 +9,9 @@ use std::path::Path;
 
 use anyhow::{bail, ensure, Context};
 
-use super::{ImportDjangoArgs, ImportFileFormat, UserCommand, UserCreateArgs, UserSetPasswordArgs, UserSetRoleArgs, UserTarget};
+use super::{
+    ImportDjangoArgs, ImportFileFormat, UserCommand, UserCreateArgs, UserSetPasswordArgs, UserSetRoleArgs, UserTarget,
+};
 use crate::auth::canonical;
 use crate::auth::password::{Argon2Params, PasswordHasher};
 use crate::auth::validate_password::{too_long, validate_password};
@@ -77,7 +79,11 @@ impl Admin {
     }
 
     /// Runs one command; returns what to print on stdout.
-    pub(super) async fn execute(&self, command: UserCommand, password: &mut PasswordSource<'_>) -> anyhow::Result<String> {
+    pub(super) async fn execute(
+        &self,
+        command: UserCommand,
+        password: &mut PasswordSource<'_>,
+    ) -> anyhow::Result<String> {
         match command {
             UserCommand::Create(args) => self.create(args, password).await,
             UserCommand::List(args) => self.list(args.limit, args.offset).await,
@@ -163,7 +169,13 @@ impl Admin {
     }
 
     /// Reads a password and applies the policy (length limits, Django's validators).
-    fn new_password(&self, source: &mut PasswordSource<'_>, stdin: bool, username: &str, email: &str) -> anyhow::Result<String> {
+    fn new_password(
+        &self,
+        source: &mut PasswordSource<'_>,
+        stdin: bool,
+        username: &str,
+        email: &str,
+    ) -> anyhow::Result<String> {
         let password = source(stdin, self.max_length)?;
         if let Some(problem) = too_long(&password, self.max_length) {
             bail!("password: {problem}");

@@ -63,7 +63,10 @@ impl ImportFormat {
 }
 
 /// Parses an export: every record becomes a user or a per-record error.
-pub fn parse_export(text: &str, format: ImportFormat) -> Result<Vec<Result<ImportedUser, ImportRowError>>, ImportFormatError> {
+pub fn parse_export(
+    text: &str,
+    format: ImportFormat,
+) -> Result<Vec<Result<ImportedUser, ImportRowError>>, ImportFormatError> {
     let text = text.trim_start_matches('\u{feff}');
     let rows = match format {
         ImportFormat::Csv => csv_rows(text)?,
@@ -220,7 +223,9 @@ fn csv_records(text: &str) -> Result<Vec<Vec<Field>>, ImportFormatError> {
                             line += usize::from(c == '\n');
                             field.value.push(c);
                         }
-                        None => return Err(ImportFormatError::Csv(format!("unterminated quote opened on line {start}"))),
+                        None => {
+                            return Err(ImportFormatError::Csv(format!("unterminated quote opened on line {start}")))
+                        }
                     }
                 }
             }

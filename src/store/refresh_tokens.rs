@@ -85,7 +85,14 @@ impl<'a> RefreshTokenRepo<'a> {
     /// [`crate::token::new_jti`]; `expires_at`, `now`: unix seconds).
     /// [`StoreError::Duplicate`] (field `"jti"`) for a jti already stored,
     /// [`StoreError::NotFound`] for an unknown user.
-    pub async fn insert(&self, jti: &str, user_id: i64, family: &str, expires_at: i64, now: i64) -> Result<(), StoreError> {
+    pub async fn insert(
+        &self,
+        jti: &str,
+        user_id: i64,
+        family: &str,
+        expires_at: i64,
+        now: i64,
+    ) -> Result<(), StoreError> {
         on_pool!(self.store, pool => sqlx::query(INSERT)
             .bind(jti)
             .bind(user_id)
@@ -123,7 +130,13 @@ impl<'a> RefreshTokenRepo<'a> {
     /// Rotation in one transaction: consume `old_jti` and insert `new_jti` in the same
     /// family expiring at `expires_at`; [`Consumed::Fresh`] only if both happened,
     /// otherwise nothing changed and the reason is returned.
-    pub async fn rotate(&self, old_jti: &str, new_jti: &str, expires_at: i64, now: i64) -> Result<Consumed, StoreError> {
+    pub async fn rotate(
+        &self,
+        old_jti: &str,
+        new_jti: &str,
+        expires_at: i64,
+        now: i64,
+    ) -> Result<Consumed, StoreError> {
         on_pool!(self.store, pool => {
             let mut tx = pool.begin_write().await.map_err(StoreError::from_sqlx)?;
             let won = sqlx::query(CONSUME).bind(now).bind(old_jti).bind(now).execute(&mut *tx).await

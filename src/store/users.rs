@@ -7,7 +7,9 @@ mod columns;
 
 use chrono::{DateTime, SubsecRound, Utc};
 
-use self::columns::{check_fields, check_len, email_forms, last_insert_id, Names, UserRow, HASH_MAX, PHONE_MAX, ROLE_MAX};
+use self::columns::{
+    check_fields, check_len, email_forms, last_insert_id, Names, UserRow, HASH_MAX, PHONE_MAX, ROLE_MAX,
+};
 use super::{on_pool, BeginWrite, ImportedUser, NewUser, Store, StoreError, User, UserPatch};
 use crate::auth::canonical;
 
@@ -40,7 +42,8 @@ const UPDATE: &str = "UPDATE users SET \
 const TAKEN: &str = "SELECT (SELECT COUNT(*) FROM users WHERE id = ?), \
      (SELECT COUNT(*) FROM users WHERE username_canonical = ?), (SELECT COUNT(*) FROM users WHERE email_canonical = ?)";
 
-const REVOKE_AT: &str = "UPDATE users SET revoked_after = CASE WHEN revoked_after < ? THEN ? ELSE revoked_after END WHERE id = ?";
+const REVOKE_AT: &str =
+    "UPDATE users SET revoked_after = CASE WHEN revoked_after < ? THEN ? ELSE revoked_after END WHERE id = ?";
 const REVOKE_REFRESH: &str = "UPDATE refresh_tokens SET revoked = 1 WHERE user_id = ? AND revoked = 0";
 
 impl<'a> UserRepo<'a> {

@@ -83,7 +83,7 @@ fn same_name(a: &str, b: &str) -> bool {
 /// Role known, names canonicalisable, and no canonical collision with an earlier row of
 /// the same file.
 fn check(admin: &Admin, user: &ImportedUser, seen: &mut HashSet<String>) -> Result<(), String> {
-    if !admin.roles.iter().any(|r| *r == user.role) {
+    if !admin.roles.contains(&user.role) {
         return Err(format!("role {:?} is not one of the configured roles {:?}", user.role, admin.roles));
     }
     let name = canonical::canonical_username(&user.username).map_err(|e| format!("username: {e}"))?;

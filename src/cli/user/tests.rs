@@ -64,7 +64,8 @@ async fn create_checks_role_name_and_password_policy() {
     );
     let role = a.execute(create("ann", "SUPERUSER"), &mut fixed("Str0ng-Passw0rd!")).await.unwrap_err().to_string();
     assert!(role.starts_with("unknown role \"SUPERUSER\""), "{role}");
-    let name = a.execute(create("ann smith", "CUSTOMER"), &mut fixed("Str0ng-Passw0rd!")).await.unwrap_err().to_string();
+    let name =
+        a.execute(create("ann smith", "CUSTOMER"), &mut fixed("Str0ng-Passw0rd!")).await.unwrap_err().to_string();
     assert!(name.starts_with("username: Enter a valid username."), "{name}");
     let long = a.execute(create("ann", "CUSTOMER"), &mut |_, _| Ok("x".repeat(4097))).await.unwrap_err().to_string();
     assert_eq!(long, "password: Ensure this field has no more than 4096 bytes.");
@@ -76,7 +77,10 @@ async fn set_role_disable_enable_and_set_password() {
     let a = admin().await;
     a.execute(create("sam", "CUSTOMER"), &mut fixed("Str0ng-Passw0rd!")).await.unwrap();
     let out = a
-        .execute(UserCommand::SetRole(crate::cli::UserSetRoleArgs { target: by_name(" SAM "), role: "SELLER".into() }), &mut fixed(""))
+        .execute(
+            UserCommand::SetRole(crate::cli::UserSetRoleArgs { target: by_name(" SAM "), role: "SELLER".into() }),
+            &mut fixed(""),
+        )
         .await
         .unwrap();
     assert_eq!(out, "user 1 (sam) now has role SELLER\n");
@@ -123,14 +127,18 @@ async fn import_django_keeps_ids_and_hashes_and_can_be_rerun() {
     let err = a.execute(import(false), &mut fixed("")).await.unwrap_err();
     assert!(err.to_string().starts_with("2 record(s) refused"), "{err}");
     let alice = a.store.users().by_id(5).await.unwrap().unwrap();
-    assert_eq!((alice.username.as_str(), alice.password_hash.as_str(), alice.role.as_str()), ("alice_x", hash, "ADMIN"));
+    assert_eq!(
+        (alice.username.as_str(), alice.password_hash.as_str(), alice.role.as_str()),
+        ("alice_x", hash, "ADMIN")
+    );
     assert!(!a.store.users().by_id(9).await.unwrap().unwrap().is_active);
     // The legacy password works and asks to be rehashed.
     let v = a.hasher.verify("NexoraTest#2024", Some(&alice.password_hash)).await.unwrap();
     assert!(v.ok && v.needs_rehash);
 
     // Fixed file: imported rows are skipped, the rest goes in.
-    let fixed_csv = std::fs::read_to_string(&file).unwrap().replace("SUPERUSER", "SELLER").replace(",ALICE_X,", ",alice_y,");
+    let fixed_csv =
+        std::fs::read_to_string(&file).unwrap().replace("SUPERUSER", "SELLER").replace(",ALICE_X,", ",alice_y,");
     std::fs::write(&file, fixed_csv).unwrap();
     let out = a.execute(import(false), &mut fixed("")).await.unwrap();
     assert_eq!(out, "imported 2 user(s); 2 already present; 0 refused\n");
@@ -152,10 +160,40 @@ fn stdin_password_loses_one_line_end_only() {
 
 #[test]
 fn user_commands_parse() {
-    let cli = Cli::try_parse_from(["nexora-gate", "user", "create", "--username", "root", "--email", "r@x.io", "--role", "ADMIN", "--password-stdin"]).unwrap();
-    assert!(matches!(cli.command, Command::User { command: UserCommand::Create(UserCreateArgs { password_stdin: true, .. }) }));
-    assert!(Cli::try_parse_from(["nexora-gate", "user", "set-role", "--role", "ADMIN"]).is_err(), "a target is required");
-    assert!(Cli::try_parse_from(["nexora-gate", "user", "disable", "--username", "a", "--id", "1"]).is_err(), "one target only");
-    assert!(Cli::try_parse_from(["nexora-gate", "user", "import-django", "users.json", "--format", "json", "--dry-run"]).is_ok());
+    let cli = Cli::try_parse_from([
+        "nexora-gate",
+        "user",
+        "create",
+        "--username",
+        "root",
+        "--email",
+        "r@x.io",
+        "--role",
+        "ADMIN",
+        "--password-stdin",
+    ])
+    .unwrap();
+    assert!(matches!(
+        cli.command,
+        Command::User { command: UserCommand::Create(UserCreateArgs { password_stdin: true, .. }) }
+    ));
+    assert!(
+        Cli::try_parse_from(["nexora-gate", "user", "set-role", "--role", "ADMIN"]).is_err(),
+        "a target is required"
+    );
+    assert!(
+        Cli::try_parse_from(["nexora-gate", "user", "disable", "--username", "a", "--id", "1"]).is_err(),
+        "one target only"
+    );
+    assert!(Cli::try_parse_from([
+        "nexora-gate",
+        "user",
+        "import-django",
+        "users.json",
+        "--format",
+        "json",
+        "--dry-run"
+    ])
+    .is_ok());
     assert!(Cli::try_parse_from(["nexora-gate", "migrate"]).is_ok());
 }

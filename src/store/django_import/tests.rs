@@ -49,7 +49,9 @@ fn csv_bad_records_are_reported_by_number() {
 
 #[test]
 fn csv_without_required_columns_or_with_open_quotes_is_refused() {
-    assert!(matches!(parse_export("id,username\n1,a\n", ImportFormat::Csv), Err(ImportFormatError::Csv(m)) if m.contains("password")));
+    assert!(
+        matches!(parse_export("id,username\n1,a\n", ImportFormat::Csv), Err(ImportFormatError::Csv(m)) if m.contains("password"))
+    );
     assert!(matches!(parse_export("", ImportFormat::Csv), Err(ImportFormatError::Csv(_))));
     let open = "id,username,password\n1,\"a,x\n";
     assert!(matches!(parse_export(open, ImportFormat::Csv), Err(ImportFormatError::Csv(m)) if m.contains("line 2")));

@@ -82,7 +82,11 @@ pub(super) async fn parallel_rotates_of_one_jti(store: Store) {
     assert_eq!(fresh.len(), 1, "exactly one rotation wins");
     // Exactly the winner's new token exists.
     for i in 0..20 {
-        let expected = if fresh.contains(&i) { Consumed::Fresh { user_id: uid, family: family.clone() } } else { Consumed::Unknown };
+        let expected = if fresh.contains(&i) {
+            Consumed::Fresh { user_id: uid, family: family.clone() }
+        } else {
+            Consumed::Unknown
+        };
         assert_eq!(store.refresh_tokens().consume(&jti(1_000 + i), 30).await.unwrap(), expected, "new jti {i}");
     }
 }

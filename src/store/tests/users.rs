@@ -91,7 +91,8 @@ pub(super) async fn update_moves_the_revocation_point(store: Store) {
     let p = users.update(u.id, patch, 1_000).await.unwrap();
     assert_eq!((p.phone.as_str(), p.address.as_str(), p.revoked_after), ("+44 20", "x", 0));
     // The same role again: no revocation either.
-    let p = users.update(u.id, UserPatch { role: Some("CUSTOMER".into()), ..UserPatch::default() }, 1_100).await.unwrap();
+    let p =
+        users.update(u.id, UserPatch { role: Some("CUSTOMER".into()), ..UserPatch::default() }, 1_100).await.unwrap();
     assert_eq!(p.revoked_after, 0);
     // A new role: revoked at now.
     let p = users.update(u.id, UserPatch { role: Some("SELLER".into()), ..UserPatch::default() }, 1_200).await.unwrap();
@@ -102,13 +103,22 @@ pub(super) async fn update_moves_the_revocation_point(store: Store) {
     let p = users.update(u.id, UserPatch { is_active: Some(true), ..UserPatch::default() }, 900).await.unwrap();
     assert_eq!((p.is_active, p.revoked_after), (true, 1_300));
     // Email: changed, canonicalised, unique.
-    let p = users.update(u.id, UserPatch { email: Some("Carol.New@Example.com".into()), ..UserPatch::default() }, 1_400).await.unwrap();
+    let p = users
+        .update(u.id, UserPatch { email: Some("Carol.New@Example.com".into()), ..UserPatch::default() }, 1_400)
+        .await
+        .unwrap();
     assert_eq!(p.email, "Carol.New@example.com");
-    let dup = users.update(other.id, UserPatch { email: Some("carol.new@EXAMPLE.com".into()), ..UserPatch::default() }, 1_500).await;
+    let dup = users
+        .update(other.id, UserPatch { email: Some("carol.new@EXAMPLE.com".into()), ..UserPatch::default() }, 1_500)
+        .await;
     assert!(matches!(dup, Err(StoreError::Duplicate { field: "email" })), "{dup:?}");
-    let cleared = users.update(u.id, UserPatch { email: Some(String::new()), ..UserPatch::default() }, 1_600).await.unwrap();
+    let cleared =
+        users.update(u.id, UserPatch { email: Some(String::new()), ..UserPatch::default() }, 1_600).await.unwrap();
     assert_eq!(cleared.email, "");
-    users.update(other.id, UserPatch { email: Some("carol.new@example.com".into()), ..UserPatch::default() }, 1_700).await.unwrap();
+    users
+        .update(other.id, UserPatch { email: Some("carol.new@example.com".into()), ..UserPatch::default() }, 1_700)
+        .await
+        .unwrap();
     // Unknown id.
     let missing = users.update(u.id + 1000, UserPatch { role: Some("ADMIN".into()), ..UserPatch::default() }, 1).await;
     assert!(matches!(missing, Err(StoreError::NotFound)), "{missing:?}");

@@ -31,7 +31,8 @@ pub(super) struct UserRow {
 impl UserRow {
     pub(super) fn into_user(self) -> Result<User, StoreError> {
         let text = |bytes: Vec<u8>| {
-            String::from_utf8(bytes).map_err(|_| StoreError::Other(format!("user {} has a column that is not UTF-8", self.id)))
+            String::from_utf8(bytes)
+                .map_err(|_| StoreError::Other(format!("user {} has a column that is not UTF-8", self.id)))
         };
         Ok(User {
             id: self.id,
@@ -59,8 +60,8 @@ pub(super) struct Names {
 
 impl Names {
     pub(super) fn new(username: &str, email: &str) -> Result<Names, StoreError> {
-        let username_canonical =
-            canonical::canonical_username(username).map_err(|reason| StoreError::InvalidName { field: "username", reason })?;
+        let username_canonical = canonical::canonical_username(username)
+            .map_err(|reason| StoreError::InvalidName { field: "username", reason })?;
         let username = username.trim().to_owned();
         if username.chars().count() > USERNAME_MAX_CHARS {
             let reason = canonical::NameError::TooLong;
@@ -73,7 +74,8 @@ impl Names {
 
 /// The display email (Django's `normalize_email`) and its canonical form, `None` when empty.
 pub(super) fn email_forms(email: &str) -> Result<(String, Option<String>), StoreError> {
-    let canonical = canonical::canonical_email(email).map_err(|reason| StoreError::InvalidName { field: "email", reason })?;
+    let canonical =
+        canonical::canonical_email(email).map_err(|reason| StoreError::InvalidName { field: "email", reason })?;
     let display = canonical::display_email(email);
     if display.chars().count() > EMAIL_MAX_CHARS {
         return Err(StoreError::InvalidName { field: "email", reason: canonical::NameError::EmailTooLong });
