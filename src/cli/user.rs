@@ -29,7 +29,7 @@ pub(super) fn migrate(config_path: &Path) -> anyhow::Result<()> {
     runtime()?.block_on(async {
         let store = Store::connect(&config.database.url, 1).await.context("opening the database")?;
         store.migrate().await.context("applying migrations")?;
-        println!("schema up to date ({:?} database)", store.dialect());
+        println!("schema up to date ({} database)", store.dialect());
         store.close().await;
         Ok::<(), anyhow::Error>(())
     })

@@ -45,6 +45,15 @@ pub enum Dialect {
     MySql,
 }
 
+impl std::fmt::Display for Dialect {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Dialect::Sqlite => "SQLite",
+            Dialect::MySql => "MySQL/MariaDB",
+        })
+    }
+}
+
 /// The pool of one dialect. Both speak `?` placeholders, so most SQL is shared.
 #[derive(Debug, Clone)]
 pub(crate) enum Pool {

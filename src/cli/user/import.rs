@@ -39,15 +39,23 @@ pub(super) async fn run(
             refused += 1;
             continue;
         }
-        if !user.password_hash.starts_with('!') && !VERIFIABLE.iter().any(|p| user.password_hash.starts_with(p)) {
-            eprintln!("{label}: warning: this password hash format cannot be verified; set a new password with `user set-password`");
-        }
+        let unverifiable =
+            !user.password_hash.starts_with('!') && !VERIFIABLE.iter().any(|p| user.password_hash.starts_with(p));
+        let warn = || {
+            if unverifiable {
+                eprintln!("{label}: warning: this password hash format cannot be verified; set a new password with `user set-password`");
+            }
+        };
         if dry_run {
+            warn();
             imported += 1;
             continue;
         }
         match admin.store.users().insert_imported(&user).await {
-            Ok(_) => imported += 1,
+            Ok(_) => {
+                warn();
+                imported += 1;
+            }
             Err(StoreError::Duplicate { field }) => match admin.store.users().by_id(user.id).await? {
                 Some(existing) if same_name(&existing.username, &user.username) => present += 1,
                 Some(existing) => {

@@ -34,6 +34,10 @@ pub(super) async fn consume_reports_why(store: Store) {
 
     let dup = tokens.insert(&jti(1), uid, &family, 1_000, 10).await;
     assert!(matches!(dup, Err(StoreError::Duplicate { field: "jti" })), "{dup:?}");
+    let long = tokens.insert(&"é".repeat(17), uid, &family, 1_000, 10).await;
+    assert!(matches!(long, Err(StoreError::TooLong { field: "jti", max: 32 })), "{long:?}");
+    let long = tokens.rotate(&jti(1), &"x".repeat(33), 1_000, 10).await;
+    assert!(matches!(long, Err(StoreError::TooLong { field: "jti", max: 32 })), "{long:?}");
     let orphan = tokens.insert(&jti(50), uid + 1000, &family, 1_000, 10).await;
     assert!(matches!(orphan, Err(StoreError::NotFound)), "{orphan:?}");
 }
