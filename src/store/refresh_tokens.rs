@@ -183,6 +183,24 @@ impl<'a> RefreshTokenRepo<'a> {
         })
     }
 
+    /// The state of `jti` without consuming it (refresh when `tokens.rotate_refresh` is
+    /// off): [`Consumed::Fresh`] when it is unused, not revoked and not expired; otherwise
+    /// why not, as [`Self::consume`] reports it.
+    pub async fn check(&self, jti: &str, now: i64) -> Result<Consumed, StoreError> {
+        on_pool!(self.store, pool => {
+            let state = sqlx::query_as::<_, StateRow>(STATE).bind(jti).fetch_optional(pool).await
+                .map_err(StoreError::from_sqlx)?;
+            match state {
+                Some((_, None, false, expires_at)) if expires_at > now => {
+                    let (user_id, family) = sqlx::query_as::<_, (i64, Vec<u8>)>(OWNER).bind(jti).fetch_one(pool).await
+                        .map_err(StoreError::from_sqlx)?;
+                    Ok(Consumed::Fresh { user_id, family: text(family)? })
+                }
+                other => classify(other, now),
+            }
+        })
+    }
+
     /// Revokes every token of a family (reuse detected); returns how many changed.
     pub async fn revoke_family(&self, family: &str) -> Result<u64, StoreError> {
         self.revoke_where("family_id = ?", family).await

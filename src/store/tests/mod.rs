@@ -54,4 +54,5 @@ both_dialects! {
     parallel_rotates_of_one_jti => super::refresh_tokens::parallel_rotates_of_one_jti,
     parallel_consumes_of_one_jti => super::refresh_tokens::parallel_consumes_of_one_jti,
     revocations => super::refresh_tokens::revocations,
+    check_does_not_consume => super::refresh_tokens::check_does_not_consume,
 }

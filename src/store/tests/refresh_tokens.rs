@@ -132,3 +132,19 @@ pub(super) async fn revocations(store: Store) {
     assert_eq!(tokens.consume(&jti(1), 20).await.unwrap(), Consumed::Unknown);
     assert_eq!(tokens.consume(&jti(4), 20).await.unwrap(), Consumed::Revoked);
 }
+
+pub(super) async fn check_does_not_consume(store: Store) {
+    let uid = user(&store, "olive").await;
+    let tokens = store.refresh_tokens();
+    tokens.insert(&jti(1), uid, &jti(9), 1_000, 10).await.unwrap();
+    let fresh = Consumed::Fresh { user_id: uid, family: jti(9) };
+    assert_eq!(tokens.check(&jti(1), 20).await.unwrap(), fresh);
+    assert_eq!(tokens.check(&jti(1), 21).await.unwrap(), fresh, "checking twice is fine");
+    assert_eq!(tokens.check(&jti(1), 1_000).await.unwrap(), Consumed::Expired);
+    assert_eq!(tokens.check(&jti(2), 20).await.unwrap(), Consumed::Unknown);
+    assert_eq!(tokens.consume(&jti(1), 30).await.unwrap(), fresh, "still unused after checks");
+    assert_eq!(tokens.check(&jti(1), 31).await.unwrap(), Consumed::Reused { family: jti(9) });
+    tokens.insert(&jti(3), uid, &jti(9), 1_000, 10).await.unwrap();
+    tokens.revoke(&jti(3)).await.unwrap();
+    assert_eq!(tokens.check(&jti(3), 31).await.unwrap(), Consumed::Revoked);
+}
