@@ -37,6 +37,7 @@
 //! ```
 
 pub mod admin;
+pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod echo;
@@ -47,4 +48,5 @@ pub mod metrics;
 pub mod policy;
 pub mod proxy;
 pub mod server;
+pub mod store;
 pub mod token;
