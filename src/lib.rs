@@ -37,8 +37,10 @@
 //! ```
 
 pub mod admin;
+pub mod auth;
 pub mod cli;
 pub mod config;
+pub mod demo;
 pub mod echo;
 pub mod explain;
 pub mod generation;
@@ -47,4 +49,5 @@ pub mod metrics;
 pub mod policy;
 pub mod proxy;
 pub mod server;
+pub mod store;
 pub mod token;

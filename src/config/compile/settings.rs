@@ -4,6 +4,7 @@ use http::header::HeaderName;
 
 use super::Compiler;
 use crate::config::raw;
+use crate::auth::RateLimit;
 use crate::config::{AuthSettings, DatabaseSettings, LoggingSettings};
 use crate::policy::Roles;
 use crate::proxy::IdentityHeaders;
@@ -39,7 +40,7 @@ impl Compiler<'_> {
     }
 
     pub(super) fn auth(&mut self, raw: Option<raw::Auth>, roles: &Roles) -> Option<AuthSettings> {
-        let raw::Auth { prefix, self_register_roles, password, rate_limit: _ } =
+        let raw::Auth { prefix, self_register_roles, password, rate_limit } =
             raw.unwrap_or(raw::Auth { prefix: None, self_register_roles: None, password: None, rate_limit: None });
         let prefix = prefix.unwrap_or_else(|| "/auth".to_owned());
         if !prefix.starts_with('/') || prefix.len() < 2 || prefix.ends_with('/') {
@@ -63,12 +64,33 @@ impl Compiler<'_> {
         if min == 0 || min > max || max > 65_536 {
             self.error("auth.password", "needs 1 <= min_length <= max_length <= 65536");
         }
+        let rate_limit = self.rate_limit(rate_limit);
         Some(AuthSettings {
             prefix,
             self_register_roles: self_register,
             password_min_length: min,
             password_max_length: max,
+            rate_limit,
         })
+    }
+
+    fn rate_limit(&mut self, raw: Option<raw::RateLimit>) -> RateLimit {
+        let default = RateLimit::default();
+        let (max_attempts, window) = match raw {
+            Some(raw::RateLimit { max_attempts, window }) => (max_attempts, window),
+            None => (None, None),
+        };
+        let max_attempts = max_attempts.unwrap_or(default.max_attempts);
+        if max_attempts == 0 {
+            self.error("auth.rate_limit.max_attempts", "must be at least 1");
+        }
+        let window = self
+            .duration("auth.rate_limit.window", window.as_deref(), "1m")
+            .unwrap_or(default.window);
+        if window.is_zero() {
+            self.error("auth.rate_limit.window", "must be more than 0s");
+        }
+        RateLimit { max_attempts, window }
     }
 
     pub(super) fn identity_headers(&mut self, raw: Option<raw::IdentityHeaders>) -> Option<IdentityHeaders> {
