@@ -126,8 +126,7 @@ impl Store {
 
     /// `SELECT 1`: whether the database answers (for `/readyz`).
     pub async fn ping(&self) -> Result<(), StoreError> {
-        on_pool!(self, pool => sqlx::query("SELECT 1").execute(pool).await)
-            .map(|_| ())
+        on_pool!(self, pool => sqlx::query("SELECT 1").execute(pool).await.map(drop))
             .map_err(StoreError::from_sqlx)
     }
 

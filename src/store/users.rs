@@ -282,7 +282,8 @@ impl<'a> UserRepo<'a> {
             .bind(date_joined)
             .bind(last_login)
             .execute(pool)
-            .await)
+            .await
+            .map(drop))
         .map_err(StoreError::from_sqlx)?;
         Ok(User {
             id: user.id,
