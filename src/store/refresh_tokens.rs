@@ -93,8 +93,8 @@ impl<'a> RefreshTokenRepo<'a> {
             .bind(expires_at)
             .bind(now)
             .execute(pool)
-            .await)
-        .map(|_| ())
+            .await
+            .map(|_| ()))
         .map_err(map_insert_error)
     }
 
@@ -153,6 +153,24 @@ impl<'a> RefreshTokenRepo<'a> {
         })
     }
 
+    /// The state of `jti` without consuming it (refresh when `tokens.rotate_refresh` is
+    /// off): [`Consumed::Fresh`] when it is unused, not revoked and not expired; otherwise
+    /// why not, as [`Self::consume`] reports it.
+    pub async fn check(&self, jti: &str, now: i64) -> Result<Consumed, StoreError> {
+        on_pool!(self.store, pool => {
+            let state = sqlx::query_as::<_, StateRow>(STATE).bind(jti).fetch_optional(pool).await
+                .map_err(StoreError::from_sqlx)?;
+            match state {
+                Some((_, None, false, expires_at)) if expires_at > now => {
+                    let (user_id, family) = sqlx::query_as::<_, (i64, Vec<u8>)>(OWNER).bind(jti).fetch_one(pool).await
+                        .map_err(StoreError::from_sqlx)?;
+                    Ok(Consumed::Fresh { user_id, family: text(family)? })
+                }
+                other => classify(other, now),
+            }
+        })
+    }
+
     /// Revokes every token of a family (reuse detected); returns how many changed.
     pub async fn revoke_family(&self, family: &str) -> Result<u64, StoreError> {
         self.revoke_where("family_id = ?", family).await
@@ -168,8 +186,8 @@ impl<'a> RefreshTokenRepo<'a> {
         on_pool!(self.store, pool => sqlx::query("UPDATE refresh_tokens SET revoked = 1 WHERE user_id = ? AND revoked = 0")
             .bind(user_id)
             .execute(pool)
-            .await)
-        .map(|done| done.rows_affected())
+            .await
+            .map(|done| done.rows_affected()))
         .map_err(StoreError::from_sqlx)
     }
 
@@ -178,15 +196,14 @@ impl<'a> RefreshTokenRepo<'a> {
         on_pool!(self.store, pool => sqlx::query("DELETE FROM refresh_tokens WHERE expires_at < ?")
             .bind(before)
             .execute(pool)
-            .await)
-        .map(|done| done.rows_affected())
+            .await
+            .map(|done| done.rows_affected()))
         .map_err(StoreError::from_sqlx)
     }
 
     async fn revoke_where(&self, condition: &'static str, value: &str) -> Result<u64, StoreError> {
         let sql = format!("UPDATE refresh_tokens SET revoked = 1 WHERE {condition} AND revoked = 0");
-        on_pool!(self.store, pool => sqlx::query(&sql).bind(value).execute(pool).await)
-            .map(|done| done.rows_affected())
+        on_pool!(self.store, pool => sqlx::query(&sql).bind(value).execute(pool).await.map(|done| done.rows_affected()))
             .map_err(StoreError::from_sqlx)
     }
 }
