@@ -102,7 +102,7 @@ fn start_identity(
     let gen = live.current();
     let runtime = Arc::new(AuthRuntime::start().context("starting the identity runtime")?);
     let link = Arc::new(DatabaseLink::new(gen.config.database.clone(), readiness.clone()));
-    let first = runtime.block_on(tokio::time::timeout(FIRST_PROBE_TIMEOUT, link.probe()));
+    let first = runtime.block_on(async { tokio::time::timeout(FIRST_PROBE_TIMEOUT, link.probe()).await });
     match first {
         Ok(Ok(())) => tracing::info!("user store reachable"),
         Ok(Err(e)) => tracing::warn!(error = %e, "user store not reachable yet; identity endpoints answer 503 until it is"),

@@ -29,7 +29,7 @@ use super::{decide, jwks, login, logout, me, refresh, register, users, verify};
 pub const JWKS_PATH: &str = "/.well-known/jwks.json";
 
 /// Most store- or hash-bound requests queued on the auth runtime at once.
-pub const MAX_IN_FLIGHT: usize = 256;
+pub(crate) const MAX_IN_FLIGHT: usize = 256;
 
 /// State every endpoint shares.
 pub(crate) struct Shared {

@@ -30,7 +30,7 @@ enum BodyRefused {
 
 /// Serves one identity request completely; `path` is the normalised path with the
 /// prefix stripped (or the JWKS path).
-pub async fn serve(
+pub(super) async fn serve(
     auth: &AuthService,
     session: &mut Session,
     ctx: &mut RequestCtx,

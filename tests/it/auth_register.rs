@@ -2,7 +2,6 @@
 //! SIMPLEJWT-WIRE §4), on SQLite and (when configured) MariaDB.
 
 use crate::common::auth::*;
-use crate::common::*;
 use crate::on_both;
 
 const STRONG: &str = "correct-Horse-battery-9";

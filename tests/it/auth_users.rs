@@ -10,8 +10,8 @@ on_both!(me_answers_the_stored_user, |db: &Db| {
     let gw = AuthGw::start(db);
     let name = uniq("nina");
     let user = gw.create_user(&name, PASSWORD, "CUSTOMER");
-    let (access, refresh) = gw.tokens(&name, PASSWORD);
-    let r = gw.gw.get("/auth/me", Some(&access), &[]);
+    let (token, refresh) = gw.tokens(&name, PASSWORD);
+    let r = gw.gw.get("/auth/me", Some(&token), &[]);
     assert_eq!(r.status, 200, "{}", r.body);
     let v = r.json();
     assert_eq!(v["id"], user.id);

@@ -2,6 +2,8 @@
 //! dir, or — when `NEXORA_TEST_MYSQL_URL` is set — a fresh MariaDB database per test
 //! binary run), JSON requests, and direct store access for setting up users.
 
+#![allow(clippy::unwrap_used)]
+
 use std::sync::OnceLock;
 
 use nexora_gate::auth::password::{Argon2Params, PasswordHasher};
