@@ -1,5 +1,6 @@
 //! Hands requests for the identity endpoints (`auth.prefix`, `/.well-known/jwks.json`) to
-//! [`AuthService`] instead of the policy: reads the body with a 64 KiB cap, works out the
+//! [`AuthService`] instead of the policy: reads the body with a 64 KiB cap (413 beyond
+//! it, before any parsing), works out the
 //! client address, and writes the answer through [`respond::send_auth`]. These requests
 //! are never proxied upstream.
 
@@ -22,9 +23,14 @@ use super::RequestCtx;
 /// How long a client may take to send an identity request's body.
 const BODY_TIMEOUT: Duration = Duration::from_secs(15);
 
-/// Why the body was not read to its end.
+/// Bodies over the cap but under this are read and discarded before the 413, so a
+/// client still writing its body gets the answer instead of a connection reset.
+const DRAIN_LIMIT: usize = 1024 * 1024;
+
+/// Why the body was refused.
 enum BodyRefused {
-    TooLarge,
+    /// Over the cap; `drained` when it was read to its end anyway.
+    TooLarge { drained: bool },
     TimedOut,
 }
 
@@ -42,7 +48,7 @@ pub(super) async fn serve(
             let req = auth_request(session, &gen, path, body);
             (auth.handle(&gen, req).await, true)
         }
-        Err(BodyRefused::TooLarge) => (AuthError::PayloadTooLarge.into_response(), false),
+        Err(BodyRefused::TooLarge { drained }) => (AuthError::PayloadTooLarge.into_response(), drained),
         Err(BodyRefused::TimedOut) => (
             AuthResponse::raw_json(
                 408,
@@ -55,8 +61,7 @@ pub(super) async fn serve(
     respond::send_auth(session, response, ctx.request_id_str(), consumed).await
 }
 
-/// The whole body, refused before reading when `Content-Length` is over the cap, and
-/// as soon as a chunked body passes it.
+/// The whole body; over the cap it is refused (and drained when small enough).
 async fn read_body(session: &mut Session) -> Result<Result<Bytes, BodyRefused>> {
     let declared = session
         .req_header()
@@ -64,8 +69,8 @@ async fn read_body(session: &mut Session) -> Result<Result<Bytes, BodyRefused>> 
         .get(http::header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<u64>().ok());
-    if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
-        return Ok(Err(BodyRefused::TooLarge));
+    if declared.is_some_and(|n| n > DRAIN_LIMIT as u64) {
+        return Ok(Err(BodyRefused::TooLarge { drained: false }));
     }
     match tokio::time::timeout(BODY_TIMEOUT, read_all(session)).await {
         Ok(outcome) => outcome,
@@ -75,11 +80,18 @@ async fn read_body(session: &mut Session) -> Result<Result<Bytes, BodyRefused>> 
 
 async fn read_all(session: &mut Session) -> Result<Result<Bytes, BodyRefused>> {
     let mut body = BytesMut::new();
+    let mut seen = 0usize;
     while let Some(chunk) = session.read_request_body().await? {
-        if body.len() + chunk.len() > MAX_BODY_BYTES {
-            return Ok(Err(BodyRefused::TooLarge));
+        seen += chunk.len();
+        if seen > DRAIN_LIMIT {
+            return Ok(Err(BodyRefused::TooLarge { drained: false }));
         }
-        body.extend_from_slice(&chunk);
+        if seen <= MAX_BODY_BYTES {
+            body.extend_from_slice(&chunk);
+        }
+    }
+    if seen > MAX_BODY_BYTES {
+        return Ok(Err(BodyRefused::TooLarge { drained: true }));
     }
     Ok(Ok(body.freeze()))
 }

@@ -140,3 +140,21 @@ fn a_login_flood_does_not_starve_proxied_requests() {
     assert!(statuses.iter().all(|s| matches!(s, 401 | 429 | 503)), "{statuses:?}");
     assert!(worst < Duration::from_millis(500), "a proxied request took {worst:?} during the flood");
 }
+
+on_both!(register_and_refresh_are_rate_limited_too, |db: &Db| {
+    let gw = AuthGw::start_with(db, "auth:\n  rate_limit: { max_attempts: 3, window: 1m }\n", "");
+    for _ in 0..3 {
+        let r = gw.post("/auth/refresh", r#"{"refresh":"not-a-token"}"#, None);
+        assert_eq!(r.status, 401, "{}", r.body);
+    }
+    let r = gw.post("/auth/refresh", r#"{"refresh":"not-a-token"}"#, None);
+    assert_eq!(r.status, 429, "{}", r.body);
+    assert!(r.header("retry-after").is_some());
+    assert!(gw.gw.metrics_with("nexora_refresh_total{outcome=\"rate_limited\"}").contains("nexora_refresh_total{outcome=\"rate_limited\"} 1"));
+    // Registrations from one address: every attempt counts (each may cost a hash).
+    for _ in 0..3 {
+        assert_eq!(gw.register(&uniq("reg"), PASSWORD).status, 201);
+    }
+    let r = gw.register(&uniq("reg"), PASSWORD);
+    assert_eq!(r.status, 429, "{}", r.body);
+});

@@ -167,6 +167,7 @@ on_both!(form_bodies_unicode_and_sql_looking_values, |db: &Db| {
     // The unicode username reaches the upstream in the identity header.
     let r = gw.gw.get("/api/orders/1", Some(&access), &[]);
     assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(gw.up.last().header("x-username"), Some(name.as_str()));
 });
 
 on_both!(twenty_parallel_registrations_make_one_user, |db: &Db| {
