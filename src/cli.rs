@@ -14,6 +14,8 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::config;
 use crate::explain;
+
+mod user;
 use crate::server::{self, ServeOptions};
 use crate::token;
 
@@ -50,6 +52,126 @@ pub enum Command {
     Keygen(KeygenArgs),
     /// Serve only the built-in echo upstream (for trying the gateway out).
     Echo(EchoArgs),
+    /// Apply the schema migrations to the configured database (`database.url`).
+    Migrate,
+    /// User administration without the HTTP API (e.g. bootstrapping the first ADMIN).
+    User {
+        /// User command.
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+}
+
+/// `user` commands. Users are named by `--username` (any spelling of it) or `--id`.
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create a user; the password is read from the terminal (asked twice) or, with
+    /// --password-stdin, from standard input.
+    Create(UserCreateArgs),
+    /// List users, ordered by id, tab-separated.
+    List(UserListArgs),
+    /// Change a user's role (their access tokens stop working within seconds).
+    SetRole(UserSetRoleArgs),
+    /// Deactivate a user and revoke their tokens.
+    Disable(UserTarget),
+    /// Reactivate a user.
+    Enable(UserTarget),
+    /// Set a new password and revoke the user's tokens.
+    SetPassword(UserSetPasswordArgs),
+    /// Import users from an export of Django's accounts_user table (CSV or JSON), keeping
+    /// ids and password hashes (pbkdf2_sha256 / argon2 are rehashed to argon2id at the
+    /// next successful login).
+    ImportDjango(ImportDjangoArgs),
+}
+
+/// Which user a command is about.
+#[derive(Debug, Args)]
+#[group(required = true, multiple = false)]
+pub struct UserTarget {
+    /// The user's name (canonicalised: case, width and surrounding spaces do not matter).
+    #[arg(long)]
+    pub username: Option<String>,
+    /// The user's id.
+    #[arg(long)]
+    pub id: Option<i64>,
+}
+
+/// `user create` arguments.
+#[derive(Debug, Args)]
+pub struct UserCreateArgs {
+    /// Username (letters, digits and @ . + - _; at most 150 characters).
+    #[arg(long)]
+    pub username: String,
+    /// Email address (may be empty).
+    #[arg(long, default_value = "")]
+    pub email: String,
+    /// One of the configured roles, e.g. ADMIN.
+    #[arg(long)]
+    pub role: String,
+    /// Phone number.
+    #[arg(long, default_value = "")]
+    pub phone: String,
+    /// Postal address.
+    #[arg(long, default_value = "")]
+    pub address: String,
+    /// Read the password from standard input (one trailing newline is removed).
+    #[arg(long)]
+    pub password_stdin: bool,
+}
+
+/// `user list` arguments.
+#[derive(Debug, Args)]
+pub struct UserListArgs {
+    /// At most this many users.
+    #[arg(long, default_value_t = 100)]
+    pub limit: u32,
+    /// Skip this many users first.
+    #[arg(long, default_value_t = 0)]
+    pub offset: u32,
+}
+
+/// `user set-role` arguments.
+#[derive(Debug, Args)]
+pub struct UserSetRoleArgs {
+    /// The user.
+    #[command(flatten)]
+    pub target: UserTarget,
+    /// The new role (one of the configured roles).
+    #[arg(long)]
+    pub role: String,
+}
+
+/// `user set-password` arguments.
+#[derive(Debug, Args)]
+pub struct UserSetPasswordArgs {
+    /// The user.
+    #[command(flatten)]
+    pub target: UserTarget,
+    /// Read the password from standard input (one trailing newline is removed).
+    #[arg(long)]
+    pub password_stdin: bool,
+}
+
+/// `user import-django` arguments.
+#[derive(Debug, Args)]
+pub struct ImportDjangoArgs {
+    /// The export: CSV with a header row, or JSON (`manage.py dumpdata accounts.user`).
+    pub file: PathBuf,
+    /// File format (default: JSON if the file starts with `[`, else CSV).
+    #[arg(long, value_enum)]
+    pub format: Option<ImportFileFormat>,
+    /// Check the file and report what would be imported, without writing anything.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+/// Formats `user import-django` reads.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ImportFileFormat {
+    /// RFC 4180 CSV with a header row.
+    Csv,
+    /// JSON list of rows or dumpdata records.
+    Json,
 }
 
 /// `serve` options.
@@ -193,6 +315,8 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Token { command: TokenCommand::Mint(args) } => mint(&config, args),
         Command::Keygen(args) => keygen(args),
         Command::Echo(args) => server::serve_echo(args.listen),
+        Command::Migrate => user::migrate(&config),
+        Command::User { command } => user::run(&config, command),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

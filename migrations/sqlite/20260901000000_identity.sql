@@ -2,7 +2,8 @@
 -- Canonical columns compare with BINARY (byte-exact, trailing spaces significant): the
 -- application canonicalises usernames and emails before every insert and lookup, so
 -- these indexes only confirm what the code decided. Length CHECKs mirror the MySQL column
--- sizes, which SQLite would not otherwise enforce, so both stores refuse the same rows.
+-- sizes, which SQLite would not otherwise enforce, so both stores refuse the same rows
+-- (characters for VARCHAR, bytes for VARBINARY).
 
 CREATE TABLE users (
     id                 INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -12,7 +13,7 @@ CREATE TABLE users (
     -- NULL when the user has no email: UNIQUE ignores NULLs.
     email_canonical    TEXT    NULL COLLATE BINARY CHECK (length(email_canonical) BETWEEN 1 AND 254),
     password_hash      TEXT    NOT NULL CHECK (length(password_hash) <= 255),
-    role               TEXT    NOT NULL DEFAULT 'CUSTOMER' CHECK (length(role) BETWEEN 1 AND 20),
+    role               TEXT    NOT NULL DEFAULT 'CUSTOMER' CHECK (length(role) <= 20),
     phone              TEXT    NOT NULL DEFAULT '' CHECK (length(phone) <= 20),
     address            TEXT    NOT NULL DEFAULT '',
     is_active          INTEGER NOT NULL DEFAULT 1 CHECK (is_active IN (0, 1)),
@@ -27,9 +28,9 @@ CREATE INDEX users_revoked_after ON users (revoked_after) WHERE revoked_after > 
 
 -- Only the jti of a refresh token is stored, never the token itself.
 CREATE TABLE refresh_tokens (
-    jti        TEXT    NOT NULL PRIMARY KEY COLLATE BINARY CHECK (length(jti) BETWEEN 1 AND 32),
+    jti        TEXT    NOT NULL PRIMARY KEY COLLATE BINARY CHECK (length(CAST(jti AS BLOB)) <= 32),
     user_id    INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
-    family_id  TEXT    NOT NULL COLLATE BINARY CHECK (length(family_id) BETWEEN 1 AND 32),
+    family_id  TEXT    NOT NULL COLLATE BINARY CHECK (length(CAST(family_id AS BLOB)) <= 32),
     expires_at INTEGER NOT NULL,
     used_at    INTEGER NULL,
     revoked    INTEGER NOT NULL DEFAULT 0 CHECK (revoked IN (0, 1)),

@@ -52,14 +52,16 @@ pub fn canonical_username(raw: &str) -> Result<String, NameError> {
     if trimmed.chars().count() > USERNAME_MAX_CHARS {
         return Err(NameError::TooLong);
     }
-    let lower = nfkc_trim_lower(raw);
-    if lower.is_empty() {
+    let nfkc: String = raw.nfkc().collect();
+    let nfkc = nfkc.trim();
+    if nfkc.is_empty() {
         return Err(NameError::Empty);
     }
-    if !lower.chars().all(is_username_char) {
+    // Checked before case folding, which can add combining marks (`İ` → `i̇`).
+    if !nfkc.chars().all(is_username_char) {
         return Err(NameError::InvalidChars);
     }
-    let canonical = skeleton(&lower);
+    let canonical = skeleton(&nfkc.to_lowercase());
     if canonical.chars().count() > USERNAME_MAX_CHARS {
         return Err(NameError::TooLong);
     }
@@ -123,19 +125,24 @@ fn skeleton(s: &str) -> String {
 
 /// Lower-case letters of other scripts that render like a Latin letter (a small subset of
 /// Unicode's confusables, UTS #39), and Latin letters that look like another Latin letter.
+#[rustfmt::skip]
+const LOOKALIKES: &[(char, char)] = &[
+    // Latin
+    ('ı', 'i'), ('ȷ', 'j'), ('ɡ', 'g'), ('ɩ', 'i'), ('ɑ', 'a'), ('ꞵ', 'b'),
+    // Cyrillic
+    ('а', 'a'), ('в', 'b'), ('ԁ', 'd'), ('е', 'e'), ('һ', 'h'), ('і', 'i'), ('ј', 'j'),
+    ('к', 'k'), ('ӏ', 'l'), ('м', 'm'), ('н', 'h'), ('о', 'o'), ('р', 'p'), ('ԛ', 'q'),
+    ('ѕ', 's'), ('т', 't'), ('с', 'c'), ('у', 'y'), ('ү', 'y'), ('х', 'x'), ('ԝ', 'w'),
+    // Greek
+    ('α', 'a'), ('β', 'b'), ('ε', 'e'), ('η', 'n'), ('ι', 'i'), ('κ', 'k'), ('ν', 'v'),
+    ('ο', 'o'), ('ρ', 'p'), ('τ', 't'), ('υ', 'u'), ('χ', 'x'), ('γ', 'y'), ('ω', 'w'),
+];
+
 fn latin_lookalike(c: char) -> char {
-    match c {
-        // Latin
-        'ı' => 'i', 'ȷ' => 'j', 'ɡ' => 'g', 'ɩ' => 'i', 'ɑ' => 'a', 'ꞵ' => 'b',
-        // Cyrillic
-        'а' => 'a', 'в' => 'b', 'ԁ' => 'd', 'е' => 'e', 'һ' => 'h', 'і' => 'i', 'ј' => 'j',
-        'к' => 'k', 'ӏ' => 'l', 'м' => 'm', 'н' => 'h', 'о' => 'o', 'р' => 'p', 'ԛ' => 'q',
-        'ѕ' => 's', 'т' => 't', 'с' => 'c', 'у' => 'y', 'ү' => 'y', 'х' => 'x', 'ԝ' => 'w',
-        // Greek
-        'α' => 'a', 'β' => 'b', 'ε' => 'e', 'η' => 'n', 'ι' => 'i', 'κ' => 'k', 'ν' => 'v',
-        'ο' => 'o', 'ρ' => 'p', 'τ' => 't', 'υ' => 'u', 'χ' => 'x', 'γ' => 'y', 'ω' => 'w',
-        other => other,
+    if c.is_ascii() {
+        return c;
     }
+    LOOKALIKES.iter().find(|(from, _)| *from == c).map_or(c, |&(_, to)| to)
 }
 
 /// Default-ignorable code points: rendered as nothing, so they only ever disguise a name.

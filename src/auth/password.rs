@@ -169,7 +169,10 @@ impl PasswordHasher {
 
     /// Runs `work` on the blocking pool once a permit is free. The permit moves into the
     /// task, so a caller that gives up (client gone) does not free it before the work ends.
-    async fn run<T: Send + 'static>(&self, work: impl FnOnce(&Inner) -> T + Send + 'static) -> Result<T, PasswordError> {
+    async fn run<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&Inner) -> T + Send + 'static,
+    ) -> Result<T, PasswordError> {
         let permit = Arc::clone(&self.inner.permits)
             .acquire_owned()
             .await
@@ -202,12 +205,12 @@ impl Inner {
     fn verify(&self, password: &str, stored: Option<&str>) -> Result<Verification, PasswordError> {
         let argon2 = self.argon2()?;
         let outcome = match stored {
-            Some(phc) if phc.starts_with("$argon2") => verify_phc(argon2, password, phc).map(|ok| {
-                Verification { ok, needs_rehash: ok && !self.is_current(phc) }
-            }),
+            Some(phc) if phc.starts_with("$argon2") => verify_phc(argon2, password, phc)
+                .map(|ok| Verification { ok, needs_rehash: ok && !self.is_current(phc) }),
             // Django's Argon2PasswordHasher: "argon2" + the PHC string of argon2-cffi.
-            Some(django) if django.starts_with("argon2$argon2") => verify_phc(argon2, password, &django["argon2".len()..])
-                .map(|ok| Verification { ok, needs_rehash: ok }),
+            Some(django) if django.starts_with("argon2$argon2") => {
+                verify_phc(argon2, password, &django["argon2".len()..]).map(|ok| Verification { ok, needs_rehash: ok })
+            }
             Some(django) if django.starts_with("pbkdf2_sha256$") => {
                 django::verify_pbkdf2_sha256(password, django).map(|ok| Verification { ok, needs_rehash: ok })
             }
@@ -259,6 +262,9 @@ impl Inner {
 /// (treated like an unknown format).
 fn verify_phc(argon2: &Argon2<'static>, password: &str, phc: &str) -> Option<bool> {
     let hash = PasswordHash::new(phc).ok()?;
+    if hash.salt.is_none() || hash.hash.is_none() {
+        return None;
+    }
     let params = Params::try_from(&hash).ok()?;
     if params.m_cost() > MAX_STORED_MEMORY_KIB || params.t_cost() > MAX_STORED_ITERATIONS {
         return None;

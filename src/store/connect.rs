@@ -20,7 +20,8 @@ const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// Appended to every MySQL session: refuse over-long or invalid values instead of
 /// truncating them (THREATS §9, "SQL column truncation"), on every table engine.
 /// sqlx itself only adds `PIPES_AS_CONCAT,NO_ENGINE_SUBSTITUTION` to the server's mode.
-const STRICT_SESSION: &str = "SET SESSION sql_mode = CONCAT_WS(',', NULLIF(@@SESSION.sql_mode, ''), 'STRICT_ALL_TABLES'), \
+const STRICT_SESSION: &str =
+    "SET SESSION sql_mode = CONCAT_WS(',', NULLIF(@@SESSION.sql_mode, ''), 'STRICT_ALL_TABLES'), \
      time_zone = '+00:00'";
 
 /// Opens the pool for `url` (see [`super::Store::connect`]).
@@ -58,7 +59,9 @@ async fn open_sqlite(url: &str, max_connections: u32) -> Result<Pool, StoreError
     }
     // Connect now: a local file that cannot be opened is a setup error worth failing on.
     let pool = pool.connect_with(options).await.map_err(|e| match StoreError::from_sqlx(e) {
-        StoreError::Unavailable(m) | StoreError::Other(m) => StoreError::Other(format!("cannot open the SQLite database: {m}")),
+        StoreError::Unavailable(m) | StoreError::Other(m) => {
+            StoreError::Other(format!("cannot open the SQLite database: {m}"))
+        }
         other => other,
     })?;
     Ok(Pool::Sqlite(pool))
@@ -66,8 +69,9 @@ async fn open_sqlite(url: &str, max_connections: u32) -> Result<Pool, StoreError
 
 fn create_parent_dir(file: &std::path::Path) -> Result<(), StoreError> {
     match file.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => std::fs::create_dir_all(dir)
-            .map_err(|e| StoreError::Other(format!("cannot create the directory {} for the SQLite database: {e}", dir.display()))),
+        Some(dir) if !dir.as_os_str().is_empty() => std::fs::create_dir_all(dir).map_err(|e| {
+            StoreError::Other(format!("cannot create the directory {} for the SQLite database: {e}", dir.display()))
+        }),
         _ => Ok(()),
     }
 }

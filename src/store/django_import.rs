@@ -5,14 +5,15 @@
 //! - **CSV** (RFC 4180, header row, any column order): at least `id`, `username` and
 //!   `password`; also `email`, `role`, `phone`, `address`, `is_active`, `date_joined`,
 //!   `last_login`. Other columns (`first_name`, `is_staff`, …) are ignored. NULL may be
-//!   written as an empty field, `NULL` or `\N`. E.g. from MariaDB:
-//!   `mariadb --batch -e 'SELECT * FROM accounts_user' shop | …` converted to CSV, or
-//!   DBeaver / `SELECT … INTO OUTFILE … FIELDS TERMINATED BY ',' OPTIONALLY ENCLOSED BY '"'`.
+//!   written as an unquoted empty field, `NULL` or `\N`. Python's `csv` module writes
+//!   this form (docs/IMPORT-DJANGO.md has a `manage.py shell` one-liner); MySQL's
+//!   `INTO OUTFILE` does not (it escapes line breaks with its escape character).
 //! - **JSON**: `python manage.py dumpdata accounts.user` (a list of
 //!   `{"model", "pk", "fields": {…}}`), or a plain list of row objects with an `id`.
 //!
-//! Booleans are `1`/`0`, `true`/`false` (any case), `t`/`f`; datetimes are RFC 3339 or
-//! MySQL's `YYYY-MM-DD HH:MM:SS[.ffffff]`, read as UTC (Django stores UTC when
+//! Booleans are `1`/`0`, `true`/`false` (any case), `t`/`f`; datetimes are RFC 3339,
+//! Python's `YYYY-MM-DD HH:MM:SS[.ffffff]+HH:MM`, or MySQL's `YYYY-MM-DD HH:MM:SS[.ffffff]`
+//! read as UTC (Django stores UTC when
 //! `USE_TZ = True`). Password hashes are kept exactly as stored.
 
 use std::collections::HashMap;
@@ -63,7 +64,10 @@ impl ImportFormat {
 }
 
 /// Parses an export: every record becomes a user or a per-record error.
-pub fn parse_export(text: &str, format: ImportFormat) -> Result<Vec<Result<ImportedUser, ImportRowError>>, ImportFormatError> {
+pub fn parse_export(
+    text: &str,
+    format: ImportFormat,
+) -> Result<Vec<Result<ImportedUser, ImportRowError>>, ImportFormatError> {
     let text = text.trim_start_matches('\u{feff}');
     let rows = match format {
         ImportFormat::Csv => csv_rows(text)?,
@@ -121,7 +125,7 @@ fn parse_bool(v: &str) -> Option<bool> {
 
 fn parse_datetime(v: &str) -> Option<DateTime<Utc>> {
     let v = v.trim();
-    if let Ok(t) = DateTime::parse_from_rfc3339(v) {
+    if let Ok(t) = DateTime::parse_from_rfc3339(v).or_else(|_| DateTime::parse_from_str(v, "%Y-%m-%d %H:%M:%S%.f%:z")) {
         return Some(t.with_timezone(&Utc));
     }
     ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f"]
@@ -220,7 +224,9 @@ fn csv_records(text: &str) -> Result<Vec<Vec<Field>>, ImportFormatError> {
                             line += usize::from(c == '\n');
                             field.value.push(c);
                         }
-                        None => return Err(ImportFormatError::Csv(format!("unterminated quote opened on line {start}"))),
+                        None => {
+                            return Err(ImportFormatError::Csv(format!("unterminated quote opened on line {start}")))
+                        }
                     }
                 }
             }

@@ -58,15 +58,17 @@ impl StoreError {
                 // MySQL: lock wait timeout (1205), deadlock (1213), too many connections
                 // (1040), server shutting down (1053). All clear up by themselves.
                 match db.code().as_deref() {
-                    Some("5" | "6" | "1205" | "1213" | "1040" | "1053") => StoreError::Unavailable(db.message().to_owned()),
+                    Some("5" | "6" | "1205" | "1213" | "1040" | "1053") => {
+                        StoreError::Unavailable(db.message().to_owned())
+                    }
                     _ => StoreError::Other(db.message().to_owned()),
                 }
             }
             sqlx::Error::Io(e) => StoreError::Unavailable(format!("i/o: {e}")),
             sqlx::Error::Tls(e) => StoreError::Unavailable(format!("tls: {e}")),
-            sqlx::Error::PoolTimedOut => {
-                StoreError::Unavailable("no connection within the acquire timeout (database down or pool exhausted)".into())
-            }
+            sqlx::Error::PoolTimedOut => StoreError::Unavailable(
+                "no connection within the acquire timeout (database down or pool exhausted)".into(),
+            ),
             sqlx::Error::PoolClosed => StoreError::Unavailable("the connection pool is closed".into()),
             sqlx::Error::WorkerCrashed => StoreError::Unavailable("the SQLite worker thread stopped".into()),
             sqlx::Error::Protocol(m) => StoreError::Unavailable(format!("protocol: {m}")),

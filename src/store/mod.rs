@@ -15,6 +15,7 @@ mod connect;
 mod django_import;
 mod error;
 mod refresh_tokens;
+mod user;
 mod users;
 
 #[cfg(test)]
@@ -24,7 +25,8 @@ pub use connect::ACQUIRE_TIMEOUT;
 pub use django_import::{parse_export, ImportFormat, ImportFormatError, ImportRowError};
 pub use error::StoreError;
 pub use refresh_tokens::{Consumed, RefreshTokenRepo};
-pub use users::{ImportedUser, NewUser, User, UserPatch, UserRepo};
+pub use user::{ImportedUser, NewUser, User, UserPatch};
+pub use users::UserRepo;
 
 use sqlx::migrate::Migrator;
 use sqlx::{MySqlPool, SqlitePool};
@@ -41,6 +43,15 @@ pub enum Dialect {
     Sqlite,
     /// A MySQL or MariaDB server.
     MySql,
+}
+
+impl std::fmt::Display for Dialect {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Dialect::Sqlite => "SQLite",
+            Dialect::MySql => "MySQL/MariaDB",
+        })
+    }
 }
 
 /// The pool of one dialect. Both speak `?` placeholders, so most SQL is shared.
@@ -70,19 +81,25 @@ pub(crate) trait BeginWrite {
     /// The pool's database.
     type Db: sqlx::Database;
     /// Checks out a connection and begins a write transaction on it.
-    fn begin_write(&self) -> impl std::future::Future<Output = Result<sqlx::Transaction<'static, Self::Db>, sqlx::Error>> + Send;
+    fn begin_write(
+        &self,
+    ) -> impl std::future::Future<Output = Result<sqlx::Transaction<'static, Self::Db>, sqlx::Error>> + Send;
 }
 
 impl BeginWrite for SqlitePool {
     type Db = sqlx::Sqlite;
-    fn begin_write(&self) -> impl std::future::Future<Output = Result<sqlx::Transaction<'static, Self::Db>, sqlx::Error>> + Send {
+    fn begin_write(
+        &self,
+    ) -> impl std::future::Future<Output = Result<sqlx::Transaction<'static, Self::Db>, sqlx::Error>> + Send {
         self.begin_with("BEGIN IMMEDIATE")
     }
 }
 
 impl BeginWrite for MySqlPool {
     type Db = sqlx::MySql;
-    fn begin_write(&self) -> impl std::future::Future<Output = Result<sqlx::Transaction<'static, Self::Db>, sqlx::Error>> + Send {
+    fn begin_write(
+        &self,
+    ) -> impl std::future::Future<Output = Result<sqlx::Transaction<'static, Self::Db>, sqlx::Error>> + Send {
         self.begin()
     }
 }
@@ -126,8 +143,7 @@ impl Store {
 
     /// `SELECT 1`: whether the database answers (for `/readyz`).
     pub async fn ping(&self) -> Result<(), StoreError> {
-        on_pool!(self, pool => sqlx::query("SELECT 1").execute(pool).await.map(drop))
-            .map_err(StoreError::from_sqlx)
+        on_pool!(self, pool => sqlx::query("SELECT 1").execute(pool).await.map(|_| ())).map_err(StoreError::from_sqlx)
     }
 
     /// The session `sql_mode` of a pooled MySQL connection (`None` on SQLite), so `check`

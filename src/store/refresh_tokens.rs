@@ -67,6 +67,20 @@ fn text(bytes: Vec<u8>) -> Result<String, StoreError> {
     String::from_utf8(bytes).map_err(|_| StoreError::Other("refresh token family id is not UTF-8".into()))
 }
 
+/// Longest jti or family id, in bytes (the columns' size on both dialects).
+const ID_MAX: usize = 32;
+
+/// Refuses ids longer than the columns before the database does, the same way on both.
+fn check_ids(jti: &str, family: &str) -> Result<(), StoreError> {
+    if jti.len() > ID_MAX {
+        return Err(StoreError::TooLong { field: "jti", max: ID_MAX });
+    }
+    if family.len() > ID_MAX {
+        return Err(StoreError::TooLong { field: "family", max: ID_MAX });
+    }
+    Ok(())
+}
+
 fn map_insert_error(e: sqlx::Error) -> StoreError {
     let fk = matches!(&e, sqlx::Error::Database(db) if db.is_foreign_key_violation());
     match StoreError::from_sqlx(e) {
@@ -84,8 +98,17 @@ impl<'a> RefreshTokenRepo<'a> {
     /// Records a newly issued refresh token (`jti` and `family`: the 32 hex digits of
     /// [`crate::token::new_jti`]; `expires_at`, `now`: unix seconds).
     /// [`StoreError::Duplicate`] (field `"jti"`) for a jti already stored,
-    /// [`StoreError::NotFound`] for an unknown user.
-    pub async fn insert(&self, jti: &str, user_id: i64, family: &str, expires_at: i64, now: i64) -> Result<(), StoreError> {
+    /// [`StoreError::NotFound`] for an unknown user, [`StoreError::TooLong`] for an id over
+    /// 32 bytes.
+    pub async fn insert(
+        &self,
+        jti: &str,
+        user_id: i64,
+        family: &str,
+        expires_at: i64,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        check_ids(jti, family)?;
         on_pool!(self.store, pool => sqlx::query(INSERT)
             .bind(jti)
             .bind(user_id)
@@ -123,7 +146,14 @@ impl<'a> RefreshTokenRepo<'a> {
     /// Rotation in one transaction: consume `old_jti` and insert `new_jti` in the same
     /// family expiring at `expires_at`; [`Consumed::Fresh`] only if both happened,
     /// otherwise nothing changed and the reason is returned.
-    pub async fn rotate(&self, old_jti: &str, new_jti: &str, expires_at: i64, now: i64) -> Result<Consumed, StoreError> {
+    pub async fn rotate(
+        &self,
+        old_jti: &str,
+        new_jti: &str,
+        expires_at: i64,
+        now: i64,
+    ) -> Result<Consumed, StoreError> {
+        check_ids(new_jti, "")?;
         on_pool!(self.store, pool => {
             let mut tx = pool.begin_write().await.map_err(StoreError::from_sqlx)?;
             let won = sqlx::query(CONSUME).bind(now).bind(old_jti).bind(now).execute(&mut *tx).await

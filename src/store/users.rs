@@ -3,107 +3,21 @@
 //! `username_canonical` / `email_canonical` compare bytes, so the database can only
 //! confirm what the code decided.
 
+mod columns;
+
 use chrono::{DateTime, SubsecRound, Utc};
 
-use super::{on_pool, BeginWrite, Store, StoreError};
-use crate::auth::canonical::{self, EMAIL_MAX_CHARS, USERNAME_MAX_CHARS};
-
-/// A user as stored.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct User {
-    /// Primary key; the `user_id` claim is its decimal string.
-    pub id: i64,
-    /// The username as registered (display form, surrounding whitespace trimmed).
-    pub username: String,
-    /// The email as registered (trimmed), possibly empty.
-    pub email: String,
-    /// One of the configured roles, e.g. `CUSTOMER`.
-    pub role: String,
-    /// Free-form phone number, possibly empty.
-    pub phone: String,
-    /// Free-form postal address, possibly empty.
-    pub address: String,
-    /// Inactive users cannot log in or refresh.
-    pub is_active: bool,
-    /// When the account was created.
-    pub date_joined: DateTime<Utc>,
-    /// The last successful login, if any.
-    pub last_login: Option<DateTime<Utc>>,
-    /// PHC argon2id string, or an imported Django hash (`pbkdf2_sha256$…`, `argon2$…`,
-    /// `!…` for unusable). Never serialised to clients.
-    pub password_hash: String,
-    /// Unix seconds; tokens with `iat` before this are refused. 0 = never revoked.
-    pub revoked_after: i64,
-}
-
-/// A user to create (`/auth/register`, `user create`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NewUser {
-    /// As typed; canonicalised by the repository for the unique index.
-    pub username: String,
-    /// As typed, or empty.
-    pub email: String,
-    /// Already hashed ([`crate::auth::password::PasswordHasher::hash`]).
-    pub password_hash: String,
-    /// One of the configured roles.
-    pub role: String,
-    /// Possibly empty.
-    pub phone: String,
-    /// Possibly empty.
-    pub address: String,
-}
-
-/// A user carried over from the Django stack with its id, dates and hash unchanged
-/// (`user import-django`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ImportedUser {
-    /// Django's `accounts_user.id`: kept, because tokens and the backend's own rows use it.
-    pub id: i64,
-    /// Django's `username`.
-    pub username: String,
-    /// Django's `email`, possibly empty.
-    pub email: String,
-    /// Django's `password` column as stored (`pbkdf2_sha256$…`, `argon2$…`, `!…`).
-    pub password_hash: String,
-    /// Django's `role`.
-    pub role: String,
-    /// Django's `phone`.
-    pub phone: String,
-    /// Django's `address`.
-    pub address: String,
-    /// Django's `is_active`.
-    pub is_active: bool,
-    /// Django's `date_joined`.
-    pub date_joined: DateTime<Utc>,
-    /// Django's `last_login`.
-    pub last_login: Option<DateTime<Utc>>,
-}
-
-/// Changes to a user; `None` leaves a field as it is.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct UserPatch {
-    /// New role (revokes the user's tokens).
-    pub role: Option<String>,
-    /// Enable or disable (revokes the user's tokens).
-    pub is_active: Option<bool>,
-    /// New email (canonicalised; may be empty).
-    pub email: Option<String>,
-    /// New phone.
-    pub phone: Option<String>,
-    /// New address.
-    pub address: Option<String>,
-}
+use self::columns::{
+    check_fields, check_len, email_forms, last_insert_id, Names, UserRow, HASH_MAX, PHONE_MAX, ROLE_MAX,
+};
+use super::{on_pool, BeginWrite, ImportedUser, NewUser, Store, StoreError, User, UserPatch};
+use crate::auth::canonical;
 
 /// Queries and changes to the `users` table.
 #[derive(Debug, Clone, Copy)]
 pub struct UserRepo<'a> {
     store: &'a Store,
 }
-
-/// Column limits shared by both schemas (characters).
-const ROLE_MAX: usize = 20;
-const PHONE_MAX: usize = 20;
-const HASH_MAX: usize = 255;
 
 const COLUMNS: &str =
     "id, username, email, role, phone, address, is_active, date_joined, last_login, password_hash, revoked_after";
@@ -125,91 +39,12 @@ const UPDATE: &str = "UPDATE users SET \
      phone = COALESCE(?, phone), address = COALESCE(?, address) \
      WHERE id = ?";
 
-const REVOKE_AT: &str = "UPDATE users SET revoked_after = CASE WHEN revoked_after < ? THEN ? ELSE revoked_after END WHERE id = ?";
+const TAKEN: &str = "SELECT (SELECT COUNT(*) FROM users WHERE id = ?), \
+     (SELECT COUNT(*) FROM users WHERE username_canonical = ?), (SELECT COUNT(*) FROM users WHERE email_canonical = ?)";
+
+const REVOKE_AT: &str =
+    "UPDATE users SET revoked_after = CASE WHEN revoked_after < ? THEN ? ELSE revoked_after END WHERE id = ?";
 const REVOKE_REFRESH: &str = "UPDATE refresh_tokens SET revoked = 1 WHERE user_id = ? AND revoked = 0";
-
-/// A row as both drivers can decode it: text columns come back as bytes because sqlx
-/// refuses to read MySQL `utf8mb4_bin` columns as `String` (launchbadge/sqlx#3387).
-#[derive(sqlx::FromRow)]
-struct UserRow {
-    id: i64,
-    username: Vec<u8>,
-    email: Vec<u8>,
-    role: Vec<u8>,
-    phone: Vec<u8>,
-    address: Vec<u8>,
-    is_active: bool,
-    date_joined: DateTime<Utc>,
-    last_login: Option<DateTime<Utc>>,
-    password_hash: Vec<u8>,
-    revoked_after: i64,
-}
-
-impl UserRow {
-    fn into_user(self) -> Result<User, StoreError> {
-        let text = |bytes: Vec<u8>| {
-            String::from_utf8(bytes).map_err(|_| StoreError::Other(format!("user {} has a column that is not UTF-8", self.id)))
-        };
-        Ok(User {
-            id: self.id,
-            username: text(self.username)?,
-            email: text(self.email)?,
-            role: text(self.role)?,
-            phone: text(self.phone)?,
-            address: text(self.address)?,
-            is_active: self.is_active,
-            date_joined: self.date_joined,
-            last_login: self.last_login,
-            password_hash: text(self.password_hash)?,
-            revoked_after: self.revoked_after,
-        })
-    }
-}
-
-/// Display and canonical forms of a username and email, checked for the columns.
-struct Names {
-    username: String,
-    username_canonical: String,
-    email: String,
-    email_canonical: Option<String>,
-}
-
-impl Names {
-    fn new(username: &str, email: &str) -> Result<Names, StoreError> {
-        let username_canonical =
-            canonical::canonical_username(username).map_err(|reason| StoreError::InvalidName { field: "username", reason })?;
-        let username = username.trim().to_owned();
-        if username.chars().count() > USERNAME_MAX_CHARS {
-            let reason = canonical::NameError::TooLong;
-            return Err(StoreError::InvalidName { field: "username", reason });
-        }
-        let (email, email_canonical) = email_forms(email)?;
-        Ok(Names { username, username_canonical, email, email_canonical })
-    }
-}
-
-/// The display email (Django's `normalize_email`) and its canonical form, `None` when empty.
-fn email_forms(email: &str) -> Result<(String, Option<String>), StoreError> {
-    let canonical = canonical::canonical_email(email).map_err(|reason| StoreError::InvalidName { field: "email", reason })?;
-    let display = canonical::display_email(email);
-    if display.chars().count() > EMAIL_MAX_CHARS {
-        return Err(StoreError::InvalidName { field: "email", reason: canonical::NameError::EmailTooLong });
-    }
-    Ok((display, (!canonical.is_empty()).then_some(canonical)))
-}
-
-fn check_len(field: &'static str, value: &str, max: usize) -> Result<(), StoreError> {
-    if value.chars().count() > max {
-        return Err(StoreError::TooLong { field, max });
-    }
-    Ok(())
-}
-
-fn check_fields(role: &str, phone: &str, hash: &str) -> Result<(), StoreError> {
-    check_len("role", role, ROLE_MAX)?;
-    check_len("phone", phone, PHONE_MAX)?;
-    check_len("password_hash", hash, HASH_MAX)
-}
 
 impl<'a> UserRepo<'a> {
     pub(super) fn new(store: &'a Store) -> UserRepo<'a> {
@@ -241,10 +76,13 @@ impl<'a> UserRepo<'a> {
                 .bind(now)
                 .bind(None::<DateTime<Utc>>)
                 .execute(pool)
-                .await
-                .map_err(StoreError::from_sqlx)?;
-            last_insert_id(&done)
+                .await;
+            done.map(|done| last_insert_id(&done))
         });
+        let id = match id.map_err(StoreError::from_sqlx) {
+            Err(StoreError::Duplicate { field }) => return Err(self.which_taken(None, &names, field).await),
+            other => other?,
+        };
         Ok(User {
             id,
             username: names.username,
@@ -268,7 +106,7 @@ impl<'a> UserRepo<'a> {
         check_fields(&user.role, &user.phone, &user.password_hash)?;
         let date_joined = user.date_joined.trunc_subsecs(6);
         let last_login = user.last_login.map(|t| t.trunc_subsecs(6));
-        on_pool!(self.store, pool => sqlx::query(INSERT_WITH_ID)
+        let inserted = on_pool!(self.store, pool => sqlx::query(INSERT_WITH_ID)
             .bind(user.id)
             .bind(&names.username)
             .bind(&names.username_canonical)
@@ -283,8 +121,14 @@ impl<'a> UserRepo<'a> {
             .bind(last_login)
             .execute(pool)
             .await
-            .map(drop))
-        .map_err(StoreError::from_sqlx)?;
+            .map(|_| ()))
+        .map_err(StoreError::from_sqlx);
+        if let Err(e) = inserted {
+            return Err(match e {
+                StoreError::Duplicate { field } => self.which_taken(Some(user.id), &names, field).await,
+                other => other,
+            });
+        }
         Ok(User {
             id: user.id,
             username: names.username,
@@ -448,26 +292,25 @@ impl<'a> UserRepo<'a> {
         .await)
         .map_err(StoreError::from_sqlx)
     }
-}
 
-/// The id the last INSERT generated, from either driver's result type.
-trait LastInsertId {
-    fn id(&self) -> i64;
-}
-
-impl LastInsertId for sqlx::sqlite::SqliteQueryResult {
-    fn id(&self) -> i64 {
-        self.last_insert_rowid()
+    /// After a unique violation: the first taken column in serializer order (id,
+    /// username, email), so every dialect names the same field whichever index it checked
+    /// first. Falls back to what the database said (`reported`) if nothing is taken any
+    /// more (a concurrent delete).
+    async fn which_taken(&self, id: Option<i64>, names: &Names, reported: &'static str) -> StoreError {
+        let counts = on_pool!(self.store, pool => sqlx::query_as::<_, (i64, i64, i64)>(TAKEN)
+            .bind(id)
+            .bind(&names.username_canonical)
+            .bind(&names.email_canonical)
+            .fetch_one(pool)
+            .await);
+        let field = match counts {
+            Ok((ids, _, _)) if ids > 0 => "id",
+            Ok((_, usernames, _)) if usernames > 0 => "username",
+            Ok((_, _, emails)) if emails > 0 => "email",
+            Ok(_) => reported,
+            Err(e) => return StoreError::from_sqlx(e),
+        };
+        StoreError::Duplicate { field }
     }
-}
-
-impl LastInsertId for sqlx::mysql::MySqlQueryResult {
-    fn id(&self) -> i64 {
-        // AUTO_INCREMENT on a signed BIGINT never exceeds i64::MAX.
-        i64::try_from(self.last_insert_id()).unwrap_or(i64::MAX)
-    }
-}
-
-fn last_insert_id(done: &impl LastInsertId) -> i64 {
-    done.id()
 }

@@ -33,7 +33,10 @@ async fn other_parameters_verify_and_ask_for_a_rehash() {
 async fn django_pbkdf2_hashes_verify_and_ask_for_a_rehash() {
     let h = hasher();
     let encoded = "pbkdf2_sha256$1000$nexoraReferenceSalt01A$PVNpnINsIcge7NMFgAItYwh5wmU+yWKqvkNxZfoZuzU=";
-    assert_eq!(h.verify("NexoraTest#2024", Some(encoded)).await.unwrap(), Verification { ok: true, needs_rehash: true });
+    assert_eq!(
+        h.verify("NexoraTest#2024", Some(encoded)).await.unwrap(),
+        Verification { ok: true, needs_rehash: true }
+    );
     assert_eq!(h.verify("NexoraTest#2025", Some(encoded)).await.unwrap(), Verification::FAILED);
     let million = "pbkdf2_sha256$1000000$nexoraReferenceSalt01A$kc2vbUexTMbcGN7Vaot5fz3ACQ08NpVeFD2ngEoX8E0=";
     assert!(h.verify("NexoraTest#2024", Some(million)).await.unwrap().ok);
@@ -51,7 +54,10 @@ async fn django_argon2_hashes_verify() {
     let django = format!("argon2{phc}");
     assert!(django.starts_with("argon2$argon2id$v=19$m=1024,t=2,p=8$"), "{django}");
     let h = hasher();
-    assert_eq!(h.verify("NexoraTest#2024", Some(&django)).await.unwrap(), Verification { ok: true, needs_rehash: true });
+    assert_eq!(
+        h.verify("NexoraTest#2024", Some(&django)).await.unwrap(),
+        Verification { ok: true, needs_rehash: true }
+    );
     assert_eq!(h.verify("wrong", Some(&django)).await.unwrap(), Verification::FAILED);
 }
 
@@ -76,7 +82,9 @@ async fn unknown_users_cost_a_real_hash() {
 #[tokio::test]
 async fn unusable_and_unknown_formats_never_verify_but_cost_the_same() {
     let h = hasher();
-    for stored in ["!Xk3j2l4k5j6h7g8f9d0s1a2q3w4e5r6t7y8u9i0o", "", "md5$abc$def", "$argon2id$garbage", "bcrypt$$2b$12$abc"] {
+    for stored in
+        ["!Xk3j2l4k5j6h7g8f9d0s1a2q3w4e5r6t7y8u9i0o", "", "md5$abc$def", "$argon2id$garbage", "bcrypt$$2b$12$abc"]
+    {
         let before = h.dummy_verifications();
         assert_eq!(h.verify("", Some(stored)).await.unwrap(), Verification::FAILED, "{stored}");
         assert_eq!(h.dummy_verifications(), before + 1, "{stored}");
@@ -115,10 +123,12 @@ async fn invalid_parameters_are_reported() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_hashing_is_bounded_and_never_blocks_the_runtime() {
     let h = hasher();
-    let tasks: Vec<_> = (0..6).map(|i| {
-        let h = h.clone();
-        tokio::spawn(async move { h.hash(&format!("password-{i}")).await })
-    }).collect();
+    let tasks: Vec<_> = (0..6)
+        .map(|i| {
+            let h = h.clone();
+            tokio::spawn(async move { h.hash(&format!("password-{i}")).await })
+        })
+        .collect();
     // While they queue, the runtime still answers promptly.
     let tick = std::time::Instant::now();
     tokio::time::sleep(std::time::Duration::from_millis(5)).await;
@@ -126,5 +136,8 @@ async fn concurrent_hashing_is_bounded_and_never_blocks_the_runtime() {
     for t in tasks {
         assert!(t.await.unwrap().unwrap().starts_with("$argon2id$"));
     }
-    assert_eq!(h.inner.permits.available_permits(), std::thread::available_parallelism().map_or(2, |n| n.get()).saturating_sub(1).max(1));
+    assert_eq!(
+        h.inner.permits.available_permits(),
+        std::thread::available_parallelism().map_or(2, |n| n.get()).saturating_sub(1).max(1)
+    );
 }

@@ -31,6 +31,27 @@ fn csv_export_of_accounts_user() {
 }
 
 #[test]
+fn python_csv_writer_output() {
+    // csv.writer over values_list(): datetimes as str(), booleans as True/False, None as "".
+    let csv = "id,password,last_login,username,email,is_active,date_joined,role,phone,address\r\n\
+               3,!x,,carol,,False,2023-01-02 03:04:05.123456+00:00,SELLER,,\"a\r\nb\"\r\n";
+    let rows = parse_export(csv, ImportFormat::Csv).unwrap();
+    let carol = rows[0].as_ref().unwrap();
+    assert_eq!((carol.is_active, carol.last_login, carol.address.as_str()), (false, None, "a\r\nb"));
+    assert_eq!(carol.date_joined.timestamp_subsec_micros(), 123_456);
+    assert_eq!(carol.date_joined.timestamp(), Utc.with_ymd_and_hms(2023, 1, 2, 3, 4, 5).unwrap().timestamp());
+    for whole_second in
+        ["2023-01-02 03:04:05+00:00", "2023-01-02 05:04:05+02:00", "2023-01-02 03:04:05", "2023-01-02T03:04:05Z"]
+    {
+        assert_eq!(
+            parse_datetime(whole_second),
+            Some(Utc.with_ymd_and_hms(2023, 1, 2, 3, 4, 5).unwrap()),
+            "{whole_second}"
+        );
+    }
+}
+
+#[test]
 fn csv_bad_records_are_reported_by_number() {
     let csv = "username,id,password,is_active,date_joined\nok,1,x,1,\nbad,abc,x,1,\nworse,3,,1,\nodd,4,x,maybe,\nlate,5,x,1,yesterday\n";
     let rows = parse_export(csv, ImportFormat::Csv).unwrap();
@@ -49,7 +70,9 @@ fn csv_bad_records_are_reported_by_number() {
 
 #[test]
 fn csv_without_required_columns_or_with_open_quotes_is_refused() {
-    assert!(matches!(parse_export("id,username\n1,a\n", ImportFormat::Csv), Err(ImportFormatError::Csv(m)) if m.contains("password")));
+    assert!(
+        matches!(parse_export("id,username\n1,a\n", ImportFormat::Csv), Err(ImportFormatError::Csv(m)) if m.contains("password"))
+    );
     assert!(matches!(parse_export("", ImportFormat::Csv), Err(ImportFormatError::Csv(_))));
     let open = "id,username,password\n1,\"a,x\n";
     assert!(matches!(parse_export(open, ImportFormat::Csv), Err(ImportFormatError::Csv(m)) if m.contains("line 2")));

@@ -24,10 +24,12 @@ async fn memory_store_is_one_shared_database() {
     store.migrate().await.unwrap();
     let created = store.users().create(super::users::new_user("olga", ""), super::users::now()).await.unwrap();
     // Several connections see the same data.
-    let reads: Vec<_> = (0..4).map(|_| {
-        let store = store.clone();
-        tokio::spawn(async move { store.users().by_id(created.id).await.unwrap().is_some() })
-    }).collect();
+    let reads: Vec<_> = (0..4)
+        .map(|_| {
+            let store = store.clone();
+            tokio::spawn(async move { store.users().by_id(created.id).await.unwrap().is_some() })
+        })
+        .collect();
     for r in reads {
         assert!(r.await.unwrap());
     }

@@ -34,6 +34,10 @@ pub(super) async fn consume_reports_why(store: Store) {
 
     let dup = tokens.insert(&jti(1), uid, &family, 1_000, 10).await;
     assert!(matches!(dup, Err(StoreError::Duplicate { field: "jti" })), "{dup:?}");
+    let long = tokens.insert(&"é".repeat(17), uid, &family, 1_000, 10).await;
+    assert!(matches!(long, Err(StoreError::TooLong { field: "jti", max: 32 })), "{long:?}");
+    let long = tokens.rotate(&jti(1), &"x".repeat(33), 1_000, 10).await;
+    assert!(matches!(long, Err(StoreError::TooLong { field: "jti", max: 32 })), "{long:?}");
     let orphan = tokens.insert(&jti(50), uid + 1000, &family, 1_000, 10).await;
     assert!(matches!(orphan, Err(StoreError::NotFound)), "{orphan:?}");
 }
@@ -48,7 +52,8 @@ pub(super) async fn rotate_then_reuse(store: Store) {
     // R1 again: reuse detected; the caller revokes the family, R2 dies with it.
     assert_eq!(tokens.rotate(&jti(1), &jti(3), 2_000, 30).await.unwrap(), Consumed::Reused { family: family.clone() });
     assert_eq!(tokens.consume(&jti(3), 31).await.unwrap(), Consumed::Unknown, "a failed rotation inserts nothing");
-    assert_eq!(tokens.revoke_family(&family).await.unwrap(), 1, "only R2 was still live");
+    assert_eq!(tokens.revoke_family(&family).await.unwrap(), 2, "R1 (used) and R2");
+    assert_eq!(tokens.revoke_family(&family).await.unwrap(), 0, "already revoked");
     assert_eq!(tokens.rotate(&jti(2), &jti(4), 2_000, 40).await.unwrap(), Consumed::Revoked);
     // Expired and unknown tokens rotate into nothing.
     tokens.insert(&jti(10), uid, &jti(10), 50, 10).await.unwrap();
@@ -81,7 +86,11 @@ pub(super) async fn parallel_rotates_of_one_jti(store: Store) {
     assert_eq!(fresh.len(), 1, "exactly one rotation wins");
     // Exactly the winner's new token exists.
     for i in 0..20 {
-        let expected = if fresh.contains(&i) { Consumed::Fresh { user_id: uid, family: family.clone() } } else { Consumed::Unknown };
+        let expected = if fresh.contains(&i) {
+            Consumed::Fresh { user_id: uid, family: family.clone() }
+        } else {
+            Consumed::Unknown
+        };
         assert_eq!(store.refresh_tokens().consume(&jti(1_000 + i), 30).await.unwrap(), expected, "new jti {i}");
     }
 }

@@ -91,7 +91,8 @@ pub(super) async fn update_moves_the_revocation_point(store: Store) {
     let p = users.update(u.id, patch, 1_000).await.unwrap();
     assert_eq!((p.phone.as_str(), p.address.as_str(), p.revoked_after), ("+44 20", "x", 0));
     // The same role again: no revocation either.
-    let p = users.update(u.id, UserPatch { role: Some("CUSTOMER".into()), ..UserPatch::default() }, 1_100).await.unwrap();
+    let p =
+        users.update(u.id, UserPatch { role: Some("CUSTOMER".into()), ..UserPatch::default() }, 1_100).await.unwrap();
     assert_eq!(p.revoked_after, 0);
     // A new role: revoked at now.
     let p = users.update(u.id, UserPatch { role: Some("SELLER".into()), ..UserPatch::default() }, 1_200).await.unwrap();
@@ -102,13 +103,22 @@ pub(super) async fn update_moves_the_revocation_point(store: Store) {
     let p = users.update(u.id, UserPatch { is_active: Some(true), ..UserPatch::default() }, 900).await.unwrap();
     assert_eq!((p.is_active, p.revoked_after), (true, 1_300));
     // Email: changed, canonicalised, unique.
-    let p = users.update(u.id, UserPatch { email: Some("Carol.New@Example.com".into()), ..UserPatch::default() }, 1_400).await.unwrap();
+    let p = users
+        .update(u.id, UserPatch { email: Some("Carol.New@Example.com".into()), ..UserPatch::default() }, 1_400)
+        .await
+        .unwrap();
     assert_eq!(p.email, "Carol.New@example.com");
-    let dup = users.update(other.id, UserPatch { email: Some("carol.new@EXAMPLE.com".into()), ..UserPatch::default() }, 1_500).await;
+    let dup = users
+        .update(other.id, UserPatch { email: Some("carol.new@EXAMPLE.com".into()), ..UserPatch::default() }, 1_500)
+        .await;
     assert!(matches!(dup, Err(StoreError::Duplicate { field: "email" })), "{dup:?}");
-    let cleared = users.update(u.id, UserPatch { email: Some(String::new()), ..UserPatch::default() }, 1_600).await.unwrap();
+    let cleared =
+        users.update(u.id, UserPatch { email: Some(String::new()), ..UserPatch::default() }, 1_600).await.unwrap();
     assert_eq!(cleared.email, "");
-    users.update(other.id, UserPatch { email: Some("carol.new@example.com".into()), ..UserPatch::default() }, 1_700).await.unwrap();
+    users
+        .update(other.id, UserPatch { email: Some("carol.new@example.com".into()), ..UserPatch::default() }, 1_700)
+        .await
+        .unwrap();
     // Unknown id.
     let missing = users.update(u.id + 1000, UserPatch { role: Some("ADMIN".into()), ..UserPatch::default() }, 1).await;
     assert!(matches!(missing, Err(StoreError::NotFound)), "{missing:?}");
@@ -194,8 +204,18 @@ pub(super) async fn imported_users_keep_their_ids(store: Store) {
     assert!(next.id > 42, "{}", next.id);
     let again = users.insert_imported(&imported).await;
     assert!(matches!(again, Err(StoreError::Duplicate { field: "id" })), "{again:?}");
-    let clash = ImportedUser { id: 43, username: "LEGACY_ADMIN".into(), email: String::new(), ..imported.clone() };
+    let clash = ImportedUser { id: 100, username: "LEGACY_ADMIN".into(), email: String::new(), ..imported.clone() };
     assert!(matches!(users.insert_imported(&clash).await, Err(StoreError::Duplicate { field: "username" })));
+    // Several columns taken at once: reported in a fixed order (id, username, email) on
+    // every dialect, whichever index the database happened to check first.
+    let all = ImportedUser { id: 42, username: "Legacy_Admin".into(), ..imported.clone() };
+    assert!(matches!(users.insert_imported(&all).await, Err(StoreError::Duplicate { field: "id" })));
+    let both = ImportedUser { id: 101, username: "Legacy_Admin".into(), ..imported.clone() };
+    assert!(matches!(users.insert_imported(&both).await, Err(StoreError::Duplicate { field: "username" })));
+    let mut new = new_user("legacy_admin", "OPS@example.com");
+    assert!(matches!(users.create(new.clone(), now()).await, Err(StoreError::Duplicate { field: "username" })));
+    new.username = "someone_else".into();
+    assert!(matches!(users.create(new, now()).await, Err(StoreError::Duplicate { field: "email" })));
 }
 
 pub(super) async fn over_long_fields_are_refused_alike(store: Store) {
