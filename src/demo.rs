@@ -53,17 +53,17 @@ pub fn run(options: DemoOptions) -> anyhow::Result<()> {
     let passwords = {
         let runtime = AuthRuntime::start().context("starting the identity runtime")?;
         let url = config.database.url.clone();
-        runtime.block_on(seed_users(&url))?
+        runtime.block_on(seed_users(&url, config.auth.argon2))?
     };
     println!("{}", banner(listen, admin, &dir, &passwords));
     server::serve(config, ServeOptions { echo_upstream: Some(echo) })
 }
 
 /// Creates (or re-passwords) the demo users; returns (username, role, password).
-async fn seed_users(url: &str) -> anyhow::Result<Vec<(String, String, String)>> {
+async fn seed_users(url: &str, argon2: Argon2Params) -> anyhow::Result<Vec<(String, String, String)>> {
     let store = Store::connect(url, 2).await.context("opening the demo database")?;
     store.migrate().await.context("creating the demo schema")?;
-    let hasher = PasswordHasher::new(Argon2Params::default());
+    let hasher = PasswordHasher::new(argon2);
     let now = Utc::now();
     let mut out = Vec::new();
     for (username, role) in USERS {

@@ -23,7 +23,7 @@ use pingora::services::background::{background_service, BackgroundService};
 use pingora::services::listening::Service;
 
 use crate::admin::{AdminApp, Readiness};
-use crate::auth::password::{Argon2Params, PasswordHasher};
+use crate::auth::password::PasswordHasher;
 use crate::auth::{AuthRuntime, AuthService, DatabaseLink, Revocations};
 use crate::config::Config;
 use crate::echo::EchoApp;
@@ -111,7 +111,7 @@ fn start_identity(
     let revocations = Arc::new(Revocations::new());
     runtime.handle().spawn(link.clone().maintain());
     runtime.handle().spawn(revocations.clone().poll_forever(link.clone(), live.clone()));
-    let hasher = PasswordHasher::new(Argon2Params::default())
+    let hasher = PasswordHasher::new(gen.config.auth.argon2)
         .with_max_length(gen.config.auth.password_max_length);
     Ok(AuthService::new(runtime, link, hasher, revocations, metrics.clone()))
 }

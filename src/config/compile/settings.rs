@@ -4,6 +4,7 @@ use http::header::HeaderName;
 
 use super::Compiler;
 use crate::config::raw;
+use crate::auth::password::{Argon2Params, PasswordHasher};
 use crate::auth::RateLimit;
 use crate::config::{AuthSettings, DatabaseSettings, LoggingSettings};
 use crate::policy::Roles;
@@ -55,10 +56,11 @@ impl Compiler<'_> {
                 self.error(&at, "ADMIN can never be self-registered: an ADMIN creates ADMIN accounts");
             }
         }
-        let (min, max) = match password {
-            Some(raw::Password { min_length, max_length, argon2: _ }) => (min_length, max_length),
-            None => (None, None),
+        let (min, max, argon2) = match password {
+            Some(raw::Password { min_length, max_length, argon2 }) => (min_length, max_length, argon2),
+            None => (None, None, None),
         };
+        let argon2 = self.argon2(argon2);
         let min = min.unwrap_or(8);
         let max = max.unwrap_or(DEFAULT_PASSWORD_MAX);
         if min == 0 || min > max || max > 65_536 {
@@ -70,8 +72,25 @@ impl Compiler<'_> {
             self_register_roles: self_register,
             password_min_length: min,
             password_max_length: max,
+            argon2,
             rate_limit,
         })
+    }
+
+    fn argon2(&mut self, raw: Option<raw::Argon2>) -> Argon2Params {
+        let default = Argon2Params::default();
+        let Some(raw::Argon2 { memory_kib, iterations, parallelism }) = raw else {
+            return default;
+        };
+        let params = Argon2Params {
+            memory_kib: memory_kib.unwrap_or(default.memory_kib),
+            iterations: iterations.unwrap_or(default.iterations),
+            parallelism: parallelism.unwrap_or(default.parallelism),
+        };
+        if let Err(e) = PasswordHasher::try_new(params) {
+            self.error("auth.password.argon2", e.to_string());
+        }
+        params
     }
 
     fn rate_limit(&mut self, raw: Option<raw::RateLimit>) -> RateLimit {
