@@ -37,6 +37,8 @@ pub mod response;
 pub mod revocation;
 pub mod runtime;
 mod service;
+#[cfg(test)]
+mod tests;
 mod user_body;
 mod users;
 pub mod validate_password;

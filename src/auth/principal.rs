@@ -15,13 +15,15 @@ pub(crate) async fn authenticate(shared: &Shared, call: &Call) -> Result<User, A
     user_of(shared, call, token).await
 }
 
-/// Like [`authenticate`], but `None` when the request carries no `Authorization` header
-/// at all (a bad one is still refused, as DRF does on `AllowAny` views).
+/// Like [`authenticate`], but `None` when the request carries no bearer credentials (no
+/// `Authorization` header, or another scheme); a malformed header or a bad token is still
+/// refused, as DRF's `JWTAuthentication` does on `AllowAny` views.
 pub(crate) async fn optional(shared: &Shared, call: &Call) -> Result<Option<User>, AuthError> {
-    if !call.req.headers.contains_key(http::header::AUTHORIZATION) {
-        return Ok(None);
+    match bearer_token(&call.req.headers) {
+        Err(Denial::NotAuthenticated) => Ok(None),
+        Err(denial) => Err(AuthError::Denied(denial)),
+        Ok(token) => user_of(shared, call, token).await.map(Some),
     }
-    authenticate(shared, call).await.map(Some)
 }
 
 /// The calling user, who must hold the ADMIN role (403 otherwise).
