@@ -222,7 +222,8 @@ impl AuthError {
                 r#"{"detail":"X-Forwarded-Method and X-Forwarded-Uri must each be sent once, with a method and an absolute path.","code":"bad_request"}"#,
             ),
             E::Unavailable(detail) => {
-                tracing::warn!(%detail, "identity endpoint answered 503");
+                // The link logs the outage once; per-request detail only when asked for.
+                tracing::debug!(%detail, "identity endpoint answered 503");
                 AuthResponse::raw_json(
                     503,
                     r#"{"detail":"The user store is unavailable. Try again later.","code":"service_unavailable"}"#,
