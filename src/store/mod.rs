@@ -28,6 +28,9 @@ pub use refresh_tokens::{Consumed, RefreshTokenRepo};
 pub use user::{ImportedUser, NewUser, User, UserPatch};
 pub use users::UserRepo;
 
+use std::future::Future;
+use std::time::Duration;
+
 use sqlx::migrate::Migrator;
 use sqlx::{MySqlPool, SqlitePool};
 
@@ -64,15 +67,54 @@ pub(crate) enum Pool {
 /// Runs the same expression against whichever pool the store holds: `$pool` is bound to
 /// the concrete `&SqlitePool` / `&MySqlPool` in each arm, so the body is type-checked for
 /// both dialects.
+///
+/// The whole expression is bounded by the store's operation timeout
+/// ([`OPERATION_TIMEOUT`] by default): a database that accepted the connection but stopped
+/// answering gives [`StoreError::Unavailable`] instead of a hung request.
 macro_rules! on_pool {
     ($store:expr, $pool:ident => $body:expr) => {
-        match &$store.pool {
-            $crate::store::Pool::Sqlite($pool) => $body,
-            $crate::store::Pool::MySql($pool) => $body,
-        }
+        $crate::store::bounded($store.op_timeout, async {
+            match &$store.pool {
+                $crate::store::Pool::Sqlite($pool) => $body,
+                $crate::store::Pool::MySql($pool) => $body,
+            }
+        })
+        .await
     };
 }
 pub(crate) use on_pool;
+
+/// How long one repository call may take, all waits included (pool, SQLite busy timeout,
+/// row locks), before it reports [`StoreError::Unavailable`].
+pub const OPERATION_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// An error that can say "the database did not answer in time".
+pub(crate) trait TimedOut {
+    /// The error for an operation abandoned after `limit`.
+    fn timed_out(limit: Duration) -> Self;
+}
+
+impl TimedOut for sqlx::Error {
+    fn timed_out(limit: Duration) -> Self {
+        let message = format!("no answer from the database within {} ms", limit.as_millis());
+        sqlx::Error::Io(std::io::Error::new(std::io::ErrorKind::TimedOut, message))
+    }
+}
+
+impl TimedOut for StoreError {
+    fn timed_out(limit: Duration) -> Self {
+        StoreError::Unavailable(format!("no answer from the database within {} ms", limit.as_millis()))
+    }
+}
+
+/// Runs `fut` for at most `limit`. Dropping a query midway is safe: an abandoned
+/// transaction rolls back, and the pool tests a connection before handing it out again.
+pub(crate) async fn bounded<T, E: TimedOut>(limit: Duration, fut: impl Future<Output = Result<T, E>>) -> Result<T, E> {
+    match tokio::time::timeout(limit, fut).await {
+        Ok(result) => result,
+        Err(_) => Err(E::timed_out(limit)),
+    }
+}
 
 /// Starting a write transaction the way each dialect needs: SQLite takes the write lock
 /// up front (`BEGIN IMMEDIATE`, waiting out the busy timeout) so a transaction never has
@@ -108,6 +150,7 @@ impl BeginWrite for MySqlPool {
 #[derive(Debug, Clone)]
 pub struct Store {
     pub(crate) pool: Pool,
+    pub(crate) op_timeout: Duration,
 }
 
 impl Store {
@@ -123,7 +166,7 @@ impl Store {
     /// Fails with [`StoreError::Other`] for a malformed URL or an SQLite file that cannot
     /// be created.
     pub async fn connect(url: &str, max_connections: u32) -> Result<Store, StoreError> {
-        connect::open(url, max_connections).await.map(|pool| Store { pool })
+        connect::open(url, max_connections).await.map(|pool| Store { pool, op_timeout: OPERATION_TIMEOUT })
     }
 
     /// Applies the embedded migrations of this store's dialect (idempotent).
@@ -149,14 +192,14 @@ impl Store {
     /// The session `sql_mode` of a pooled MySQL connection (`None` on SQLite), so `check`
     /// and `/readyz` can warn when it is not strict.
     pub async fn sql_mode(&self) -> Result<Option<String>, StoreError> {
-        match &self.pool {
-            Pool::Sqlite(_) => Ok(None),
-            Pool::MySql(pool) => sqlx::query_scalar::<_, String>("SELECT CAST(@@SESSION.sql_mode AS CHAR)")
-                .fetch_one(pool)
-                .await
-                .map(Some)
-                .map_err(StoreError::from_sqlx),
-        }
+        let Pool::MySql(pool) = &self.pool else { return Ok(None) };
+        bounded(
+            self.op_timeout,
+            sqlx::query_scalar::<_, String>("SELECT CAST(@@SESSION.sql_mode AS CHAR)").fetch_one(pool),
+        )
+        .await
+        .map(Some)
+        .map_err(StoreError::from_sqlx)
     }
 
     /// The dialect of the pool.
@@ -177,9 +220,19 @@ impl Store {
         RefreshTokenRepo::new(self)
     }
 
+    /// Sets how long one repository call may take before it reports
+    /// [`StoreError::Unavailable`] (default [`OPERATION_TIMEOUT`]).
+    pub fn with_operation_timeout(mut self, limit: Duration) -> Store {
+        self.op_timeout = limit;
+        self
+    }
+
     /// Closes the pool: waits for checked-out connections to come back, then closes them.
     /// Later calls fail with [`StoreError::Unavailable`].
     pub async fn close(&self) {
-        on_pool!(self, pool => pool.close().await)
+        match &self.pool {
+            Pool::Sqlite(pool) => pool.close().await,
+            Pool::MySql(pool) => pool.close().await,
+        }
     }
 }

@@ -4,6 +4,7 @@
 //! `sqlite::<case>` and a `mysql::<case>` test of it. Every MySQL test gets a fresh,
 //! uniquely named database that is dropped afterwards, so parallel tests never collide.
 
+mod faults;
 mod harness;
 mod infra;
 mod refresh_tokens;
