@@ -35,11 +35,20 @@ pub struct DemoOptions {
 }
 
 /// The demo accounts: (username, role).
-const USERS: [(&str, &str); 3] = [("admin", "ADMIN"), ("seller", "SELLER"), ("customer", "CUSTOMER")];
+const USERS: [(&str, &str); 3] = [
+    ("admin", "ADMIN"),
+    ("seller", "SELLER"),
+    ("customer", "CUSTOMER"),
+];
 
 /// Sets everything up, prints the tour and serves until stopped.
 pub fn run(options: DemoOptions) -> anyhow::Result<()> {
-    let DemoOptions { listen, admin, echo, data_dir } = options;
+    let DemoOptions {
+        listen,
+        admin,
+        echo,
+        data_dir,
+    } = options;
     let dir = match data_dir {
         Some(dir) => dir,
         None => std::env::temp_dir().join(format!("nexora-demo-{}", std::process::id())),
@@ -56,24 +65,43 @@ pub fn run(options: DemoOptions) -> anyhow::Result<()> {
         runtime.block_on(seed_users(&url, config.auth.argon2))?
     };
     println!("{}", banner(listen, admin, &dir, &passwords));
-    server::serve(config, ServeOptions { echo_upstream: Some(echo) })
+    server::serve(
+        config,
+        ServeOptions {
+            echo_upstream: Some(echo),
+        },
+    )
 }
 
 /// Creates (or re-passwords) the demo users; returns (username, role, password).
-async fn seed_users(url: &str, argon2: Argon2Params) -> anyhow::Result<Vec<(String, String, String)>> {
-    let store = Store::connect(url, 2).await.context("opening the demo database")?;
+async fn seed_users(
+    url: &str,
+    argon2: Argon2Params,
+) -> anyhow::Result<Vec<(String, String, String)>> {
+    let store = Store::connect(url, 2)
+        .await
+        .context("opening the demo database")?;
     store.migrate().await.context("creating the demo schema")?;
     let hasher = PasswordHasher::new(argon2);
     let now = Utc::now();
     let mut out = Vec::new();
     for (username, role) in USERS {
-        let password: String =
-            rand::thread_rng().sample_iter(&Alphanumeric).take(16).map(char::from).collect();
-        let hash = hasher.hash(&password).await.context("hashing a demo password")?;
+        let password: String = rand::thread_rng()
+            .sample_iter(&Alphanumeric)
+            .take(16)
+            .map(char::from)
+            .collect();
+        let hash = hasher
+            .hash(&password)
+            .await
+            .context("hashing a demo password")?;
         let canonical = canonical_username(username).context("demo username")?;
         match store.users().by_username(&canonical).await? {
             Some(user) => {
-                store.users().set_password_hash(user.id, &hash, true, now.timestamp()).await?;
+                store
+                    .users()
+                    .set_password_hash(user.id, &hash, true, now.timestamp())
+                    .await?;
             }
             None => {
                 let new = NewUser {
@@ -94,7 +122,11 @@ async fn seed_users(url: &str, argon2: Argon2Params) -> anyhow::Result<Vec<(Stri
 }
 
 fn config_yaml(listen: SocketAddr, admin: SocketAddr, echo: SocketAddr, dir: &Path) -> String {
-    let key: String = rand::thread_rng().sample_iter(&Alphanumeric).take(64).map(char::from).collect();
+    let key: String = rand::thread_rng()
+        .sample_iter(&Alphanumeric)
+        .take(64)
+        .map(char::from)
+        .collect();
     let db = dir.join("nexora.db");
     format!(
         r#"# Written by `nexora-gate demo`.
@@ -143,15 +175,27 @@ default: deny
     )
 }
 
-fn banner(listen: SocketAddr, admin: SocketAddr, dir: &Path, users: &[(String, String, String)]) -> String {
+fn banner(
+    listen: SocketAddr,
+    admin: SocketAddr,
+    dir: &Path,
+    users: &[(String, String, String)],
+) -> String {
     let base = format!("http://{listen}");
     let mut s = String::new();
-    let _ = writeln!(s, "Nexora Gate demo: proxy {base}, admin http://{admin}, files in {}", dir.display());
+    let _ = writeln!(
+        s,
+        "Nexora Gate demo: proxy {base}, admin http://{admin}, files in {}",
+        dir.display()
+    );
     let _ = writeln!(s, "\nDemo users (passwords are new on every start):");
     for (name, role, password) in users {
         let _ = writeln!(s, "  {name:<9} {role:<9} {password}");
     }
-    let seller = users.iter().find(|u| u.1 == "SELLER").map_or("", |u| u.2.as_str());
+    let seller = users
+        .iter()
+        .find(|u| u.1 == "SELLER")
+        .map_or("", |u| u.2.as_str());
     let _ = writeln!(
         s,
         r#"
@@ -191,6 +235,9 @@ fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {
         use std::os::unix::fs::OpenOptionsExt as _;
         options.mode(0o600);
     }
-    let mut file = options.open(path).with_context(|| format!("writing {}", path.display()))?;
-    file.write_all(text.as_bytes()).with_context(|| format!("writing {}", path.display()))
+    let mut file = options
+        .open(path)
+        .with_context(|| format!("writing {}", path.display()))?;
+    file.write_all(text.as_bytes())
+        .with_context(|| format!("writing {}", path.display()))
 }

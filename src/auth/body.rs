@@ -44,11 +44,18 @@ pub fn parse(headers: &HeaderMap, body: &[u8]) -> Result<Form, AuthError> {
         .get(http::header::CONTENT_TYPE)
         .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
         .unwrap_or_default();
-    let media = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    let media = content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
     match media.as_str() {
         "application/json" => parse_json(body),
         "application/x-www-form-urlencoded" => Ok(parse_form(body)),
-        _ => Err(AuthError::UnsupportedMediaType(content_type.trim().to_owned())),
+        _ => Err(AuthError::UnsupportedMediaType(
+            content_type.trim().to_owned(),
+        )),
     }
 }
 
@@ -79,7 +86,10 @@ fn parse_form(body: &[u8]) -> Form {
             Some(i) => (&pair[..i], &pair[i + 1..]),
             None => (pair, &b""[..]),
         };
-        fields.insert(decode_component(name), Value::String(decode_component(value)));
+        fields.insert(
+            decode_component(name),
+            Value::String(decode_component(value)),
+        );
     }
     Form { fields }
 }
@@ -90,15 +100,13 @@ fn decode_component(raw: &[u8]) -> String {
     while i < raw.len() {
         match raw[i] {
             b'+' => out.push(b' '),
-            b'%' if i + 2 < raw.len() => {
-                match (hex_digit(raw[i + 1]), hex_digit(raw[i + 2])) {
-                    (Some(h), Some(l)) => {
-                        out.push(h << 4 | l);
-                        i += 2;
-                    }
-                    _ => out.push(b'%'),
+            b'%' if i + 2 < raw.len() => match (hex_digit(raw[i + 1]), hex_digit(raw[i + 2])) {
+                (Some(h), Some(l)) => {
+                    out.push(h << 4 | l);
+                    i += 2;
                 }
-            }
+                _ => out.push(b'%'),
+            },
             b => out.push(b),
         }
         i += 1;
@@ -127,7 +135,11 @@ mod tests {
 
     #[test]
     fn json_objects_parse_with_any_charset_parameter() {
-        let f = parse(&headers("application/json; charset=utf-8"), br#"{"username":"a"}"#).unwrap();
+        let f = parse(
+            &headers("application/json; charset=utf-8"),
+            br#"{"username":"a"}"#,
+        )
+        .unwrap();
         assert_eq!(f.get("username"), Some(&Value::String("a".into())));
         let f = parse(&headers("Application/JSON"), br#"{"n":1}"#).unwrap();
         assert_eq!(f.get("n"), Some(&Value::from(1)));
@@ -153,11 +165,23 @@ mod tests {
         assert!(matches!(e, AuthError::UnsupportedMediaType(ref m) if m == "text/plain"));
         let e = parse(&HeaderMap::new(), b"{}").unwrap_err();
         assert!(matches!(e, AuthError::UnsupportedMediaType(ref m) if m.is_empty()));
-        assert!(matches!(parse(&headers("application/json"), b"{\"a\":"), Err(AuthError::Parse(_))));
-        assert!(matches!(parse(&headers("application/json"), b"[1]"), Err(AuthError::NotAnObject("list"))));
-        assert!(matches!(parse(&headers("multipart/form-data; boundary=x"), b"--x"), Err(AuthError::UnsupportedMediaType(_))));
+        assert!(matches!(
+            parse(&headers("application/json"), b"{\"a\":"),
+            Err(AuthError::Parse(_))
+        ));
+        assert!(matches!(
+            parse(&headers("application/json"), b"[1]"),
+            Err(AuthError::NotAnObject("list"))
+        ));
+        assert!(matches!(
+            parse(&headers("multipart/form-data; boundary=x"), b"--x"),
+            Err(AuthError::UnsupportedMediaType(_))
+        ));
         let big = vec![b' '; MAX_BODY_BYTES + 1];
-        assert!(matches!(parse(&headers("application/json"), &big), Err(AuthError::PayloadTooLarge)));
+        assert!(matches!(
+            parse(&headers("application/json"), &big),
+            Err(AuthError::PayloadTooLarge)
+        ));
     }
 
     #[test]

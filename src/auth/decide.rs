@@ -25,7 +25,10 @@ const FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host");
 
 pub(crate) fn serve(shared: &Shared, call: &Call) -> Result<AuthResponse, AuthError> {
     let config = &call.gen.config;
-    let trusted = call.req.peer_ip.is_some_and(|ip| is_trusted(&config.server.trusted_proxies, ip));
+    let trusted = call
+        .req
+        .peer_ip
+        .is_some_and(|ip| is_trusted(&config.server.trusted_proxies, ip));
     if !trusted {
         return Err(AuthError::UntrustedPeer);
     }
@@ -40,8 +43,19 @@ pub(crate) fn serve(shared: &Shared, call: &Call) -> Result<AuthResponse, AuthEr
         1 => Some(single(headers, &FORWARDED_HOST).ok_or(AuthError::BadForwardedRequest)?),
         _ => return Err(AuthError::BadForwardedRequest),
     };
-    let facts = RequestFacts { method, host, raw_path, headers };
-    match admit(&call.gen, &facts, call.now, &shared.metrics, &shared.revocations) {
+    let facts = RequestFacts {
+        method,
+        host,
+        raw_path,
+        headers,
+    };
+    match admit(
+        &call.gen,
+        &facts,
+        call.now,
+        &shared.metrics,
+        &shared.revocations,
+    ) {
         Ok(admitted) => {
             let mut response = AuthResponse::json(200, &Empty {});
             if let Some(claims) = admitted.claims {
@@ -114,7 +128,10 @@ mod tests {
 
     #[test]
     fn trust_is_by_network() {
-        let nets = vec!["127.0.0.1/32".parse().unwrap(), "10.0.0.0/8".parse().unwrap()];
+        let nets = vec![
+            "127.0.0.1/32".parse().unwrap(),
+            "10.0.0.0/8".parse().unwrap(),
+        ];
         assert!(is_trusted(&nets, "127.0.0.1".parse().unwrap()));
         assert!(is_trusted(&nets, "::ffff:10.1.2.3".parse().unwrap()));
         assert!(!is_trusted(&nets, "192.168.0.1".parse().unwrap()));

@@ -138,21 +138,33 @@ impl AuthError {
     /// The complete HTTP answer for this error.
     pub fn into_response(self) -> AuthResponse {
         use AuthError as E;
-        let bearer = || (WWW_AUTHENTICATE, HeaderValue::from_static(r#"Bearer realm="api""#));
+        let bearer = || {
+            (
+                WWW_AUTHENTICATE,
+                HeaderValue::from_static(r#"Bearer realm="api""#),
+            )
+        };
         match self {
             E::Invalid(errors) => AuthResponse::json(400, &errors),
-            E::Parse(message) => {
-                AuthResponse::json(400, &Detail { detail: &format!("JSON parse error - {message}") })
-            }
+            E::Parse(message) => AuthResponse::json(
+                400,
+                &Detail {
+                    detail: &format!("JSON parse error - {message}"),
+                },
+            ),
             E::NotAnObject(got) => AuthResponse::json(
                 400,
                 &NonField {
-                    non_field_errors: [&format!("Invalid data. Expected a dictionary, but got {got}.")],
+                    non_field_errors: [&format!(
+                        "Invalid data. Expected a dictionary, but got {got}."
+                    )],
                 },
             ),
             E::UnsupportedMediaType(media) => AuthResponse::json(
                 415,
-                &Detail { detail: &format!("Unsupported media type \"{media}\" in request.") },
+                &Detail {
+                    detail: &format!("Unsupported media type \"{media}\" in request."),
+                },
             ),
             E::PayloadTooLarge => AuthResponse::raw_json(
                 413,
@@ -163,7 +175,9 @@ impl AuthError {
             }
             E::MethodNotAllowed { method, allow } => AuthResponse::json(
                 405,
-                &Detail { detail: &format!("Method \"{method}\" not allowed.") },
+                &Detail {
+                    detail: &format!("Method \"{method}\" not allowed."),
+                },
             )
             .with_header(ALLOW, HeaderValue::from_static(allow)),
             E::InvalidCredentials => AuthResponse::raw_json(
@@ -178,12 +192,18 @@ impl AuthError {
             .with_header_pair(bearer()),
             E::TokenNotValid(e) => AuthResponse::json(
                 401,
-                &DetailCode { detail: e.simplejwt_message(), code: "token_not_valid" },
+                &DetailCode {
+                    detail: e.simplejwt_message(),
+                    code: "token_not_valid",
+                },
             )
             .with_header_pair(bearer()),
             E::TokenRevoked => AuthResponse::json(
                 401,
-                &DetailCode { detail: BLACKLISTED, code: "token_not_valid" },
+                &DetailCode {
+                    detail: BLACKLISTED,
+                    code: "token_not_valid",
+                },
             )
             .with_header_pair(bearer()),
             E::Denied(denial) => {
@@ -209,9 +229,16 @@ impl AuthError {
             )
             .with_header_pair(bearer()),
             E::RateLimited { retry_after } => {
-                let detail = format!("Request was throttled. Expected available in {retry_after} seconds.");
-                AuthResponse::json(429, &DetailCode { detail: &detail, code: "throttled" })
-                    .with_header(RETRY_AFTER, HeaderValue::from(retry_after))
+                let detail =
+                    format!("Request was throttled. Expected available in {retry_after} seconds.");
+                AuthResponse::json(
+                    429,
+                    &DetailCode {
+                        detail: &detail,
+                        code: "throttled",
+                    },
+                )
+                .with_header(RETRY_AFTER, HeaderValue::from(retry_after))
             }
             E::UntrustedPeer => AuthResponse::raw_json(
                 403,
@@ -262,14 +289,23 @@ mod tests {
         assert_eq!(r.header("www-authenticate"), Some(r#"Bearer realm="api""#));
 
         let r = AuthError::TokenNotValid(TokenError::Expired).into_response();
-        assert_eq!(&r.body[..], br#"{"detail":"Token is expired","code":"token_not_valid"}"#);
+        assert_eq!(
+            &r.body[..],
+            br#"{"detail":"Token is expired","code":"token_not_valid"}"#
+        );
 
         let r = AuthError::UnsupportedMediaType("text/plain".into()).into_response();
         assert_eq!(r.status, 415);
-        assert_eq!(&r.body[..], br#"{"detail":"Unsupported media type \"text/plain\" in request."}"#);
+        assert_eq!(
+            &r.body[..],
+            br#"{"detail":"Unsupported media type \"text/plain\" in request."}"#
+        );
 
-        let r = AuthError::MethodNotAllowed { method: http::Method::GET, allow: "POST, OPTIONS" }
-            .into_response();
+        let r = AuthError::MethodNotAllowed {
+            method: http::Method::GET,
+            allow: "POST, OPTIONS",
+        }
+        .into_response();
         assert_eq!(r.status, 405);
         assert_eq!(&r.body[..], br#"{"detail":"Method \"GET\" not allowed."}"#);
         assert_eq!(r.header("allow"), Some("POST, OPTIONS"));
@@ -298,6 +334,9 @@ mod tests {
     fn duplicates_become_field_errors() {
         let r = AuthError::from(StoreError::Duplicate { field: "username" }).into_response();
         assert_eq!(r.status, 400);
-        assert_eq!(&r.body[..], br#"{"username":["A user with that username already exists."]}"#);
+        assert_eq!(
+            &r.body[..],
+            br#"{"username":["A user with that username already exists."]}"#
+        );
     }
 }

@@ -26,7 +26,10 @@ pub struct FieldErrors {
 impl FieldErrors {
     /// No errors yet, for a serializer whose fields are declared in `order`.
     pub fn new(order: &'static [&'static str]) -> FieldErrors {
-        FieldErrors { order, entries: Vec::new() }
+        FieldErrors {
+            order,
+            entries: Vec::new(),
+        }
     }
 
     /// A single message on one field.
@@ -55,7 +58,10 @@ impl FieldErrors {
     }
 
     fn rank(&self, field: &str) -> usize {
-        self.order.iter().position(|f| *f == field).unwrap_or(self.order.len())
+        self.order
+            .iter()
+            .position(|f| *f == field)
+            .unwrap_or(self.order.len())
     }
 }
 
@@ -84,7 +90,11 @@ pub struct CharSpec {
 
 impl CharSpec {
     /// Required, not blank, no length limit: DRF's `CharField()`.
-    pub const REQUIRED: CharSpec = CharSpec { required: true, allow_blank: false, max_chars: None };
+    pub const REQUIRED: CharSpec = CharSpec {
+        required: true,
+        allow_blank: false,
+        max_chars: None,
+    };
 }
 
 /// Reads `name` as a DRF `CharField(trim_whitespace=True)`: a string (numbers are taken as
@@ -120,7 +130,10 @@ pub fn char_field(
     }
     if let Some(max) = spec.max_chars {
         if text.chars().count() > max {
-            errors.add(name, format!("Ensure this field has no more than {max} characters."));
+            errors.add(
+                name,
+                format!("Ensure this field has no more than {max} characters."),
+            );
             return None;
         }
     }
@@ -194,14 +207,24 @@ mod tests {
 
     #[test]
     fn char_field_follows_drf() {
-        let f = form(json!({"a": "  x  ", "b": "   ", "c": 12, "d": null, "e": [1], "f": "abcdef"}));
+        let f =
+            form(json!({"a": "  x  ", "b": "   ", "c": 12, "d": null, "e": [1], "f": "abcdef"}));
         let mut e = FieldErrors::new(&["a", "b", "c", "d", "e", "f", "g"]);
-        assert_eq!(char_field(&f, "a", CharSpec::REQUIRED, &mut e).as_deref(), Some("x"));
+        assert_eq!(
+            char_field(&f, "a", CharSpec::REQUIRED, &mut e).as_deref(),
+            Some("x")
+        );
         assert_eq!(char_field(&f, "b", CharSpec::REQUIRED, &mut e), None);
-        assert_eq!(char_field(&f, "c", CharSpec::REQUIRED, &mut e).as_deref(), Some("12"));
+        assert_eq!(
+            char_field(&f, "c", CharSpec::REQUIRED, &mut e).as_deref(),
+            Some("12")
+        );
         assert_eq!(char_field(&f, "d", CharSpec::REQUIRED, &mut e), None);
         assert_eq!(char_field(&f, "e", CharSpec::REQUIRED, &mut e), None);
-        let short = CharSpec { max_chars: Some(3), ..CharSpec::REQUIRED };
+        let short = CharSpec {
+            max_chars: Some(3),
+            ..CharSpec::REQUIRED
+        };
         assert_eq!(char_field(&f, "f", short, &mut e), None);
         assert_eq!(char_field(&f, "g", CharSpec::REQUIRED, &mut e), None);
         assert_eq!(
@@ -216,7 +239,10 @@ mod tests {
         e.add("password", "p1");
         e.add("username", "u1");
         e.add("password", "p2");
-        assert_eq!(serde_json::to_string(&e).unwrap(), r#"{"username":["u1"],"password":["p1","p2"]}"#);
+        assert_eq!(
+            serde_json::to_string(&e).unwrap(),
+            r#"{"username":["u1"],"password":["p1","p2"]}"#
+        );
     }
 
     #[test]
@@ -224,7 +250,10 @@ mod tests {
         let f = form(json!({"role": "admin", "ok": "yes", "bad": "maybe", "r2": "SELLER"}));
         let mut e = FieldErrors::new(&[]);
         assert_eq!(choice_field(&f, "role", &["ADMIN"], &mut e), None);
-        assert_eq!(choice_field(&f, "r2", &["SELLER"], &mut e).as_deref(), Some("SELLER"));
+        assert_eq!(
+            choice_field(&f, "r2", &["SELLER"], &mut e).as_deref(),
+            Some("SELLER")
+        );
         assert_eq!(bool_field(&f, "ok", &mut e), Some(true));
         assert_eq!(bool_field(&f, "bad", &mut e), None);
         assert_eq!(bool_field(&f, "absent", &mut e), None);

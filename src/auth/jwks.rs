@@ -11,6 +11,10 @@ const MAX_AGE: &str = "public, max-age=300";
 
 /// The JWKS document, serialised when the generation was built.
 pub(crate) fn serve(call: &Call) -> AuthResponse {
-    AuthResponse { status: 200, headers: Vec::new(), body: call.gen.jwks.clone() }
-        .with_header(CACHE_CONTROL, HeaderValue::from_static(MAX_AGE))
+    AuthResponse {
+        status: 200,
+        headers: Vec::new(),
+        body: call.gen.jwks.clone(),
+    }
+    .with_header(CACHE_CONTROL, HeaderValue::from_static(MAX_AGE))
 }

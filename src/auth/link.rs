@@ -35,12 +35,21 @@ impl DatabaseLink {
     /// A link that has not connected yet (`/readyz` false until it has).
     pub fn new(settings: DatabaseSettings, readiness: Arc<Readiness>) -> DatabaseLink {
         readiness.database.store(false, Ordering::Relaxed);
-        DatabaseLink { settings, slot: ArcSwapOption::empty(), healthy: AtomicBool::new(false), readiness }
+        DatabaseLink {
+            settings,
+            slot: ArcSwapOption::empty(),
+            healthy: AtomicBool::new(false),
+            readiness,
+        }
     }
 
     /// A link over an already connected (and migrated) store: tests and the CLI.
     pub fn with_store(store: Store, readiness: Arc<Readiness>) -> DatabaseLink {
-        let settings = DatabaseSettings { url: String::new(), max_connections: 1, migrate_on_start: false };
+        let settings = DatabaseSettings {
+            url: String::new(),
+            max_connections: 1,
+            migrate_on_start: false,
+        };
         let link = DatabaseLink::new(settings, readiness);
         link.slot.store(Some(Arc::new(store)));
         link.set_healthy(true);
@@ -68,7 +77,8 @@ impl DatabaseLink {
         let store = match self.slot.load_full() {
             Some(store) => store,
             None => {
-                let store = Store::connect(&self.settings.url, self.settings.max_connections).await?;
+                let store =
+                    Store::connect(&self.settings.url, self.settings.max_connections).await?;
                 if self.settings.migrate_on_start {
                     store.migrate().await?;
                 }

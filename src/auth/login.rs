@@ -18,9 +18,9 @@ use crate::token::{new_jti, Subject};
 
 use super::body;
 use super::canonical::canonical_username;
-use super::password::Verification;
 use super::error::AuthError;
 use super::fields::{char_field, CharSpec, FieldErrors};
+use super::password::Verification;
 use super::rate_limit::Scope;
 use super::response::AuthResponse;
 use super::service::{Call, Shared};
@@ -79,7 +79,10 @@ async fn login(shared: &Shared, call: &Call) -> Result<AuthResponse, AuthError> 
     let too_long = password.len() > call.gen.config.auth.password_max_length;
     let verification = if too_long {
         // Refused before hashing (THREATS §6); the same answer as any wrong password.
-        Verification { ok: false, needs_rehash: false }
+        Verification {
+            ok: false,
+            needs_rehash: false,
+        }
     } else {
         shared
             .hasher
@@ -102,14 +105,27 @@ async fn login(shared: &Shared, call: &Call) -> Result<AuthResponse, AuthError> 
     }
     touch(&store, &user).await;
     let (refresh, access) = issue_pair(shared, call, &store, &user).await?;
-    Ok(AuthResponse::json(200, &TokenPair { refresh: &refresh, access: &access }))
+    Ok(AuthResponse::json(
+        200,
+        &TokenPair {
+            refresh: &refresh,
+            access: &access,
+        },
+    ))
 }
 
 /// Replaces a legacy hash by argon2id; a failure is logged, never fatal.
 async fn rehash(shared: &Shared, store: &crate::store::Store, user: &User, password: &str) {
     match shared.hasher.hash(password).await {
-        Ok(hash) => match store.users().set_password_hash(user.id, &hash, false, 0).await {
-            Ok(()) => tracing::info!(user_id = user.id, "legacy password hash upgraded to argon2id"),
+        Ok(hash) => match store
+            .users()
+            .set_password_hash(user.id, &hash, false, 0)
+            .await
+        {
+            Ok(()) => tracing::info!(
+                user_id = user.id,
+                "legacy password hash upgraded to argon2id"
+            ),
             Err(e) => tracing::warn!(user_id = user.id, error = %e, "rehash not stored"),
         },
         Err(e) => tracing::warn!(user_id = user.id, error = %e, "rehash failed"),
@@ -131,7 +147,11 @@ pub(crate) async fn issue_pair(
     user: &User,
 ) -> Result<(String, String), AuthError> {
     let user_id = user.id.to_string();
-    let subject = Subject { user_id: &user_id, username: &user.username, role: &user.role };
+    let subject = Subject {
+        user_id: &user_id,
+        username: &user.username,
+        role: &user.role,
+    };
     let issuer = &call.gen.issuer;
     let family = new_jti();
     let refresh = issuer
@@ -142,9 +162,13 @@ pub(crate) async fn issue_pair(
         .map_err(|e| AuthError::Internal(e.to_string()))?;
     let exp = i64::try_from(refresh.exp).unwrap_or(i64::MAX);
     let now = i64::try_from(call.now).unwrap_or(i64::MAX);
-    store.refresh_tokens().insert(&refresh.jti, user.id, &family, exp, now).await.map_err(|e| {
-        shared.link.observe(&e);
-        AuthError::from(e)
-    })?;
+    store
+        .refresh_tokens()
+        .insert(&refresh.jti, user.id, &family, exp, now)
+        .await
+        .map_err(|e| {
+            shared.link.observe(&e);
+            AuthError::from(e)
+        })?;
     Ok((refresh.token, access))
 }

@@ -22,7 +22,10 @@ use crate::token::TokenError;
 pub(crate) async fn serve(shared: &Shared, call: &Call) -> Result<AuthResponse, AuthError> {
     let form = body::parse(&call.req.headers, &call.req.body)?;
     let mut errors = FieldErrors::new(&["refresh", "all"]);
-    let optional = CharSpec { required: false, ..CharSpec::REQUIRED };
+    let optional = CharSpec {
+        required: false,
+        ..CharSpec::REQUIRED
+    };
     let refresh = char_field(&form, "refresh", optional, &mut errors);
     let all = bool_field(&form, "all", &mut errors).unwrap_or(false);
     if !errors.is_empty() {
@@ -34,7 +37,11 @@ pub(crate) async fn serve(shared: &Shared, call: &Call) -> Result<AuthResponse, 
     };
     let user_id = match &refresh {
         Some(token) => {
-            let claims = call.gen.verifier.verify_refresh(token, call.now).map_err(AuthError::TokenNotValid)?;
+            let claims = call
+                .gen
+                .verifier
+                .verify_refresh(token, call.now)
+                .map_err(AuthError::TokenNotValid)?;
             let user_id = claims
                 .user_id
                 .parse::<i64>()

@@ -32,7 +32,9 @@ pub(crate) async fn admin(shared: &Shared, call: &Call) -> Result<User, AuthErro
     if is_admin(&user) {
         Ok(user)
     } else {
-        Err(AuthError::Denied(Denial::Forbidden(crate::policy::DenyReason::RoleNotAllowed)))
+        Err(AuthError::Denied(Denial::Forbidden(
+            crate::policy::DenyReason::RoleNotAllowed,
+        )))
     }
 }
 
@@ -55,7 +57,11 @@ async fn user_of(shared: &Shared, call: &Call, token: &str) -> Result<User, Auth
         return Err(AuthError::UserNotFound);
     };
     let store = shared.link.store()?;
-    let user = store.users().by_id(id).await?.ok_or(AuthError::UserNotFound)?;
+    let user = store
+        .users()
+        .by_id(id)
+        .await?
+        .ok_or(AuthError::UserNotFound)?;
     if !user.is_active {
         return Err(AuthError::UserInactive);
     }

@@ -31,7 +31,10 @@ pub struct RateLimit {
 impl Default for RateLimit {
     /// 5 attempts a minute, the `auth.rate_limit` default.
     fn default() -> RateLimit {
-        RateLimit { max_attempts: 5, window: Duration::from_secs(60) }
+        RateLimit {
+            max_attempts: 5,
+            window: Duration::from_secs(60),
+        }
     }
 }
 
@@ -68,7 +71,14 @@ impl Scope {
                 Some(v4) => format!("{}/a/{v4}", self.name()),
                 None => {
                     let s = v6.segments();
-                    format!("{}/a/{:x}:{:x}:{:x}:{:x}::/64", self.name(), s[0], s[1], s[2], s[3])
+                    format!(
+                        "{}/a/{:x}:{:x}:{:x}:{:x}::/64",
+                        self.name(),
+                        s[0],
+                        s[1],
+                        s[2],
+                        s[3]
+                    )
                 }
             },
         }
@@ -111,7 +121,9 @@ impl RateLimiter {
             None => Ok(()),
             Some(left) => {
                 let secs = left.as_secs() + u64::from(left.subsec_nanos() > 0);
-                Err(AuthError::RateLimited { retry_after: secs.max(1) })
+                Err(AuthError::RateLimited {
+                    retry_after: secs.max(1),
+                })
             }
         }
     }
@@ -122,7 +134,10 @@ impl RateLimiter {
         for key in keys {
             if let Some(w) = windows.get_mut(key) {
                 if now.saturating_duration_since(w.start) >= limit.window {
-                    *w = Window { start: now, count: 0 };
+                    *w = Window {
+                        start: now,
+                        count: 0,
+                    };
                 }
                 w.count = w.count.saturating_add(1);
                 continue;
@@ -135,7 +150,13 @@ impl RateLimiter {
                     continue;
                 }
             }
-            windows.insert(key.clone(), Window { start: now, count: 1 });
+            windows.insert(
+                key.clone(),
+                Window {
+                    start: now,
+                    count: 1,
+                },
+            );
         }
     }
 
@@ -156,7 +177,9 @@ impl RateLimiter {
 
     fn lock(&self) -> MutexGuard<'_, HashMap<String, Window>> {
         // A panic while holding the lock leaves consistent counters; keep using them.
-        self.windows.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.windows
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
@@ -164,7 +187,10 @@ impl RateLimiter {
 mod tests {
     use super::*;
 
-    const LIMIT: RateLimit = RateLimit { max_attempts: 3, window: Duration::from_secs(60) };
+    const LIMIT: RateLimit = RateLimit {
+        max_attempts: 3,
+        window: Duration::from_secs(60),
+    };
 
     #[test]
     fn refuses_after_the_budget_and_recovers_after_the_window() {
@@ -190,7 +216,14 @@ mod tests {
         let t0 = Instant::now();
         let ip: IpAddr = "10.0.0.1".parse().unwrap();
         for i in 0..3 {
-            rl.record(LIMIT, &[Scope::Login.user(&format!("u{i}")), Scope::Login.address(ip)], t0);
+            rl.record(
+                LIMIT,
+                &[
+                    Scope::Login.user(&format!("u{i}")),
+                    Scope::Login.address(ip),
+                ],
+                t0,
+            );
         }
         let fresh_user = [Scope::Login.user("someone-else"), Scope::Login.address(ip)];
         assert!(rl.check(LIMIT, &fresh_user, t0).is_err());
@@ -220,7 +253,11 @@ mod tests {
         }
         assert_eq!(rl.len(), MAX_KEYS);
         // Once the windows have expired, new keys displace them.
-        rl.record(LIMIT, &[Scope::Login.user("late")], t0 + Duration::from_secs(61));
+        rl.record(
+            LIMIT,
+            &[Scope::Login.user("late")],
+            t0 + Duration::from_secs(61),
+        );
         assert_eq!(rl.len(), 1);
     }
 }

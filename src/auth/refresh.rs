@@ -47,7 +47,9 @@ pub(crate) async fn serve(shared: &Shared, call: &Call) -> Result<AuthResponse, 
         Err(_) => "bad_request",
     };
     if label == "revoked" || label == "invalid" {
-        shared.limiter.record(call.gen.config.auth.rate_limit, &keys, Instant::now());
+        shared
+            .limiter
+            .record(call.gen.config.auth.rate_limit, &keys, Instant::now());
     }
     shared.metrics.refresh.with_label_values(&[label]).inc();
     outcome
@@ -69,7 +71,11 @@ async fn refresh(
     }
     shared.limiter.check(limit, keys, Instant::now())?;
 
-    let claims = call.gen.verifier.verify_refresh(&token, call.now).map_err(AuthError::TokenNotValid)?;
+    let claims = call
+        .gen
+        .verifier
+        .verify_refresh(&token, call.now)
+        .map_err(AuthError::TokenNotValid)?;
     let user_id = claims
         .user_id
         .parse::<i64>()
@@ -83,13 +89,19 @@ async fn refresh(
         AuthError::from(e)
     };
     let user = store.users().by_id(user_id).await.map_err(observe)?;
-    let user = user.filter(|u| u.is_active).ok_or(AuthError::NoActiveAccount)?;
+    let user = user
+        .filter(|u| u.is_active)
+        .ok_or(AuthError::NoActiveAccount)?;
     if i128::from(claims.iat) < i128::from(user.revoked_after) {
         shared.revocations.note(user.id, user.revoked_after);
         return Err(AuthError::TokenRevoked);
     }
     let id_text = user.id.to_string();
-    let subject = Subject { user_id: &id_text, username: &user.username, role: &user.role };
+    let subject = Subject {
+        user_id: &id_text,
+        username: &user.username,
+        role: &user.role,
+    };
     let access = call
         .gen
         .issuer
@@ -97,13 +109,28 @@ async fn refresh(
         .map_err(|e| AuthError::Internal(e.to_string()))?;
 
     if !call.gen.config.token_policy.rotate_refresh {
-        let state = store.refresh_tokens().check(&claims.jti, now_i64(call)).await.map_err(observe)?;
-        admit_state(&store, state, user.id).await.map_err(observe)??;
-        return Ok(AuthResponse::json(200, &Refreshed { access: &access, refresh: None }));
+        let state = store
+            .refresh_tokens()
+            .check(&claims.jti, now_i64(call))
+            .await
+            .map_err(observe)?;
+        admit_state(&store, state, user.id)
+            .await
+            .map_err(observe)??;
+        return Ok(AuthResponse::json(
+            200,
+            &Refreshed {
+                access: &access,
+                refresh: None,
+            },
+        ));
     }
 
     // Tokens without a family were not issued here: they have no row to rotate.
-    let family = claims.family.as_deref().ok_or(AuthError::TokenNotValid(TokenError::Malformed))?;
+    let family = claims
+        .family
+        .as_deref()
+        .ok_or(AuthError::TokenNotValid(TokenError::Malformed))?;
     let next = call
         .gen
         .issuer
@@ -115,9 +142,17 @@ async fn refresh(
         .rotate(&claims.jti, &next.jti, exp, now_i64(call))
         .await
         .map_err(observe)?;
-    admit_state(&store, state, user.id).await.map_err(observe)??;
+    admit_state(&store, state, user.id)
+        .await
+        .map_err(observe)??;
     log_rotation(&claims);
-    Ok(AuthResponse::json(200, &Refreshed { access: &access, refresh: Some(&next.token) }))
+    Ok(AuthResponse::json(
+        200,
+        &Refreshed {
+            access: &access,
+            refresh: Some(&next.token),
+        },
+    ))
 }
 
 /// What the stored state of a presented token means for the request; a replay revokes
@@ -130,7 +165,9 @@ async fn admit_state(
     Ok(match state {
         Consumed::Fresh { user_id: owner, .. } if owner == user_id => Ok(()),
         // A row of another user under this jti: never issued by us.
-        Consumed::Fresh { .. } | Consumed::Unknown => Err(AuthError::TokenNotValid(TokenError::Malformed)),
+        Consumed::Fresh { .. } | Consumed::Unknown => {
+            Err(AuthError::TokenNotValid(TokenError::Malformed))
+        }
         Consumed::Reused { family } => {
             let revoked = store.refresh_tokens().revoke_family(&family).await?;
             tracing::warn!(user_id, revoked, "refresh token replayed: family revoked");

@@ -73,25 +73,35 @@ pub(crate) async fn create(
     let may_self_register = |r: &str| config.auth.self_register_roles.iter().any(|s| s == r);
     match &role {
         Some(r) if !by_admin && (r == ADMIN_ROLE || !may_self_register(r)) => {
-            return Err(AuthError::Denied(Denial::Forbidden(DenyReason::RoleNotAllowed)));
+            return Err(AuthError::Denied(Denial::Forbidden(
+                DenyReason::RoleNotAllowed,
+            )));
         }
         None if !by_admin && !errors.has("role") => {
             // Self-registration is closed (no self_register_roles).
-            return Err(AuthError::Denied(Denial::Forbidden(DenyReason::RoleNotAllowed)));
+            return Err(AuthError::Denied(Denial::Forbidden(
+                DenyReason::RoleNotAllowed,
+            )));
         }
         None if !errors.has("role") => errors.add("role", REQUIRED),
         _ => {}
     }
 
     let username = char_field(form, "username", CharSpec::REQUIRED, &mut errors);
-    let canonical = username.as_deref().and_then(|u| match canonical_username(u) {
-        Ok(c) => Some(c),
-        Err(e) => {
-            errors.add("username", e.to_string());
-            None
-        }
-    });
-    let optional_text = CharSpec { required: false, allow_blank: true, max_chars: None };
+    let canonical = username
+        .as_deref()
+        .and_then(|u| match canonical_username(u) {
+            Ok(c) => Some(c),
+            Err(e) => {
+                errors.add("username", e.to_string());
+                None
+            }
+        });
+    let optional_text = CharSpec {
+        required: false,
+        allow_blank: true,
+        max_chars: None,
+    };
     let email = char_field(form, "email", optional_text, &mut errors).unwrap_or_default();
     if !email.is_empty() {
         if let Err(e) = canonical_email(&email) {
@@ -105,13 +115,18 @@ pub(crate) async fn create(
             Some(message) => errors.add("password", message),
             None => {
                 let name = username.as_deref().unwrap_or("");
-                for message in validate_password(password, name, &email, config.auth.password_min_length) {
+                for message in
+                    validate_password(password, name, &email, config.auth.password_min_length)
+                {
                     errors.add("password", message);
                 }
             }
         }
     }
-    let phone_spec = CharSpec { max_chars: Some(PHONE_MAX_CHARS), ..optional_text };
+    let phone_spec = CharSpec {
+        max_chars: Some(PHONE_MAX_CHARS),
+        ..optional_text
+    };
     let phone = char_field(form, "phone", phone_spec, &mut errors).unwrap_or_default();
     let address = char_field(form, "address", optional_text, &mut errors).unwrap_or_default();
 
@@ -132,7 +147,14 @@ pub(crate) async fn create(
         .hash(&password)
         .await
         .map_err(|e| AuthError::Internal(e.to_string()))?;
-    let new = NewUser { username, email, password_hash, role, phone, address };
+    let new = NewUser {
+        username,
+        email,
+        password_hash,
+        role,
+        phone,
+        address,
+    };
     let user: User = store.users().create(new, Utc::now()).await.map_err(|e| {
         shared.link.observe(&e);
         AuthError::from(e)

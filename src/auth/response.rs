@@ -43,17 +43,29 @@ impl AuthResponse {
     pub fn json<T: Serialize + ?Sized>(status: u16, value: &T) -> AuthResponse {
         // Serialising plain structs, strings and maps with string keys cannot fail.
         let body = serde_json::to_vec(value).unwrap_or_else(|_| b"{}".to_vec());
-        AuthResponse { status, headers: Vec::new(), body: Bytes::from(body) }
+        AuthResponse {
+            status,
+            headers: Vec::new(),
+            body: Bytes::from(body),
+        }
     }
 
     /// A JSON response from a fixed text.
     pub fn raw_json(status: u16, body: &'static str) -> AuthResponse {
-        AuthResponse { status, headers: Vec::new(), body: Bytes::from_static(body.as_bytes()) }
+        AuthResponse {
+            status,
+            headers: Vec::new(),
+            body: Bytes::from_static(body.as_bytes()),
+        }
     }
 
     /// No body (204).
     pub fn empty(status: u16) -> AuthResponse {
-        AuthResponse { status, headers: Vec::new(), body: Bytes::new() }
+        AuthResponse {
+            status,
+            headers: Vec::new(),
+            body: Bytes::new(),
+        }
     }
 
     /// Adds a header.
@@ -71,7 +83,10 @@ impl AuthResponse {
     /// One header's value as text (tests).
     #[cfg(test)]
     pub(crate) fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(n, _)| n.as_str() == name).and_then(|(_, v)| v.to_str().ok())
+        self.headers
+            .iter()
+            .find(|(n, _)| n.as_str() == name)
+            .and_then(|(_, v)| v.to_str().ok())
     }
 }
 

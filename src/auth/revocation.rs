@@ -44,7 +44,9 @@ impl Revocations {
         let Ok(id) = user_id.parse::<i64>() else {
             return false;
         };
-        points.get(&id).is_some_and(|&after| after > 0 && (iat as i128) < i128::from(after))
+        points
+            .get(&id)
+            .is_some_and(|&after| after > 0 && (iat as i128) < i128::from(after))
     }
 
     /// The revocation point of `user_id`, if any (tests, endpoints).
@@ -114,7 +116,10 @@ mod tests {
         assert!(!r.is_revoked("7", 0));
         r.note(7, 1_000);
         assert!(r.is_revoked("7", 999), "issued the second before: refused");
-        assert!(!r.is_revoked("7", 1_000), "issued in the revocation second: kept");
+        assert!(
+            !r.is_revoked("7", 1_000),
+            "issued in the revocation second: kept"
+        );
         assert!(!r.is_revoked("7", 1_001));
         assert!(!r.is_revoked("8", 10), "other users untouched");
         assert!(!r.is_revoked("seven", 10));
@@ -125,7 +130,11 @@ mod tests {
         let r = Revocations::new();
         r.note(1, 500);
         r.replace(vec![(1, 400), (2, 300)]);
-        assert_eq!(r.point(1), Some(500), "a stale poll does not undo a local revocation");
+        assert_eq!(
+            r.point(1),
+            Some(500),
+            "a stale poll does not undo a local revocation"
+        );
         assert_eq!(r.point(2), Some(300));
         r.replace(vec![(1, 600)]);
         assert_eq!(r.point(1), Some(600));

@@ -39,7 +39,10 @@ impl AuthRuntime {
             .enable_all()
             .build()?;
         let handle = runtime.handle().clone();
-        Ok(AuthRuntime { runtime: Some(runtime), handle })
+        Ok(AuthRuntime {
+            runtime: Some(runtime),
+            handle,
+        })
     }
 
     /// Runs `fut` on the auth runtime and awaits its result from any runtime.
@@ -103,7 +106,9 @@ mod tests {
     fn runs_on_a_named_thread_and_returns_the_value() {
         let rt = AuthRuntime::start().unwrap();
         let name = rt.block_on(async {
-            tokio::spawn(async { std::thread::current().name().map(str::to_owned) }).await.unwrap()
+            tokio::spawn(async { std::thread::current().name().map(str::to_owned) })
+                .await
+                .unwrap()
         });
         assert_eq!(name.as_deref(), Some("nexora-auth"));
     }

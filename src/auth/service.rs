@@ -113,7 +113,9 @@ impl Endpoint {
     }
 
     fn accepts(self, method: &Method) -> bool {
-        let Some(allow) = self.allow() else { return true };
+        let Some(allow) = self.allow() else {
+            return true;
+        };
         allow.split(", ").any(|m| m == method.as_str())
     }
 }
@@ -136,7 +138,9 @@ impl AuthService {
             metrics,
             in_flight: AtomicUsize::new(0),
         };
-        AuthService { shared: Arc::new(shared) }
+        AuthService {
+            shared: Arc::new(shared),
+        }
     }
 
     /// The revocation map the hot path consults after verifying a bearer token.
@@ -156,7 +160,11 @@ impl AuthService {
 
     /// Answers one request. Never panics outward: a panicking endpoint is a 500.
     pub async fn handle(&self, gen: &Arc<Generation>, req: AuthRequest) -> AuthResponse {
-        let call = Call { gen: gen.clone(), now: unix_now(), req };
+        let call = Call {
+            gen: gen.clone(),
+            now: unix_now(),
+            req,
+        };
         let response = match self.dispatch(call).await {
             Ok(response) => response,
             Err(e) => e.into_response(),
@@ -192,7 +200,9 @@ impl AuthService {
         // Counted until the task ends on the runtime, even if the client goes away first.
         let guard = InFlight(shared.clone());
         if shared.in_flight.fetch_add(1, Ordering::AcqRel) >= MAX_IN_FLIGHT {
-            return Err(AuthError::Unavailable("too many identity requests in flight".into()));
+            return Err(AuthError::Unavailable(
+                "too many identity requests in flight".into(),
+            ));
         }
         shared
             .runtime
@@ -230,7 +240,9 @@ async fn run_endpoint(
     };
     if let Err(AuthError::Unavailable(_)) = &outcome {
         // Whatever failed to reach the store, the link should look again now.
-        shared.link.observe(&crate::store::StoreError::Unavailable(String::new()));
+        shared
+            .link
+            .observe(&crate::store::StoreError::Unavailable(String::new()));
     }
     outcome
 }
@@ -239,7 +251,9 @@ async fn run_endpoint(
 fn with_security_headers(mut response: AuthResponse) -> AuthResponse {
     let has_cache_control = response.headers.iter().any(|(n, _)| n == CACHE_CONTROL);
     if !has_cache_control {
-        response.headers.push((CACHE_CONTROL, HeaderValue::from_static("no-store")));
+        response
+            .headers
+            .push((CACHE_CONTROL, HeaderValue::from_static("no-store")));
     }
     let fixed: [(HeaderName, &'static str); 3] = [
         (http::header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
@@ -247,7 +261,9 @@ fn with_security_headers(mut response: AuthResponse) -> AuthResponse {
         (http::header::REFERRER_POLICY, "same-origin"),
     ];
     for (name, value) in fixed {
-        response.headers.push((name, HeaderValue::from_static(value)));
+        response
+            .headers
+            .push((name, HeaderValue::from_static(value)));
     }
     response
 }
@@ -261,7 +277,10 @@ mod tests {
         assert_eq!(Endpoint::parse("/login"), Some(Endpoint::Login));
         assert_eq!(Endpoint::parse("/login/"), Some(Endpoint::Login));
         assert_eq!(Endpoint::parse("/users/12"), Some(Endpoint::User(Some(12))));
-        assert_eq!(Endpoint::parse("/users/x'; DROP"), Some(Endpoint::User(None)));
+        assert_eq!(
+            Endpoint::parse("/users/x'; DROP"),
+            Some(Endpoint::User(None))
+        );
         assert_eq!(Endpoint::parse("/users/-1"), Some(Endpoint::User(None)));
         assert_eq!(Endpoint::parse("/users/1/2"), None);
         assert_eq!(Endpoint::parse(""), None);

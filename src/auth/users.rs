@@ -28,7 +28,10 @@ const DEFAULT_LIMIT: u32 = 100;
 const MAX_LIMIT: u32 = 1000;
 const PATCH_FIELDS: &[&str] = &["email", "password", "role", "phone", "address", "is_active"];
 
-pub(crate) async fn serve_collection(shared: &Shared, call: &Call) -> Result<AuthResponse, AuthError> {
+pub(crate) async fn serve_collection(
+    shared: &Shared,
+    call: &Call,
+) -> Result<AuthResponse, AuthError> {
     principal::admin(shared, call).await?;
     if call.req.method == http::Method::POST {
         let form = body::parse(&call.req.headers, &call.req.body)?;
@@ -39,13 +42,20 @@ pub(crate) async fn serve_collection(shared: &Shared, call: &Call) -> Result<Aut
     let limit = int_param(&query, "limit", &mut errors).unwrap_or(DEFAULT_LIMIT);
     let offset = int_param(&query, "offset", &mut errors).unwrap_or(0);
     if limit == 0 || limit > MAX_LIMIT {
-        errors.add("limit", format!("Ensure this value is between 1 and {MAX_LIMIT}."));
+        errors.add(
+            "limit",
+            format!("Ensure this value is between 1 and {MAX_LIMIT}."),
+        );
     }
     if !errors.is_empty() {
         return Err(AuthError::Invalid(errors));
     }
     let store = shared.link.store()?;
-    let users = store.users().list(limit, offset).await.map_err(|e| observe(shared, e))?;
+    let users = store
+        .users()
+        .list(limit, offset)
+        .await
+        .map_err(|e| observe(shared, e))?;
     let bodies: Vec<UserBody<'_>> = users.iter().map(UserBody::of).collect();
     Ok(AuthResponse::json(200, &bodies))
 }
@@ -62,15 +72,30 @@ pub(crate) async fn serve_one(
     match call.req.method.as_str() {
         "PATCH" => patch(shared, call, id, now).await,
         "DELETE" => {
-            let patch = UserPatch { is_active: Some(false), ..UserPatch::default() };
-            let user = store.users().update(id, patch, now).await.map_err(|e| observe(shared, e))?;
-            store.refresh_tokens().revoke_user(id).await.map_err(|e| observe(shared, e))?;
+            let patch = UserPatch {
+                is_active: Some(false),
+                ..UserPatch::default()
+            };
+            let user = store
+                .users()
+                .update(id, patch, now)
+                .await
+                .map_err(|e| observe(shared, e))?;
+            store
+                .refresh_tokens()
+                .revoke_user(id)
+                .await
+                .map_err(|e| observe(shared, e))?;
             shared.revocations.note(user.id, user.revoked_after);
             tracing::info!(user_id = id, "user deactivated");
             Ok(AuthResponse::empty(204))
         }
         _ => {
-            let user = store.users().by_id(id).await.map_err(|e| observe(shared, e))?;
+            let user = store
+                .users()
+                .by_id(id)
+                .await
+                .map_err(|e| observe(shared, e))?;
             Ok(user_response(200, &user.ok_or(AuthError::NotFound)?))
         }
     }
@@ -80,18 +105,34 @@ async fn patch(shared: &Shared, call: &Call, id: i64, now: i64) -> Result<AuthRe
     let form = body::parse(&call.req.headers, &call.req.body)?;
     let config = &call.gen.config;
     let store = shared.link.store()?;
-    let current = store.users().by_id(id).await.map_err(|e| observe(shared, e))?;
+    let current = store
+        .users()
+        .by_id(id)
+        .await
+        .map_err(|e| observe(shared, e))?;
     let current = current.ok_or(AuthError::NotFound)?;
 
     let mut errors = FieldErrors::new(PATCH_FIELDS);
-    let optional_text = CharSpec { required: false, allow_blank: true, max_chars: None };
+    let optional_text = CharSpec {
+        required: false,
+        allow_blank: true,
+        max_chars: None,
+    };
     let email = char_field(&form, "email", optional_text, &mut errors);
     if let Some(email) = email.as_deref().filter(|e| !e.is_empty()) {
         if let Err(e) = canonical_email(email) {
             errors.add("email", e.to_string());
         }
     }
-    let password = char_field(&form, "password", CharSpec { required: false, ..CharSpec::REQUIRED }, &mut errors);
+    let password = char_field(
+        &form,
+        "password",
+        CharSpec {
+            required: false,
+            ..CharSpec::REQUIRED
+        },
+        &mut errors,
+    );
     if let Some(password) = &password {
         match too_long(password, config.auth.password_max_length) {
             Some(message) => errors.add("password", message),
@@ -106,7 +147,15 @@ async fn patch(shared: &Shared, call: &Call, id: i64, now: i64) -> Result<AuthRe
     }
     let roles: Vec<&str> = config.roles.names().iter().map(String::as_str).collect();
     let role = choice_field(&form, "role", &roles, &mut errors);
-    let phone = char_field(&form, "phone", CharSpec { max_chars: Some(20), ..optional_text }, &mut errors);
+    let phone = char_field(
+        &form,
+        "phone",
+        CharSpec {
+            max_chars: Some(20),
+            ..optional_text
+        },
+        &mut errors,
+    );
     let address = char_field(&form, "address", optional_text, &mut errors);
     let is_active = bool_field(&form, "is_active", &mut errors);
     if !errors.is_empty() {
@@ -114,7 +163,13 @@ async fn patch(shared: &Shared, call: &Call, id: i64, now: i64) -> Result<AuthRe
     }
 
     let hash = match &password {
-        Some(p) => Some(shared.hasher.hash(p).await.map_err(|e| AuthError::Internal(e.to_string()))?),
+        Some(p) => Some(
+            shared
+                .hasher
+                .hash(p)
+                .await
+                .map_err(|e| AuthError::Internal(e.to_string()))?,
+        ),
         None => None,
     };
     // Only real changes move the revocation point.
@@ -125,16 +180,28 @@ async fn patch(shared: &Shared, call: &Call, id: i64, now: i64) -> Result<AuthRe
         phone,
         address,
     };
-    let mut user = store.users().update(id, patch, now).await.map_err(|e| observe(shared, e))?;
+    let mut user = store
+        .users()
+        .update(id, patch, now)
+        .await
+        .map_err(|e| observe(shared, e))?;
     if let Some(hash) = hash {
-        store.users().set_password_hash(id, &hash, true, now).await.map_err(|e| observe(shared, e))?;
+        store
+            .users()
+            .set_password_hash(id, &hash, true, now)
+            .await
+            .map_err(|e| observe(shared, e))?;
         user.revoked_after = user.revoked_after.max(now);
     }
     if user.revoked_after > 0 {
         shared.revocations.note(user.id, user.revoked_after);
     }
     if !user.is_active {
-        store.refresh_tokens().revoke_user(id).await.map_err(|e| observe(shared, e))?;
+        store
+            .refresh_tokens()
+            .revoke_user(id)
+            .await
+            .map_err(|e| observe(shared, e))?;
     }
     tracing::info!(user_id = id, role = %user.role, active = user.is_active, "user changed");
     Ok(user_response(200, &user))

@@ -20,11 +20,16 @@ pub(crate) fn serve(shared: &Shared, call: &Call) -> Result<AuthResponse, AuthEr
         return Err(AuthError::Invalid(errors));
     };
     let verifier = &call.gen.verifier;
-    verifier.verify_any(&token, call.now).map_err(AuthError::TokenNotValid)?;
+    verifier
+        .verify_any(&token, call.now)
+        .map_err(AuthError::TokenNotValid)?;
     // Which type it is only matters for reading its claims back.
     let subject = match verifier.verify_access(&token, call.now) {
         Ok(v) => Some((v.claims.user_id.clone(), v.claims.iat)),
-        Err(_) => verifier.verify_refresh(&token, call.now).ok().map(|c| (c.user_id, c.iat)),
+        Err(_) => verifier
+            .verify_refresh(&token, call.now)
+            .ok()
+            .map(|c| (c.user_id, c.iat)),
     };
     if let Some((user_id, iat)) = subject {
         if shared.revocations.is_revoked(&user_id, iat) {

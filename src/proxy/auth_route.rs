@@ -30,7 +30,9 @@ const DRAIN_LIMIT: usize = 1024 * 1024;
 /// Why the body was refused.
 enum BodyRefused {
     /// Over the cap; `drained` when it was read to its end anyway.
-    TooLarge { drained: bool },
+    TooLarge {
+        drained: bool,
+    },
     TimedOut,
 }
 
@@ -48,7 +50,9 @@ pub(super) async fn serve(
             let req = auth_request(session, &gen, path, body);
             (auth.handle(&gen, req).await, true)
         }
-        Err(BodyRefused::TooLarge { drained }) => (AuthError::PayloadTooLarge.into_response(), drained),
+        Err(BodyRefused::TooLarge { drained }) => {
+            (AuthError::PayloadTooLarge.into_response(), drained)
+        }
         Err(BodyRefused::TimedOut) => (
             AuthResponse::raw_json(
                 408,
@@ -98,7 +102,10 @@ async fn read_all(session: &mut Session) -> Result<Result<Bytes, BodyRefused>> {
 
 fn auth_request(session: &Session, gen: &Generation, path: String, body: Bytes) -> AuthRequest {
     let req = session.req_header();
-    let peer_ip = session.client_addr().and_then(|a| a.as_inet()).map(|a| a.ip());
+    let peer_ip = session
+        .client_addr()
+        .and_then(|a| a.as_inet())
+        .map(|a| a.ip());
     let trusted = &gen.config.server.trusted_proxies;
     AuthRequest {
         method: req.method.clone(),
@@ -106,7 +113,8 @@ fn auth_request(session: &Session, gen: &Generation, path: String, body: Bytes) 
         query: req.uri.query().map(str::to_owned),
         headers: req.headers.clone(),
         body,
-        client_ip: peer_ip.map(|peer| client_ip(peer, req.headers.get_all("x-forwarded-for").iter(), trusted)),
+        client_ip: peer_ip
+            .map(|peer| client_ip(peer, req.headers.get_all("x-forwarded-for").iter(), trusted)),
         peer_ip,
     }
 }
@@ -125,9 +133,13 @@ fn client_ip<'a>(
     }
     let mut client = peer;
     for value in forwarded_for.rev() {
-        let Ok(text) = value.to_str() else { return client };
+        let Ok(text) = value.to_str() else {
+            return client;
+        };
         for entry in text.rsplit(',') {
-            let Ok(ip) = entry.trim().parse::<IpAddr>() else { return client };
+            let Ok(ip) = entry.trim().parse::<IpAddr>() else {
+                return client;
+            };
             client = ip;
             if !is_trusted(&ip) {
                 return ip;
@@ -149,10 +161,22 @@ mod tests {
     fn forwarded_for_is_believed_only_from_trusted_peers() {
         let trusted: Vec<IpNet> = vec!["10.0.0.0/8".parse().unwrap()];
         let xff = [HeaderValue::from_static("1.1.1.1, 2.2.2.2, 10.0.0.5")];
-        assert_eq!(client_ip(ip("10.0.0.1"), xff.iter(), &trusted), ip("2.2.2.2"));
-        assert_eq!(client_ip(ip("9.9.9.9"), xff.iter(), &trusted), ip("9.9.9.9"));
+        assert_eq!(
+            client_ip(ip("10.0.0.1"), xff.iter(), &trusted),
+            ip("2.2.2.2")
+        );
+        assert_eq!(
+            client_ip(ip("9.9.9.9"), xff.iter(), &trusted),
+            ip("9.9.9.9")
+        );
         let junk = [HeaderValue::from_static("nonsense")];
-        assert_eq!(client_ip(ip("10.0.0.1"), junk.iter(), &trusted), ip("10.0.0.1"));
-        assert_eq!(client_ip(ip("10.0.0.1"), [].iter(), &trusted), ip("10.0.0.1"));
+        assert_eq!(
+            client_ip(ip("10.0.0.1"), junk.iter(), &trusted),
+            ip("10.0.0.1")
+        );
+        assert_eq!(
+            client_ip(ip("10.0.0.1"), [].iter(), &trusted),
+            ip("10.0.0.1")
+        );
     }
 }

@@ -30,7 +30,13 @@ on_both!(registers_and_never_returns_the_password, |db: &Db| {
     assert!(!r.body.contains(STRONG) && !r.body.contains("argon2"));
     assert_eq!(r.header("cache-control"), Some("no-store"));
     let stored = gw.stored(&name).unwrap();
-    assert!(stored.password_hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{}", stored.password_hash);
+    assert!(
+        stored
+            .password_hash
+            .starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+        "{}",
+        stored.password_hash
+    );
     // The account works.
     gw.tokens(&name, STRONG);
 });
@@ -76,9 +82,16 @@ on_both!(field_errors_follow_drf, |db: &Db| {
         r#"{"username":["Ensure this field has no more than 150 characters."]}"#
     );
     // Several fields at once, in serializer order.
-    let body = bad(serde_json::json!({"password": "123", "email": "nope", "phone": "1".repeat(21)}));
-    assert!(body.starts_with(r#"{"username":["This field is required."],"email":"#), "{body}");
-    assert!(body.contains(r#""phone":["Ensure this field has no more than 20 characters."]"#), "{body}");
+    let body =
+        bad(serde_json::json!({"password": "123", "email": "nope", "phone": "1".repeat(21)}));
+    assert!(
+        body.starts_with(r#"{"username":["This field is required."],"email":"#),
+        "{body}"
+    );
+    assert!(
+        body.contains(r#""phone":["Ensure this field has no more than 20 characters."]"#),
+        "{body}"
+    );
     // Nothing was created by any of it.
     assert!(gw.stored(&name).is_none());
 });
@@ -87,10 +100,21 @@ on_both!(taken_usernames_and_emails_in_any_spelling, |db: &Db| {
     let gw = AuthGw::start(db);
     let name = uniq("carol");
     assert_eq!(gw.register(&name, STRONG).status, 201);
-    for variant in [name.to_uppercase(), format!("  {name} "), name.replace('a', "ａ")] {
-        let r = gw.post("/auth/register", &serde_json::json!({"username": variant, "password": STRONG}).to_string(), None);
+    for variant in [
+        name.to_uppercase(),
+        format!("  {name} "),
+        name.replace('a', "ａ"),
+    ] {
+        let r = gw.post(
+            "/auth/register",
+            &serde_json::json!({"username": variant, "password": STRONG}).to_string(),
+            None,
+        );
         assert_eq!(r.status, 400, "{variant}: {}", r.body);
-        assert_eq!(r.body, r#"{"username":["A user with that username already exists."]}"#);
+        assert_eq!(
+            r.body,
+            r#"{"username":["A user with that username already exists."]}"#
+        );
     }
     let other = uniq("dave");
     let r = gw.post(
@@ -107,19 +131,34 @@ on_both!(roles_needing_an_admin_are_refused, |db: &Db| {
     let gw = AuthGw::start(db);
     let name = uniq("mallory");
     for role in ["ADMIN", "SELLER"] {
-        let r = gw.post("/auth/register", &serde_json::json!({"username": name, "password": STRONG, "role": role}).to_string(), None);
+        let r = gw.post(
+            "/auth/register",
+            &serde_json::json!({"username": name, "password": STRONG, "role": role}).to_string(),
+            None,
+        );
         assert_eq!(r.status, 403, "{role}: {}", r.body);
-        assert_eq!(r.json()["detail"], "You do not have permission to perform this action.");
+        assert_eq!(
+            r.json()["detail"],
+            "You do not have permission to perform this action."
+        );
         assert!(r.header("www-authenticate").is_none());
     }
     assert!(gw.stored(&name).is_none());
     // An ADMIN may create any role, through register or /auth/users.
     let admin = admin_token(&gw);
-    let r = gw.post("/auth/register", &serde_json::json!({"username": name, "password": STRONG, "role": "ADMIN"}).to_string(), Some(&admin));
+    let r = gw.post(
+        "/auth/register",
+        &serde_json::json!({"username": name, "password": STRONG, "role": "ADMIN"}).to_string(),
+        Some(&admin),
+    );
     assert_eq!(r.status, 201, "{}", r.body);
     assert_eq!(r.json()["role"], "ADMIN");
     // A bad token on register is refused, not ignored.
-    let r = gw.post("/auth/register", &serde_json::json!({"username": uniq("x"), "password": STRONG}).to_string(), Some("garbage"));
+    let r = gw.post(
+        "/auth/register",
+        &serde_json::json!({"username": uniq("x"), "password": STRONG}).to_string(),
+        Some("garbage"),
+    );
     assert_eq!(r.status, 401, "{}", r.body);
 });
 
@@ -127,17 +166,36 @@ on_both!(bad_bodies_are_4xx_json_never_5xx, |db: &Db| {
     let gw = AuthGw::start(db);
     let r = gw.post("/auth/register", r#"{"username": "x", "#, None);
     assert_eq!(r.status, 400, "{}", r.body);
-    assert!(r.json()["detail"].as_str().unwrap().starts_with("JSON parse error - "));
+    assert!(r.json()["detail"]
+        .as_str()
+        .unwrap()
+        .starts_with("JSON parse error - "));
     let r = gw.send("POST", "/auth/register", "text/plain", "hello", None);
     assert_eq!(r.status, 415);
-    assert_eq!(r.body, r#"{"detail":"Unsupported media type \"text/plain\" in request."}"#);
+    assert_eq!(
+        r.body,
+        r#"{"detail":"Unsupported media type \"text/plain\" in request."}"#
+    );
     let r = gw.post("/auth/register", "[1,2]", None);
     assert_eq!(r.status, 400);
-    assert_eq!(r.body, r#"{"non_field_errors":["Invalid data. Expected a dictionary, but got list."]}"#);
-    let r = gw.post("/auth/register", r#"{"username": ["a"], "password": {"x": 1}}"#, None);
+    assert_eq!(
+        r.body,
+        r#"{"non_field_errors":["Invalid data. Expected a dictionary, but got list."]}"#
+    );
+    let r = gw.post(
+        "/auth/register",
+        r#"{"username": ["a"], "password": {"x": 1}}"#,
+        None,
+    );
     assert_eq!(r.status, 400);
-    assert_eq!(r.body, r#"{"username":["Not a valid string."],"password":["Not a valid string."]}"#);
-    let huge = format!(r#"{{"username":"{}","password":"x"}}"#, "a".repeat(70 * 1024));
+    assert_eq!(
+        r.body,
+        r#"{"username":["Not a valid string."],"password":["Not a valid string."]}"#
+    );
+    let huge = format!(
+        r#"{{"username":"{}","password":"x"}}"#,
+        "a".repeat(70 * 1024)
+    );
     let r = gw.post("/auth/register", &huge, None);
     assert_eq!(r.status, 413, "{}", r.body);
     let r = gw.gw.get("/auth/register", None, &[]);
@@ -159,7 +217,13 @@ on_both!(form_bodies_unicode_and_sql_looking_values, |db: &Db| {
         percent(&name),
         percent(STRONG)
     );
-    let r = gw.send("POST", "/auth/register", "application/x-www-form-urlencoded", &form, None);
+    let r = gw.send(
+        "POST",
+        "/auth/register",
+        "application/x-www-form-urlencoded",
+        &form,
+        None,
+    );
     assert_eq!(r.status, 201, "{}", r.body);
     assert_eq!(r.json()["username"], name.as_str());
     assert_eq!(r.json()["address"], "'; DROP TABLE users;--");
@@ -180,8 +244,15 @@ on_both!(twenty_parallel_registrations_make_one_user, |db: &Db| {
         })
         .collect();
     let statuses: Vec<u16> = handles.into_iter().map(|h| h.join().unwrap()).collect();
-    assert_eq!(statuses.iter().filter(|s| **s == 201).count(), 1, "{statuses:?}");
-    assert!(statuses.iter().all(|s| *s == 201 || *s == 400), "{statuses:?}");
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 201).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert!(
+        statuses.iter().all(|s| *s == 201 || *s == 400),
+        "{statuses:?}"
+    );
 });
 
 fn percent(s: &str) -> String {

@@ -37,7 +37,9 @@ fn fresh_mysql_database(base: &str) -> String {
     let name = format!("nexora_it_{}_{}", std::process::id(), now());
     let rt = runtime();
     rt.block_on(async {
-        let mut conn = sqlx::MySqlConnection::connect(base).await.expect("connect to NEXORA_TEST_MYSQL_URL");
+        let mut conn = sqlx::MySqlConnection::connect(base)
+            .await
+            .expect("connect to NEXORA_TEST_MYSQL_URL");
         // Databases of earlier runs whose process is gone.
         let old: Vec<(String,)> = sqlx::query_as("SHOW DATABASES LIKE 'nexora\\_it\\_%'")
             .fetch_all(&mut conn)
@@ -46,7 +48,9 @@ fn fresh_mysql_database(base: &str) -> String {
         for (db,) in old {
             let pid = db.split('_').nth(2).and_then(|p| p.parse::<u32>().ok());
             if pid.is_some_and(|p| !std::path::Path::new(&format!("/proc/{p}")).exists()) {
-                let _ = sqlx::query(&format!("DROP DATABASE `{db}`")).execute(&mut conn).await;
+                let _ = sqlx::query(&format!("DROP DATABASE `{db}`"))
+                    .execute(&mut conn)
+                    .await;
             }
         }
         sqlx::query(&format!("CREATE DATABASE `{name}` CHARACTER SET utf8mb4"))
@@ -56,7 +60,9 @@ fn fresh_mysql_database(base: &str) -> String {
     });
     let url = with_database(base, &name);
     rt.block_on(async {
-        let store = Store::connect(&url, 2).await.expect("connect to the test database");
+        let store = Store::connect(&url, 2)
+            .await
+            .expect("connect to the test database");
         store.migrate().await.expect("migrate the test database");
         store.close().await;
     });
@@ -70,13 +76,18 @@ fn with_database(base: &str, name: &str) -> String {
         Some(q) => (&base[..q], &base[q..]),
         None => (base, ""),
     };
-    let authority_end = head[scheme_end..].find('/').map_or(head.len(), |i| scheme_end + i);
+    let authority_end = head[scheme_end..]
+        .find('/')
+        .map_or(head.len(), |i| scheme_end + i);
     format!("{}/{name}{query}", &head[..authority_end])
 }
 
 /// A small runtime for store calls made by the test itself.
 pub fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
 }
 
 /// A name no other test of this run uses (the MariaDB database is shared).
@@ -84,7 +95,10 @@ pub fn uniq(prefix: &str) -> String {
     use std::sync::atomic::{AtomicU32, Ordering};
     static N: AtomicU32 = AtomicU32::new(0);
     let n = N.fetch_add(1, Ordering::Relaxed);
-    format!("{prefix}_{:x}{n}", std::process::id() as u64 * 1000 + (now() % 1000))
+    format!(
+        "{prefix}_{:x}{n}",
+        std::process::id() as u64 * 1000 + (now() % 1000)
+    )
 }
 
 /// A gateway with identity endpoints in front of a recording upstream.
@@ -100,7 +114,8 @@ pub struct AuthGw {
 }
 
 /// The auth section most tests use: generous limits so tests do not trip them.
-pub const AUTH_DEFAULTS: &str = "auth:\n  self_register_roles: [CUSTOMER]\n  rate_limit: { max_attempts: 1000, window: 1m }\n";
+pub const AUTH_DEFAULTS: &str =
+    "auth:\n  self_register_roles: [CUSTOMER]\n  rate_limit: { max_attempts: 1000, window: 1m }\n";
 
 impl AuthGw {
     /// A gateway on `db` with the shop routes, `AUTH_DEFAULTS` and revocation_poll 200ms.
@@ -119,17 +134,32 @@ impl AuthGw {
     }
 
     /// A gateway on an explicit database URL.
-    pub fn start_on(db_url: &str, dir: tempfile::TempDir, auth_yaml: &str, token_lines: &str) -> AuthGw {
+    pub fn start_on(
+        db_url: &str,
+        dir: tempfile::TempDir,
+        auth_yaml: &str,
+        token_lines: &str,
+    ) -> AuthGw {
         let up = Upstream::start(Behaviour::Ok);
         let (proxy, admin) = (free_port(), free_port());
-        let extra = format!(
-            "database:\n  url: \"{db_url}\"\n  migrate_on_start: true\n{auth_yaml}"
-        );
+        let extra =
+            format!("database:\n  url: \"{db_url}\"\n  migrate_on_start: true\n{auth_yaml}");
         let mut yaml = config_yaml(proxy, admin, &up.addr, SHOP_ROUTES, &extra);
-        yaml = yaml.replace("  leeway: 30s\n", &format!("  leeway: 30s\n  revocation_poll: 200ms\n{token_lines}"));
-        yaml = yaml.replace("server:\n  threads: 1\n", "server:\n  threads: 1\n  trusted_proxies: [10.99.0.0/16]\n");
+        yaml = yaml.replace(
+            "  leeway: 30s\n",
+            &format!("  leeway: 30s\n  revocation_poll: 200ms\n{token_lines}"),
+        );
+        yaml = yaml.replace(
+            "server:\n  threads: 1\n",
+            "server:\n  threads: 1\n  trusted_proxies: [10.99.0.0/16]\n",
+        );
         let gw = Gateway::start_yaml(&yaml, proxy, admin);
-        AuthGw { gw, up, db_url: db_url.to_owned(), dir }
+        AuthGw {
+            gw,
+            up,
+            db_url: db_url.to_owned(),
+            dir,
+        }
     }
 
     /// POST a JSON body (`Content-Type: application/json`) to the proxy listener.
@@ -138,8 +168,17 @@ impl AuthGw {
     }
 
     /// Any method with a body of any content type.
-    pub fn send(&self, method: &str, path: &str, content_type: &str, body: &str, token: Option<&str>) -> Reply {
-        let mut req = agent().request(method, &format!("{}{}", self.gw.url, path)).set("Content-Type", content_type);
+    pub fn send(
+        &self,
+        method: &str,
+        path: &str,
+        content_type: &str,
+        body: &str,
+        token: Option<&str>,
+    ) -> Reply {
+        let mut req = agent()
+            .request(method, &format!("{}{}", self.gw.url, path))
+            .set("Content-Type", content_type);
         if let Some(t) = token {
             req = req.set("Authorization", &format!("Bearer {t}"));
         }
@@ -163,7 +202,10 @@ impl AuthGw {
         let r = self.login(username, password);
         assert_eq!(r.status, 200, "{}", r.body);
         let v = r.json();
-        (v["access"].as_str().unwrap().to_owned(), v["refresh"].as_str().unwrap().to_owned())
+        (
+            v["access"].as_str().unwrap().to_owned(),
+            v["refresh"].as_str().unwrap().to_owned(),
+        )
     }
 
     /// Creates a user straight in the store (e.g. the first ADMIN); returns it.
@@ -171,7 +213,10 @@ impl AuthGw {
         let url = self.db_url.clone();
         runtime().block_on(async move {
             let store = Store::connect(&url, 1).await.unwrap();
-            let hash = PasswordHasher::new(Argon2Params::default()).hash(password).await.unwrap();
+            let hash = PasswordHasher::new(Argon2Params::default())
+                .hash(password)
+                .await
+                .unwrap();
             let new = NewUser {
                 username: username.to_owned(),
                 email: String::new(),
@@ -189,7 +234,9 @@ impl AuthGw {
     /// Runs `f` against the store this gateway uses.
     pub fn with_store<T: Send + 'static>(
         &self,
-        f: impl FnOnce(Store) -> std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send>> + Send + 'static,
+        f: impl FnOnce(Store) -> std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send>>
+            + Send
+            + 'static,
     ) -> T {
         let url = self.db_url.clone();
         runtime().block_on(async move {
@@ -203,7 +250,9 @@ impl AuthGw {
     /// The stored user named `username` (canonical lookup).
     pub fn stored(&self, username: &str) -> Option<User> {
         let canonical = nexora_gate::auth::canonical::canonical_username(username).unwrap();
-        self.with_store(move |s| Box::pin(async move { s.users().by_username(&canonical).await.unwrap() }))
+        self.with_store(move |s| {
+            Box::pin(async move { s.users().by_username(&canonical).await.unwrap() })
+        })
     }
 }
 
@@ -218,7 +267,9 @@ pub fn admin_token(gw: &AuthGw) -> String {
 pub fn claims_of(token: &str) -> serde_json::Value {
     use base64::Engine;
     let payload = token.split('.').nth(1).unwrap();
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).unwrap();
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .unwrap();
     serde_json::from_slice(&bytes).unwrap()
 }
 
