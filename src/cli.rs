@@ -36,6 +36,8 @@ pub struct Cli {
 pub enum Command {
     /// Run the gateway: proxy listener, auth endpoints, admin listener.
     Serve(ServeArgs),
+    /// Zero-setup tour: SQLite store, demo users, echo upstream, curl lines to paste.
+    Demo(DemoArgs),
     /// Validate the config and policy and run the policy's own tests.
     Check,
     /// Show how the policy decides one request.
@@ -180,6 +182,23 @@ pub struct ServeArgs {
     pub echo_upstream: Option<SocketAddr>,
 }
 
+/// `demo` options.
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Proxy listener.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// Admin listener (metrics, health).
+    #[arg(long, default_value = "127.0.0.1:9901")]
+    pub admin: SocketAddr,
+    /// The built-in echo upstream.
+    #[arg(long, default_value = "127.0.0.1:9000")]
+    pub echo: SocketAddr,
+    /// Keep the config and SQLite file here (default: a new temp directory).
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+}
+
 /// `explain` arguments.
 #[derive(Debug, Args)]
 pub struct ExplainArgs {
@@ -290,6 +309,7 @@ pub fn run(cli: Cli) -> ExitCode {
     let Cli { config, command } = cli;
     let outcome = match command {
         Command::Serve(args) => serve(&config, args),
+        Command::Demo(args) => demo(args),
         Command::Check => return check(&config),
         Command::Explain(args) => explain::run(&config, args),
         Command::Token { command: TokenCommand::Mint(args) } => mint(&config, args),
@@ -328,6 +348,11 @@ fn serve(path: &std::path::Path, args: ServeArgs) -> anyhow::Result<()> {
         tracing::warn!("{w}");
     }
     server::serve(config, ServeOptions { echo_upstream })
+}
+
+fn demo(args: DemoArgs) -> anyhow::Result<()> {
+    let DemoArgs { listen, admin, echo, data_dir } = args;
+    crate::demo::run(crate::demo::DemoOptions { listen, admin, echo, data_dir })
 }
 
 fn check(path: &std::path::Path) -> ExitCode {

@@ -29,10 +29,14 @@ pub struct Generation {
     pub verifier: Verifier,
     /// Mints tokens with the current key.
     pub issuer: Issuer,
+    /// The JWKS document of the verification keys, serialised once.
+    pub jwks: bytes::Bytes,
     /// Upstreams, indexed like `config.upstreams`.
     pub upstreams: Vec<Upstream>,
     /// Per-route labels and histograms; index = rule index, last = default.
     pub routes: Vec<RouteStats>,
+    /// Labels and histogram of the identity endpoints (route `(auth)`).
+    pub auth_route: RouteStats,
 }
 
 /// The metric handles of one route, resolved once per generation.
@@ -45,6 +49,9 @@ pub struct RouteStats {
 
 /// The route label used when no rule matched.
 pub const DEFAULT_ROUTE: &str = "(default)";
+
+/// The route label of requests the identity endpoints answered.
+pub const AUTH_ROUTE: &str = "(auth)";
 
 /// Why a config could not be turned into a generation.
 #[derive(Debug, thiserror::Error)]
@@ -66,6 +73,7 @@ impl Generation {
         metrics: &Metrics,
     ) -> Result<Generation, GenerationError> {
         let keys = Arc::new(Keys::new(&config.tokens)?);
+        let jwks = bytes::Bytes::from(serde_json::to_vec(&keys.jwks()).unwrap_or_default());
         let verifier = Verifier::new(keys.clone(), &config.tokens);
         let issuer = Issuer::new(keys, &config.tokens);
         let mut upstreams = Vec::with_capacity(config.upstreams.len());
@@ -80,7 +88,9 @@ impl Generation {
             .chain(std::iter::once(DEFAULT_ROUTE))
             .map(|name| RouteStats { name: name.into(), duration: metrics.route_duration(name) })
             .collect();
-        Ok(Generation { id, config, verifier, issuer, upstreams, routes })
+        let auth_route =
+            RouteStats { name: AUTH_ROUTE.into(), duration: metrics.route_duration(AUTH_ROUTE) };
+        Ok(Generation { id, config, verifier, issuer, jwks, upstreams, routes, auth_route })
     }
 
     /// Stats of rule `index`, or of the default when None.

@@ -18,16 +18,23 @@
 //!  generation::Live (ArcSwap) ◄── read once per request by proxy::Gateway
 //! ```
 //!
-//! Dependency direction: `proxy` uses `policy`, `token`, `metrics` and
-//! `generation`; `config` builds `policy` and `token` values; only `proxy`,
+//! Dependency direction: `proxy` uses `auth`, `policy`, `token`, `metrics` and
+//! `generation`; `auth` uses `store` and `token` (and the proxy's pure
+//! `admit` for forward-auth); `config` builds `policy` and `token` values; only `proxy`,
 //! `server`, `admin` and `echo` touch Pingora types, so `policy` and `token`
 //! are plain Rust that unit tests and benches call directly.
 //!
 //! # Request lifecycle
 //!
 //! ```text
-//! client ─► request_filter: normalise path → first matching rule →
-//!           (public? skip) bearer token → verify (cache first) → authorize
+//! client ─► request_filter: normalise path → under auth.prefix or
+//!           /.well-known/jwks.json? → auth::AuthService (register, login,
+//!           refresh, users, decide …; store and argon2 on the auth runtime)
+//!             │ otherwise
+//!             ▼
+//!           first matching rule →
+//!           (public? skip) bearer token → verify (cache first) → revocation
+//!           point (in-memory map) → authorize
 //!             │ refused: 400/401/403 JSON, nothing reaches the upstream
 //!             ▼
 //!           upstream_peer → upstream_request_filter (strip forged identity
@@ -40,6 +47,7 @@ pub mod admin;
 pub mod auth;
 pub mod cli;
 pub mod config;
+pub mod demo;
 pub mod echo;
 pub mod explain;
 pub mod generation;

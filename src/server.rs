@@ -1,13 +1,17 @@
 //! Assembles and runs the Pingora server: the proxy service on the public
-//! listener, the admin service on its own, the upstream health checker, and
-//! (for demos) the built-in echo upstream.
+//! listener (with the identity endpoints), the admin service on its own, the
+//! upstream health checker, and (for demos) the built-in echo upstream.
+//!
+//! Identity work lives on its own runtime ([`AuthRuntime`]): the user-store
+//! link (connect, migrate when `database.migrate_on_start`, ping for
+//! `/readyz`) and the revocation poller run there. A database that is down
+//! does not stop the gateway from starting.
 //!
 //! Pingora owns its runtimes: `run_forever` is called from plain `main`, never
 //! from inside a tokio runtime. Its settings are built from our config, not
 //! parsed from argv (Pingora's `-c` would clash with ours).
 
 use std::net::SocketAddr;
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -19,6 +23,8 @@ use pingora::services::background::{background_service, BackgroundService};
 use pingora::services::listening::Service;
 
 use crate::admin::{AdminApp, Readiness};
+use crate::auth::password::PasswordHasher;
+use crate::auth::{AuthRuntime, AuthService, DatabaseLink, Revocations};
 use crate::config::Config;
 use crate::echo::EchoApp;
 use crate::generation::{Generation, Live};
@@ -50,15 +56,14 @@ pub fn serve(config: Config, options: ServeOptions) -> anyhow::Result<()> {
     metrics.config_generation.set(1);
     let live = Arc::new(Live::new(first));
     let readiness = Arc::new(Readiness::default());
-    // No user store is consulted yet: ready once the config is in force.
-    readiness.database.store(true, Ordering::Relaxed);
+    let auth = start_identity(&live, &metrics, &readiness)?;
 
     let mut server = Server::new_with_opt_and_conf(Opt::default(), pingora_conf);
     server.bootstrap();
 
     let mut proxy = pingora::proxy::http_proxy_service_with_name(
         &server.configuration,
-        Gateway::new(live.clone(), metrics.clone()),
+        Gateway::new(live.clone(), metrics.clone(), auth),
         "nexora proxy",
     );
     proxy.add_tcp(&proxy_addr);
@@ -81,6 +86,34 @@ pub fn serve(config: Config, options: ServeOptions) -> anyhow::Result<()> {
     }
     tracing::info!(proxy = %proxy_addr, admin = %admin_addr, "nexora-gate serving");
     server.run_forever()
+}
+
+/// How long `serve` waits for the first connection to the user store before starting
+/// anyway (the link keeps trying in the background).
+const FIRST_PROBE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Starts the identity runtime, the user-store link and the revocation poller, and
+/// builds the service the proxy hands identity requests to.
+fn start_identity(
+    live: &Arc<Live>,
+    metrics: &Metrics,
+    readiness: &Arc<Readiness>,
+) -> anyhow::Result<AuthService> {
+    let gen = live.current();
+    let runtime = Arc::new(AuthRuntime::start().context("starting the identity runtime")?);
+    let link = Arc::new(DatabaseLink::new(gen.config.database.clone(), readiness.clone()));
+    let first = runtime.block_on(async { tokio::time::timeout(FIRST_PROBE_TIMEOUT, link.probe()).await });
+    match first {
+        Ok(Ok(())) => tracing::info!("user store reachable"),
+        Ok(Err(e)) => tracing::warn!(error = %e, "user store not reachable yet; identity endpoints answer 503 until it is"),
+        Err(_) => tracing::warn!("user store did not answer in time; identity endpoints answer 503 until it does"),
+    }
+    let revocations = Arc::new(Revocations::new());
+    runtime.handle().spawn(link.clone().maintain());
+    runtime.handle().spawn(revocations.clone().poll_forever(link.clone(), live.clone()));
+    let hasher = PasswordHasher::new(gen.config.auth.argon2)
+        .with_max_length(gen.config.auth.password_max_length);
+    Ok(AuthService::new(runtime, link, hasher, revocations, metrics.clone()))
 }
 
 /// Pingora settings from our `server:` section.

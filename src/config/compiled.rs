@@ -10,6 +10,8 @@ use std::time::Duration;
 
 use ipnet::IpNet;
 
+use crate::auth::password::Argon2Params;
+use crate::auth::RateLimit;
 use crate::policy::{PolicyCase, Roles, RuleSet};
 use crate::proxy::IdentityHeaders;
 use crate::token::TokenSettings;
@@ -145,6 +147,10 @@ pub struct AuthSettings {
     pub password_min_length: usize,
     /// Maximum password length in bytes; longer ones are refused before hashing.
     pub password_max_length: usize,
+    /// argon2id cost of new hashes (`auth.password.argon2`).
+    pub argon2: Argon2Params,
+    /// Attempt budget of login, refresh and register (`auth.rate_limit`).
+    pub rate_limit: RateLimit,
 }
 
 /// Logging (`logging:`).

@@ -4,12 +4,15 @@
 //! Synchronous and free of Pingora session types, so it is the same code for
 //! the proxy, `/auth/decide` and the tests. It allocates only when the path
 //! had to be rewritten (the normalised path is what the upstream receives).
+//! A verified token is also checked against the in-memory revocation points
+//! (CONTRACT 4.5): one lock-free map lookup, no query.
 
 use std::borrow::Cow;
 use std::sync::Arc;
 
 use http::HeaderMap;
 
+use crate::auth::Revocations;
 use crate::generation::Generation;
 use crate::metrics::Metrics;
 use crate::policy::{authorize, normalize_path, Access, Decision, DefaultAccess, Who};
@@ -56,9 +59,24 @@ pub fn admit<'p>(
     facts: &RequestFacts<'p>,
     now: u64,
     metrics: &Metrics,
+    revocations: &Revocations,
+) -> Result<Admitted<'p>, Refused> {
+    let path = normalize_path(facts.raw_path)
+        .map_err(|e| Refused { rule: None, denial: Denial::BadPath(e) })?;
+    admit_path(gen, facts, path, now, metrics, revocations)
+}
+
+/// [`admit`] for a path the caller has already normalised (the proxy normalises once
+/// to see whether the request is for the identity endpoints).
+pub fn admit_path<'p>(
+    gen: &Generation,
+    facts: &RequestFacts<'_>,
+    path: Cow<'p, str>,
+    now: u64,
+    metrics: &Metrics,
+    revocations: &Revocations,
 ) -> Result<Admitted<'p>, Refused> {
     let refuse = |rule, denial| Refused { rule, denial };
-    let path = normalize_path(facts.raw_path).map_err(|e| refuse(None, Denial::BadPath(e)))?;
     let rules = &gen.config.rules;
     let found = rules.find(facts.method, facts.host, &path);
     let rule_index = found.map(|r| r.index());
@@ -78,6 +96,10 @@ pub fn admit<'p>(
         return Err(refuse(rule_index, Denial::Forbidden(reason)));
     }
     let claims = verify_bearer(gen, facts.headers, now, metrics).map_err(|d| refuse(rule_index, d))?;
+    if revocations.is_revoked(&claims.user_id, claims.iat) {
+        metrics.token_verify.with_label_values(&["revoked"]).inc();
+        return Err(refuse(rule_index, Denial::Revoked));
+    }
     let role = claims.role.as_deref().and_then(|r| gen.config.roles.id(r));
     let who = Who::User { user_id: &claims.user_id, role };
     let owner_value = found.and_then(|r| r.owner_value(&path));

@@ -34,6 +34,8 @@ pub struct RequestCtx {
     pub denial: Option<Denial>,
     /// The upstream chosen, for logs and metrics.
     pub upstream: Option<Arc<str>>,
+    /// Set when an identity endpoint answered (its status).
+    pub auth_status: Option<u16>,
     request_id: HeaderValue,
 }
 
@@ -47,6 +49,7 @@ impl RequestCtx {
             claims: None,
             denial: None,
             upstream: None,
+            auth_status: None,
             request_id: HeaderValue::from_static(""),
         }
     }
@@ -86,13 +89,19 @@ impl RequestCtx {
         let status = session
             .response_written()
             .map_or(0, |r| r.status.as_u16());
-        let decision = match self.denial {
-            None if e.is_none() => "allow",
-            None => "error",
-            Some(d) if d.status() >= 500 => "error",
-            Some(_) => "deny",
+        let decision = match (self.auth_status, self.denial) {
+            (Some(s), _) if s >= 500 => "error",
+            (Some(s), _) if s >= 400 => "deny",
+            (Some(_), _) => "allow",
+            (None, None) if e.is_none() => "allow",
+            (None, None) => "error",
+            (None, Some(d)) if d.status() >= 500 => "error",
+            (None, Some(_)) => "deny",
         };
-        let route = gen.route(self.rule);
+        let route = match self.auth_status {
+            Some(_) => &gen.auth_route,
+            None => gen.route(self.rule),
+        };
         let elapsed = self.start.elapsed();
         route.duration.observe(elapsed.as_secs_f64());
         metrics

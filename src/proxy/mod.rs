@@ -1,7 +1,10 @@
 //! The hot path: Pingora's `ProxyHttp` phases for every proxied request.
 //!
 //! ```text
-//! request_filter ──► admit (normalise, match, verify, authorize)
+//! request_filter ──► normalise ──► under auth.prefix / JWKS? ──► auth_route
+//!      │                           (AuthService; never proxied)
+//!      ▼
+//!      admit (match, verify, revocation point, authorize)
 //!      │ refused ──► respond::send (401/403/400 JSON) ──► logging
 //!      ▼ admitted (path rewritten to its normalised form)
 //! upstream_peer ──► the rule's upstream (round-robin, health-checked)
@@ -15,6 +18,7 @@
 //! the database, compiles a pattern or takes a lock of ours.
 
 pub mod admit;
+mod auth_route;
 pub mod bearer;
 mod ctx;
 pub mod headers;
@@ -35,21 +39,25 @@ use pingora::{Error, ErrorType};
 pub use ctx::RequestCtx;
 pub use headers::IdentityHeaders;
 
+use crate::auth::AuthService;
 use crate::generation::Live;
 use crate::metrics::Metrics;
-use admit::{admit, RequestFacts};
+use crate::policy::normalize_path;
+use admit::{admit_path, RequestFacts};
 use respond::Denial;
 
 /// The proxy application: shared, immutable apart from the generation slot.
 pub struct Gateway {
     live: Arc<Live>,
     metrics: Metrics,
+    auth: AuthService,
 }
 
 impl Gateway {
-    /// A gateway reading its compiled state from `live`.
-    pub fn new(live: Arc<Live>, metrics: Metrics) -> Gateway {
-        Gateway { live, metrics }
+    /// A gateway reading its compiled state from `live`, serving the identity
+    /// endpoints through `auth`.
+    pub fn new(live: Arc<Live>, metrics: Metrics, auth: AuthService) -> Gateway {
+        Gateway { live, metrics, auth }
     }
 }
 
@@ -82,13 +90,30 @@ impl ProxyHttp for Gateway {
         let gen = self.live.current();
         ctx.adopt_request_id(session.req_header());
         let req = session.req_header();
+        let path = match normalize_path(req.uri.path()) {
+            Ok(path) => path,
+            Err(e) => {
+                let denial = Denial::BadPath(e);
+                ctx.denial = Some(denial);
+                ctx.generation = Some(gen);
+                respond::send(session, denial, ctx.request_id_str()).await?;
+                return Ok(true);
+            }
+        };
+        if let Some(rest) = AuthService::claims_path(&gen, &path) {
+            let rest = rest.to_owned();
+            ctx.generation = Some(gen.clone());
+            auth_route::serve(&self.auth, session, ctx, gen, rest).await?;
+            return Ok(true);
+        }
         let facts = RequestFacts {
             method: req.method.as_str(),
             host: request_host(req),
             raw_path: req.uri.path(),
             headers: &req.headers,
         };
-        let verdict = admit(&gen, &facts, unix_now(), &self.metrics);
+        let revocations = self.auth.revocations();
+        let verdict = admit_path(&gen, &facts, path, unix_now(), &self.metrics, revocations);
         let rewritten = match verdict {
             Ok(admitted) => {
                 ctx.rule = admitted.rule;

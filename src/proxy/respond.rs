@@ -167,6 +167,40 @@ pub async fn send(session: &mut Session, denial: Denial, request_id: &str) -> Re
     Ok(())
 }
 
+/// Writes an identity endpoint's answer (CONTRACT 3) as the complete response.
+///
+/// `Content-Type` is `application/json` whenever there is a body. The connection is
+/// closed after 5xx answers and whenever the request body was not read to its end
+/// (`body_consumed` false: refused as too large, or timed out).
+pub async fn send_auth(
+    session: &mut Session,
+    response: crate::auth::AuthResponse,
+    request_id: &str,
+    body_consumed: bool,
+) -> Result<()> {
+    let crate::auth::AuthResponse { status, headers, body } = response;
+    let mut header = ResponseHeader::build(status, Some(headers.len() + 4))?;
+    if !body.is_empty() {
+        header.insert_header(http::header::CONTENT_TYPE, "application/json")?;
+    }
+    header.insert_header(http::header::CONTENT_LENGTH, body.len())?;
+    for (name, value) in headers {
+        header.append_header(name, value)?;
+    }
+    if !request_id.is_empty() {
+        header.insert_header(super::headers::REQUEST_ID, request_id)?;
+    }
+    if status >= 500 || !body_consumed {
+        session.set_keepalive(None);
+    }
+    let head_only = session.req_header().method == http::Method::HEAD || body.is_empty();
+    session.write_response_header(Box::new(header), head_only).await?;
+    if !head_only {
+        session.write_response_body(Some(body), true).await?;
+    }
+    Ok(())
+}
+
 fn has_request_body(session: &Session) -> bool {
     let headers = &session.req_header().headers;
     headers.contains_key(http::header::TRANSFER_ENCODING)

@@ -7,6 +7,11 @@
 mod common;
 
 mod admin;
+mod auth_login;
+mod auth_refresh;
+mod auth_register;
+mod auth_revocation;
+mod auth_users;
 mod cli;
 mod configs;
 mod hot_path;

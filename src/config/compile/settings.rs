@@ -4,6 +4,8 @@ use http::header::HeaderName;
 
 use super::Compiler;
 use crate::config::raw;
+use crate::auth::password::{Argon2Params, PasswordHasher};
+use crate::auth::RateLimit;
 use crate::config::{AuthSettings, DatabaseSettings, LoggingSettings};
 use crate::policy::Roles;
 use crate::proxy::IdentityHeaders;
@@ -39,7 +41,7 @@ impl Compiler<'_> {
     }
 
     pub(super) fn auth(&mut self, raw: Option<raw::Auth>, roles: &Roles) -> Option<AuthSettings> {
-        let raw::Auth { prefix, self_register_roles, password, rate_limit: _ } =
+        let raw::Auth { prefix, self_register_roles, password, rate_limit } =
             raw.unwrap_or(raw::Auth { prefix: None, self_register_roles: None, password: None, rate_limit: None });
         let prefix = prefix.unwrap_or_else(|| "/auth".to_owned());
         if !prefix.starts_with('/') || prefix.len() < 2 || prefix.ends_with('/') {
@@ -54,21 +56,60 @@ impl Compiler<'_> {
                 self.error(&at, "ADMIN can never be self-registered: an ADMIN creates ADMIN accounts");
             }
         }
-        let (min, max) = match password {
-            Some(raw::Password { min_length, max_length, argon2: _ }) => (min_length, max_length),
-            None => (None, None),
+        let (min, max, argon2) = match password {
+            Some(raw::Password { min_length, max_length, argon2 }) => (min_length, max_length, argon2),
+            None => (None, None, None),
         };
+        let argon2 = self.argon2(argon2);
         let min = min.unwrap_or(8);
         let max = max.unwrap_or(DEFAULT_PASSWORD_MAX);
         if min == 0 || min > max || max > 65_536 {
             self.error("auth.password", "needs 1 <= min_length <= max_length <= 65536");
         }
+        let rate_limit = self.rate_limit(rate_limit);
         Some(AuthSettings {
             prefix,
             self_register_roles: self_register,
             password_min_length: min,
             password_max_length: max,
+            argon2,
+            rate_limit,
         })
+    }
+
+    fn argon2(&mut self, raw: Option<raw::Argon2>) -> Argon2Params {
+        let default = Argon2Params::default();
+        let Some(raw::Argon2 { memory_kib, iterations, parallelism }) = raw else {
+            return default;
+        };
+        let params = Argon2Params {
+            memory_kib: memory_kib.unwrap_or(default.memory_kib),
+            iterations: iterations.unwrap_or(default.iterations),
+            parallelism: parallelism.unwrap_or(default.parallelism),
+        };
+        if let Err(e) = PasswordHasher::try_new(params) {
+            self.error("auth.password.argon2", e.to_string());
+        }
+        params
+    }
+
+    fn rate_limit(&mut self, raw: Option<raw::RateLimit>) -> RateLimit {
+        let default = RateLimit::default();
+        let (max_attempts, window) = match raw {
+            Some(raw::RateLimit { max_attempts, window }) => (max_attempts, window),
+            None => (None, None),
+        };
+        let max_attempts = max_attempts.unwrap_or(default.max_attempts);
+        if max_attempts == 0 {
+            self.error("auth.rate_limit.max_attempts", "must be at least 1");
+        }
+        let window = self
+            .duration("auth.rate_limit.window", window.as_deref(), "1m")
+            .unwrap_or(default.window);
+        if window.is_zero() {
+            self.error("auth.rate_limit.window", "must be more than 0s");
+        }
+        RateLimit { max_attempts, window }
     }
 
     pub(super) fn identity_headers(&mut self, raw: Option<raw::IdentityHeaders>) -> Option<IdentityHeaders> {

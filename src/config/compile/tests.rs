@@ -123,3 +123,24 @@ fn shadowed_route_is_a_warning_not_an_error() {
         config.warnings.iter().map(|w| w.to_string()).collect::<Vec<_>>()
     );
 }
+
+#[test]
+fn rate_limit_and_argon2_compile_and_bad_values_are_located() {
+    let config = load_str(Path::new("gw.yaml"), &base(""), &env).unwrap();
+    assert_eq!(config.auth.rate_limit.max_attempts, 5);
+    assert_eq!(config.auth.rate_limit.window.as_secs(), 60);
+    assert_eq!(config.auth.argon2.memory_kib, 19456);
+    let yaml = base(
+        "auth:\n  rate_limit: { max_attempts: 9, window: 30s }\n  password: { argon2: { memory_kib: 8192, iterations: 3 } }\n",
+    );
+    let config = load_str(Path::new("gw.yaml"), &yaml, &env).unwrap();
+    assert_eq!(config.auth.rate_limit.max_attempts, 9);
+    assert_eq!(config.auth.rate_limit.window.as_secs(), 30);
+    assert_eq!((config.auth.argon2.memory_kib, config.auth.argon2.iterations), (8192, 3));
+    let errors = errors_of(&base(
+        "auth:\n  rate_limit: { max_attempts: 0, window: soon }\n  password: { argon2: { memory_kib: 1 } }\n",
+    ));
+    for needle in ["auth.rate_limit.max_attempts", "auth.rate_limit.window", "auth.password.argon2"] {
+        assert!(errors.iter().any(|e| e.contains(needle)), "{needle} in {errors:#?}");
+    }
+}

@@ -3,6 +3,7 @@
 
 #![allow(dead_code, unreachable_pub)]
 
+pub mod auth;
 pub mod tokens;
 pub mod upstream;
 
@@ -62,7 +63,12 @@ default: deny
 
 /// A whole config: listeners and upstream filled in, then `policy` (roles,
 /// routes, default, tests) and any `extra` top-level sections.
+///
+/// Without a `database:` section in `extra` the gateway gets an in-memory SQLite store,
+/// so no test writes into the working directory.
 pub fn config_yaml(proxy: u16, admin: u16, upstream: &str, policy: &str, extra: &str) -> String {
+    let memory_db = "database:\n  url: \"sqlite::memory:\"\n  migrate_on_start: true\n";
+    let extra = if extra.contains("database:") { extra.to_owned() } else { format!("{memory_db}{extra}") };
     format!(
         r#"server:
   threads: 1
