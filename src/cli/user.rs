@@ -13,7 +13,7 @@ use super::{
     ImportDjangoArgs, ImportFileFormat, UserCommand, UserCreateArgs, UserSetPasswordArgs, UserSetRoleArgs, UserTarget,
 };
 use crate::auth::canonical;
-use crate::auth::password::{Argon2Params, PasswordHasher};
+use crate::auth::password::PasswordHasher;
 use crate::auth::validate_password::{too_long, validate_password};
 use crate::config::Config;
 use crate::store::{parse_export, ImportFormat, NewUser, Store, StoreError, User, UserPatch};
@@ -71,7 +71,7 @@ impl Admin {
         }
         Ok(Admin {
             store,
-            hasher: PasswordHasher::new(Argon2Params::default()).with_max_length(config.auth.password_max_length),
+            hasher: PasswordHasher::new(config.auth.argon2).with_max_length(config.auth.password_max_length),
             roles: config.roles.names().to_vec(),
             min_length: config.auth.password_min_length,
             max_length: config.auth.password_max_length,

@@ -246,7 +246,7 @@ pub struct Auth {
 pub struct Password {
     /// Minimum length in characters. Default: 8.
     pub min_length: Option<usize>,
-    /// Maximum length in characters (bounds hashing cost). Default: 128.
+    /// Maximum length in bytes, refused before hashing (bounds its cost). Default: 4096.
     pub max_length: Option<usize>,
     /// Hashing cost. Default: every field's default.
     pub argon2: Option<Argon2>,
