@@ -1,5 +1,6 @@
 //! The `user` commands against an in-memory SQLite store, and their argument parsing.
 
+use crate::auth::password::Argon2Params;
 use clap::Parser;
 
 use super::*;
