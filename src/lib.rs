@@ -55,6 +55,7 @@ pub mod logging;
 pub mod metrics;
 pub mod policy;
 pub mod proxy;
+pub mod reload;
 pub mod server;
 pub mod store;
 pub mod token;
