@@ -16,6 +16,8 @@
 //!        │  cache), upstream peers, per-route metric handles
 //!        ▼
 //!  generation::Live (ArcSwap) ◄── read once per request by proxy::Gateway
+//!        ▲  reload::Reloader: on a file change or SIGHUP, the same load +
+//!        │  the policy tests, then a new Generation swapped in (or refused)
 //! ```
 //!
 //! Dependency direction: `proxy` uses `auth`, `policy`, `token`, `metrics` and

@@ -33,6 +33,7 @@ use crate::config::{self, ConfigErrors};
 use crate::generation::{Generation, GenerationError, Live};
 use crate::metrics::Metrics;
 use crate::policy::run_cases;
+use watch::Fingerprint;
 
 /// What asked for a reload (logged with the outcome).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -97,6 +98,9 @@ pub struct Reloader {
     path: PathBuf,
     live: Arc<Live>,
     metrics: Metrics,
+    /// The file's content when the reloader was made, right after the first
+    /// load: the baseline the watch compares against.
+    initial: Fingerprint,
 }
 
 impl Reloader {
@@ -105,16 +109,22 @@ impl Reloader {
     /// series of `nexora_policy_reloads_total` visible at 0.
     pub fn new(live: Arc<Live>, metrics: Metrics) -> Reloader {
         let path = live.current().config.path.clone();
+        let initial = Fingerprint::of(&std::fs::read(&path));
         metrics.config_last_reload_success.set(unix_seconds());
         for result in ["ok", "error"] {
             metrics.policy_reloads.with_label_values(&[result]);
         }
-        Reloader { path, live, metrics }
+        Reloader { path, live, metrics, initial }
     }
 
     /// The config file.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// The file's content when this reloader was made.
+    pub fn initial_fingerprint(&self) -> Fingerprint {
+        self.initial
     }
 
     /// Applies `read` (the file's bytes, as just read) and counts the outcome.

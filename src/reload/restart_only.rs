@@ -52,7 +52,7 @@ pub fn keep_running_values(running: &Config, next: &mut Config) -> Vec<&'static 
 
     let (old, new) = (&running.logging, &mut next.logging);
     keep("logging.level", old.level != new.level);
-    keep("logging.json", old.json != new.json);
+    keep("logging.format", old.json != new.json);
     new.level = old.level.clone();
     new.json = old.json;
 

@@ -54,8 +54,11 @@ impl BackgroundService for ReloadService {
                 None
             }
         };
-        let mut last = Fingerprint::of(&tokio::fs::read(reloader.path()).await);
+        let mut last = reloader.initial_fingerprint();
         let mut debounce = Debounce::new(QUIET, MAX_DELAY);
+        // A change made between the first load and the watch starting has no
+        // event of its own: look once now.
+        debounce.event(tokio::time::Instant::now());
         loop {
             let due = debounce.deadline();
             tokio::select! {
