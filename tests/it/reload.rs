@@ -329,3 +329,29 @@ fn replaced_files_are_noticed_and_same_bytes_are_not_a_reload() {
     assert_eq!(reloads(&gw, "ok"), 3.0);
     assert_eq!(reloads(&gw, "error"), 0.0);
 }
+
+#[test]
+fn a_request_in_flight_finishes_under_the_generation_it_started_with() {
+    let up = Upstream::start(Behaviour::Slow(Duration::from_secs(3)));
+    let (proxy, admin) = (free_port(), free_port());
+    let yaml = config_yaml(proxy, admin, &up.addr, SHOP_ROUTES, "").replace("read_timeout: 2s", "read_timeout: 20s");
+    let gw = Gateway::start_yaml(&yaml, proxy, admin);
+    let url = format!("{}/api/products/1", gw.url);
+    let in_flight = thread::spawn(move || Reply::from(agent().get(&url).call()));
+    wait_for(&gw, "the slow request to reach the upstream", || !up.seen().is_empty());
+
+    // The new generation drops the catalogue route and points the upstream nowhere.
+    let edited = config_text(&gw)
+        .replace("  - name: catalogue\n    match: { path: /api/products/**, methods: [GET, HEAD] }\n    allow: public\n    upstream: shop\n", "")
+        .replace(&format!("servers: [{}]", up.addr), &format!("servers: [127.0.0.1:{}]", free_port()));
+    replace_atomically(&gw.config_path, &edited);
+    wait_for(&gw, "the new generation", || generation(&gw) == 2.0);
+    assert!(!in_flight.is_finished(), "the slow request ended before the swap: the test proves nothing");
+    // No rule matches any more: `default: deny`.
+    assert_eq!(gw.get("/api/products/2", None, &[]).status, 403);
+
+    let reply = in_flight.join().unwrap();
+    assert_eq!(reply.status, 200, "{reply:?}");
+    assert!(reply.body.contains("\"upstream\":true"), "{}", reply.body);
+    assert_eq!(generation(&gw), 2.0);
+}
