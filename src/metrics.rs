@@ -44,6 +44,9 @@ pub struct Metrics {
     pub config_generation: IntGauge,
     /// `nexora_token_cache_entries`: entries in the verified-token cache.
     pub token_cache_entries: IntGauge,
+    /// `nexora_config_last_reload_success_timestamp_seconds`: when the config
+    /// in force was loaded (start or last successful reload), Unix seconds.
+    pub config_last_reload_success: IntGauge,
 }
 
 impl Metrics {
@@ -99,6 +102,10 @@ impl Metrics {
             "nexora_token_cache_entries",
             "Entries in the verified-token cache",
         )?;
+        let config_last_reload_success = IntGauge::new(
+            "nexora_config_last_reload_success_timestamp_seconds",
+            "When the config in force was loaded (start or last successful reload), Unix seconds",
+        )?;
 
         registry.register(Box::new(requests.clone()))?;
         registry.register(Box::new(request_duration.clone()))?;
@@ -111,6 +118,7 @@ impl Metrics {
         registry.register(Box::new(upstream_errors.clone()))?;
         registry.register(Box::new(config_generation.clone()))?;
         registry.register(Box::new(token_cache_entries.clone()))?;
+        registry.register(Box::new(config_last_reload_success.clone()))?;
 
         Ok(Metrics {
             registry,
@@ -125,6 +133,7 @@ impl Metrics {
             upstream_errors,
             config_generation,
             token_cache_entries,
+            config_last_reload_success,
         })
     }
 
@@ -169,6 +178,7 @@ mod tests {
             "nexora_refresh_total",
             "nexora_policy_reloads_total",
             "nexora_upstream_errors_total",
+            "nexora_config_last_reload_success_timestamp_seconds",
         ] {
             assert!(text.contains(name), "{name} missing from:\n{text}");
         }
