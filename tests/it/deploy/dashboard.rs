@@ -282,3 +282,25 @@ fn the_query_readers_find_metrics_and_labels() {
     assert_eq!(s["a_bucket"].iter().collect::<Vec<_>>(), ["le", "route"]);
     assert!(s["b"].is_empty());
 }
+
+#[test]
+fn panels_fit_the_grid_without_overlapping() {
+    let dash = dashboard();
+    let boxes: Vec<(String, u64, u64, u64, u64)> = panels(&dash)
+        .iter()
+        .map(|p| {
+            let g = &p["gridPos"];
+            let n = |k: &str| g[k].as_u64().unwrap_or_else(|| panic!("panel {} gridPos.{k}", p["title"]));
+            (p["title"].as_str().unwrap().to_owned(), n("x"), n("y"), n("w"), n("h"))
+        })
+        .collect();
+    for (title, x, _, w, _) in &boxes {
+        assert!(x + w <= 24, "panel {title} runs past the 24 grid columns");
+    }
+    for (i, a) in boxes.iter().enumerate() {
+        for b in &boxes[i + 1..] {
+            let apart = a.1 + a.3 <= b.1 || b.1 + b.3 <= a.1 || a.2 + a.4 <= b.2 || b.2 + b.4 <= a.2;
+            assert!(apart, "panels {} and {} overlap", a.0, b.0);
+        }
+    }
+}
