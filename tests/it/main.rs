@@ -14,6 +14,7 @@ mod auth_revocation;
 mod auth_users;
 mod cli;
 mod configs;
+mod deploy;
 mod hot_path;
 mod identity_headers;
 mod normalisation;
