@@ -44,6 +44,8 @@ pub struct Metrics {
     pub config_generation: IntGauge,
     /// `nexora_token_cache_entries`: entries in the verified-token cache.
     pub token_cache_entries: IntGauge,
+    /// `nexora_requests_in_flight`: proxy-port requests started and not finished.
+    pub requests_in_flight: IntGauge,
 }
 
 impl Metrics {
@@ -111,6 +113,9 @@ impl Metrics {
         registry.register(Box::new(upstream_errors.clone()))?;
         registry.register(Box::new(config_generation.clone()))?;
         registry.register(Box::new(token_cache_entries.clone()))?;
+        let requests_in_flight =
+            IntGauge::new("nexora_requests_in_flight", "Proxy-port requests started and not finished")?;
+        registry.register(Box::new(requests_in_flight.clone()))?;
 
         Ok(Metrics {
             registry,
@@ -125,6 +130,7 @@ impl Metrics {
             upstream_errors,
             config_generation,
             token_cache_entries,
+            requests_in_flight,
         })
     }
 

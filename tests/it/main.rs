@@ -16,6 +16,8 @@ mod cli;
 mod configs;
 mod hot_path;
 mod identity_headers;
+mod lifecycle;
 mod normalisation;
 mod simplejwt_interop;
+mod tls;
 mod upstream_faults;
