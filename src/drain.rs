@@ -6,7 +6,10 @@
 //! runtimes alive for `grace_period_seconds`, then drops whatever still runs.
 //! The gateway sets that grace period to `server.graceful_shutdown_timeout`,
 //! so in-flight requests get that long, and [`DrainThenExit`] ends the process
-//! early when nothing is left in flight, so an idle gateway stops at once.
+//! early when nothing has been in flight for [`SETTLE`], so an idle gateway
+//! stops at once. The settle time covers connections accepted just before the
+//! listener closed whose request head has not been read yet (a request is
+//! counted from its context, which Pingora creates after the head).
 
 use std::time::{Duration, Instant};
 
@@ -17,6 +20,9 @@ use prometheus::IntGauge;
 
 /// How often the in-flight count is looked at while draining.
 const POLL: Duration = Duration::from_millis(20);
+
+/// How long nothing must be in flight before the process exits.
+pub const SETTLE: Duration = Duration::from_millis(250);
 
 /// Counts one request in flight for as long as it lives.
 pub struct InFlight {
@@ -47,15 +53,21 @@ pub struct DrainThenExit {
 }
 
 impl DrainThenExit {
-    /// Waits until nothing is in flight or `timeout` has passed; true when drained.
+    /// Waits until nothing has been in flight for [`SETTLE`] (or, at `timeout`,
+    /// nothing is); true when drained.
     async fn drained(&self) -> bool {
-        let deadline = Instant::now() + self.timeout;
+        let start = Instant::now();
+        let deadline = start + self.timeout;
+        let mut idle_since = None;
         loop {
-            if self.in_flight.get() <= 0 {
+            let now = Instant::now();
+            if self.in_flight.get() > 0 {
+                idle_since = None;
+            } else if now.duration_since(*idle_since.get_or_insert(now)) >= SETTLE {
                 return true;
             }
-            if Instant::now() >= deadline {
-                return false;
+            if now >= deadline {
+                return idle_since.is_some();
             }
             tokio::time::sleep(POLL).await;
         }
@@ -113,6 +125,24 @@ mod tests {
         assert!(drain.drained().await);
         release.await.unwrap();
         assert_eq!(gauge.get(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_request_arriving_while_settling_is_waited_for() {
+        let gauge = IntGauge::new("t_in_flight", "test").unwrap();
+        let drain = DrainThenExit { in_flight: gauge.clone(), timeout: Duration::from_secs(10) };
+        let late = gauge.clone();
+        let arrival = tokio::spawn(async move {
+            tokio::time::sleep(SETTLE / 2).await;
+            let guard = InFlight::enter(&late);
+            tokio::time::sleep(SETTLE).await;
+            drop(guard);
+        });
+        let start = Instant::now();
+        assert!(drain.drained().await);
+        // Drained only after the late request ended and the gauge settled again.
+        assert!(start.elapsed() >= SETTLE / 2 + SETTLE + SETTLE, "{:?}", start.elapsed());
+        arrival.await.unwrap();
     }
 
     #[tokio::test]

@@ -112,6 +112,8 @@ fn upgrade_takes_the_sockets_over_without_failing_a_request() {
     old.signal("QUIT");
     let status = old.wait_exit(Duration::from_secs(30)).unwrap_or_else(|| panic!("old process still running; log:\n{}", old.log()));
     assert!(status.success(), "{status:?}\n{}", old.log());
+    // Pingora's own line: the sockets went over the upgrade socket, not rebound.
+    assert!(old.log().contains("listener sockets sent"), "{}", old.log());
     assert!(old.log().contains("drained; exiting"), "{}", old.log());
 
     // Only the new process is left, and it answers on the same ports.
