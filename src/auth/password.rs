@@ -1,14 +1,19 @@
 //! Password hashing and verification: argon2id (OWASP parameters) for new hashes, plus
 //! the Django formats an imported user table carries (`pbkdf2_sha256$…`, `argon2$…`).
 //!
-//! Hashing is CPU- and memory-heavy, so it runs on tokio's blocking pool behind a
-//! semaphore with `max(1, cores - 1)` permits: a login flood queues here instead of
-//! stalling the runtime, and memory stays bounded by permits × `memory_kib`. Passwords
+//! Hashing is CPU- and memory-heavy, so it runs on its own low-priority threads
+//! ([`pool`], `max(1, cores - 1)` of them, at nice 19) behind a semaphore with as many
+//! permits: a login flood queues here instead of stalling a runtime, the scheduler always
+//! prefers the proxy's workers over a hash, and memory stays bounded by permits ×
+//! `memory_kib`. Passwords
 //! longer than the maximum are refused before any work. Unknown users, unusable (`!…`)
 //! and unreadable hashes are verified against a dummy hash made with the current
 //! parameters, so they cost what a wrong password costs (THREATS §6, §7).
 
 mod django;
+mod pool;
+
+pub use pool::{PoolError, HASH_THREAD_NICE};
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
@@ -63,6 +68,9 @@ pub enum PasswordError {
     /// The hashing task failed (panicked or was cancelled).
     #[error("password hashing failed: {0}")]
     Internal(String),
+    /// The hashing threads could not run the work.
+    #[error(transparent)]
+    Pool(#[from] PoolError),
 }
 
 /// The result of [`PasswordHasher::verify`].
@@ -92,6 +100,8 @@ struct Inner {
     /// `Err` when the parameters are out of range: every call reports it.
     argon2: Result<Argon2<'static>, String>,
     permits: Arc<Semaphore>,
+    /// The low-priority threads the work runs on; started on first use.
+    threads: OnceLock<Result<pool::HashPool, String>>,
     /// Hash of a random password with the current parameters, made on first need.
     dummy: OnceLock<Option<String>>,
     dummy_verifications: AtomicU64,
@@ -105,11 +115,11 @@ impl PasswordHasher {
         let argon2 = Params::new(params.memory_kib, params.iterations, params.parallelism, Some(OUTPUT_LEN))
             .map(|p| Argon2::new(Algorithm::Argon2id, Version::V0x13, p))
             .map_err(|e| e.to_string());
-        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         let inner = Inner {
             params,
             argon2,
-            permits: Arc::new(Semaphore::new(cores.saturating_sub(1).max(1))),
+            permits: Arc::new(Semaphore::new(hashing_threads())),
+            threads: OnceLock::new(),
             dummy: OnceLock::new(),
             dummy_verifications: AtomicU64::new(0),
         };
@@ -167,8 +177,8 @@ impl PasswordHasher {
         Ok(())
     }
 
-    /// Runs `work` on the blocking pool once a permit is free. The permit moves into the
-    /// task, so a caller that gives up (client gone) does not free it before the work ends.
+    /// Runs `work` on a hashing thread once a permit is free. The permit moves into the
+    /// job, so a caller that gives up (client gone) does not free it before the work ends.
     async fn run<T: Send + 'static>(
         &self,
         work: impl FnOnce(&Inner) -> T + Send + 'static,
@@ -177,17 +187,29 @@ impl PasswordHasher {
             .acquire_owned()
             .await
             .map_err(|e| PasswordError::Internal(e.to_string()))?;
+        let threads = self
+            .inner
+            .threads
+            .get_or_init(|| pool::HashPool::start(hashing_threads()).map_err(|e| e.to_string()))
+            .as_ref()
+            .map_err(|e| PasswordError::Internal(e.clone()))?;
         let inner = Arc::clone(&self.inner);
-        tokio::task::spawn_blocking(move || {
-            let _permit = permit;
-            work(&inner)
-        })
-        .await
-        .map_err(|e| PasswordError::Internal(e.to_string()))
+        Ok(threads
+            .run(move || {
+                let _permit = permit;
+                work(&inner)
+            })
+            .await?)
     }
 }
 
-// === impl Inner (runs on the blocking pool) ===
+/// How many hashes run at once: one core is always left to the proxy.
+fn hashing_threads() -> usize {
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    cores.saturating_sub(1).max(1)
+}
+
+// === impl Inner (runs on the hashing threads) ===
 
 impl Inner {
     fn argon2(&self) -> Result<&Argon2<'static>, PasswordError> {

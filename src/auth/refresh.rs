@@ -1,9 +1,9 @@
 //! `POST /auth/refresh {"refresh"}`: a new access token and, when `tokens.rotate_refresh`
 //! (the default), a new refresh token in the same family (RFC 9700 §4.14, THREATS §8).
 //!
-//! - The old `jti` is consumed by ONE conditional update inside
-//!   `RefreshTokenRepo::rotate`, so of any number of parallel refreshes with one token
-//!   exactly one wins.
+//! - The successor is stored by ONE conditional insert inside `RefreshTokenRepo::rotate`
+//!   (unique on the token it replaces), so of any number of parallel refreshes with one
+//!   token exactly one wins.
 //! - A token presented again after it was rotated is a replay: its whole family is
 //!   revoked (the winner's new token included) and the answer is 401 `token_not_valid`.
 //! - The user is re-read: missing or inactive → 401; the token issued before the user's
@@ -139,7 +139,7 @@ async fn refresh(
     let exp = i64::try_from(next.exp).unwrap_or(i64::MAX);
     let state = store
         .refresh_tokens()
-        .rotate(&claims.jti, &next.jti, exp, now_i64(call))
+        .rotate(&claims.jti, user.id, family, &next.jti, exp, now_i64(call))
         .await
         .map_err(observe)?;
     admit_state(&store, state, user.id)

@@ -9,7 +9,7 @@ use std::future::Future;
 
 use tokio::runtime::{Builder, Handle, Runtime};
 
-/// Worker threads of the auth runtime (hashing itself runs on its blocking pool).
+/// Worker threads of the auth runtime (hashing itself runs on its own low-priority threads).
 const WORKER_THREADS: usize = 2;
 
 /// Why work handed to the auth runtime produced no result.

@@ -1,8 +1,15 @@
 //! [`RefreshTokenRepo`]: the `refresh_tokens` table. Only the `jti` of a refresh token is
-//! stored, never the token. Consuming one is a single conditional UPDATE, so of any number
-//! of racing refreshes exactly one wins (THREATS §8).
+//! stored, never the token.
+//!
+//! Rotation is ONE statement: an `INSERT … SELECT` that adds the successor row only if the
+//! presented token is live, recording the token it replaces in `parent_jti`. The UNIQUE
+//! index on `parent_jti` makes exactly one of any number of racing rotations succeed; the
+//! others fail on the duplicate and are reported as reuse (THREATS §8). A token is "used"
+//! once it has a successor (or, for rows consumed before that column existed, once its
+//! `used_at` is set). One statement means one round trip and one commit per refresh, and
+//! nothing half-written if the process dies mid-rotation.
 
-use super::{on_pool, BeginWrite, Store, StoreError};
+use super::{on_pool, Store, StoreError};
 
 /// The outcome of presenting a refresh token's jti.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,30 +42,45 @@ pub struct RefreshTokenRepo<'a> {
 
 const INSERT: &str = "INSERT INTO refresh_tokens (jti, user_id, family_id, expires_at, used_at, revoked, created_at) \
      VALUES (?, ?, ?, ?, NULL, 0, ?)";
-const CONSUME: &str =
-    "UPDATE refresh_tokens SET used_at = ? WHERE jti = ? AND used_at IS NULL AND revoked = 0 AND expires_at > ?";
-const OWNER: &str = "SELECT user_id, family_id FROM refresh_tokens WHERE jti = ?";
-const STATE: &str = "SELECT family_id, used_at, revoked, expires_at FROM refresh_tokens WHERE jti = ?";
+/// Adds the successor of a live token: binds new jti, expires_at, created_at, then the
+/// presented jti, its owner and family (from the verified claims), and now.
+const ROTATE: &str = "INSERT INTO refresh_tokens (jti, user_id, family_id, expires_at, used_at, revoked, created_at, parent_jti) \
+     SELECT ?, user_id, family_id, ?, NULL, 0, ?, jti FROM refresh_tokens \
+     WHERE jti = ? AND user_id = ? AND family_id = ? AND used_at IS NULL AND revoked = 0 AND expires_at > ?";
+const STATE: &str = "SELECT r.user_id, r.family_id, r.used_at, r.revoked, r.expires_at, \
+     (SELECT COUNT(*) FROM refresh_tokens c WHERE c.parent_jti = r.jti) \
+     FROM refresh_tokens r WHERE r.jti = ?";
 
-/// What a failed consume found: `(family_id, used_at, revoked, expires_at)`.
-type StateRow = (Vec<u8>, Option<i64>, bool, i64);
+/// What the table holds for one jti: `(user_id, family_id, used_at, revoked, expires_at,
+/// successors)`.
+type StateRow = (i64, Vec<u8>, Option<i64>, bool, i64, i64);
 
-/// Why a token that did not consume is refused. Used before wins over everything else:
-/// a replay is the signal that matters, whatever happened to the token since.
-fn classify(state: Option<StateRow>, now: i64) -> Result<Consumed, StoreError> {
-    let Some((family, used_at, revoked, expires_at)) = state else {
+/// The owner and family a presented token claims; a row of another owner or family under
+/// its jti was never issued with it.
+#[derive(Debug, Clone, Copy)]
+struct Claimed<'a> {
+    user_id: i64,
+    family: &'a str,
+}
+
+/// What the stored state of a token means. Used before wins over everything else: a
+/// replay is the signal that matters, whatever happened to the token since.
+fn classify(state: Option<StateRow>, now: i64, claimed: Option<Claimed<'_>>) -> Result<Consumed, StoreError> {
+    let Some((user_id, family, used_at, revoked, expires_at, successors)) = state else {
         return Ok(Consumed::Unknown);
     };
-    Ok(if used_at.is_some() {
-        Consumed::Reused { family: text(family)? }
+    let family = text(family)?;
+    if claimed.is_some_and(|c| c.user_id != user_id || c.family != family) {
+        return Ok(Consumed::Unknown);
+    }
+    Ok(if used_at.is_some() || successors > 0 {
+        Consumed::Reused { family }
     } else if revoked {
         Consumed::Revoked
     } else if expires_at <= now {
         Consumed::Expired
     } else {
-        // Unreachable unless the row changed between the UPDATE and this SELECT (only a
-        // concurrent consume can do that): report it as the replay it is.
-        Consumed::Reused { family: text(family)? }
+        Consumed::Fresh { user_id, family }
     })
 }
 
@@ -79,6 +101,15 @@ fn check_ids(jti: &str, family: &str) -> Result<(), StoreError> {
         return Err(StoreError::TooLong { field: "family", max: ID_MAX });
     }
     Ok(())
+}
+
+/// Whether a unique violation is on `parent_jti` (SQLite: `UNIQUE constraint failed:
+/// refresh_tokens.parent_jti`; MySQL: `Duplicate entry '…' for key 'refresh_tokens_parent'`).
+/// Only the text after the quoted entry is looked at: the entry may contain anything.
+fn is_parent_violation(message: &str) -> bool {
+    let tail = message.rsplit_once(" key ").map_or(message, |(_, t)| t);
+    let tail = tail.rsplit_once(": ").map_or(tail, |(_, t)| t);
+    tail.contains("parent")
 }
 
 fn map_insert_error(e: sqlx::Error) -> StoreError {
@@ -121,84 +152,54 @@ impl<'a> RefreshTokenRepo<'a> {
         .map_err(map_insert_error)
     }
 
-    /// Marks `jti` used with ONE conditional
-    /// `UPDATE … SET used_at = now WHERE jti = ? AND used_at IS NULL AND revoked = 0 AND expires_at > now`;
-    /// one row affected ⇒ [`Consumed::Fresh`], so of any number of racing calls exactly
-    /// one wins. Otherwise a SELECT says why; used before ⇒ [`Consumed::Reused`] (the
-    /// caller then revokes the family).
-    pub async fn consume(&self, jti: &str, now: i64) -> Result<Consumed, StoreError> {
-        on_pool!(self.store, pool => {
-            let won = sqlx::query(CONSUME).bind(now).bind(jti).bind(now).execute(pool).await
-                .map_err(StoreError::from_sqlx)?
-                .rows_affected() == 1;
-            if won {
-                let (user_id, family) = sqlx::query_as::<_, (i64, Vec<u8>)>(OWNER).bind(jti).fetch_one(pool).await
-                    .map_err(StoreError::from_sqlx)?;
-                Ok(Consumed::Fresh { user_id, family: text(family)? })
-            } else {
-                let state = sqlx::query_as::<_, StateRow>(STATE).bind(jti).fetch_optional(pool).await
-                    .map_err(StoreError::from_sqlx)?;
-                classify(state, now)
-            }
-        })
-    }
-
-    /// Rotation in one transaction: consume `old_jti` and insert `new_jti` in the same
-    /// family expiring at `expires_at`; [`Consumed::Fresh`] only if both happened,
-    /// otherwise nothing changed and the reason is returned.
+    /// Rotation: adds `new_jti` (same owner and family, expiring at `expires_at`) as the
+    /// successor of `old_jti`, in one statement that succeeds only if `old_jti` is stored
+    /// for `user_id` in `family`, unused, unrevoked and unexpired. [`Consumed::Fresh`] when
+    /// it did; otherwise nothing was written and the reason is returned — a token that
+    /// already has a successor (including one added by a racing call a moment ago) is
+    /// [`Consumed::Reused`], and the caller revokes the family.
     pub async fn rotate(
         &self,
         old_jti: &str,
+        user_id: i64,
+        family: &str,
         new_jti: &str,
         expires_at: i64,
         now: i64,
     ) -> Result<Consumed, StoreError> {
-        check_ids(new_jti, "")?;
-        on_pool!(self.store, pool => {
-            let mut tx = pool.begin_write().await.map_err(StoreError::from_sqlx)?;
-            let won = sqlx::query(CONSUME).bind(now).bind(old_jti).bind(now).execute(&mut *tx).await
-                .map_err(StoreError::from_sqlx)?
-                .rows_affected() == 1;
-            if won {
-                let (user_id, family) = sqlx::query_as::<_, (i64, Vec<u8>)>(OWNER).bind(old_jti).fetch_one(&mut *tx).await
-                    .map_err(StoreError::from_sqlx)?;
-                let family = text(family)?;
-                sqlx::query(INSERT)
-                    .bind(new_jti)
-                    .bind(user_id)
-                    .bind(&family)
-                    .bind(expires_at)
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(map_insert_error)?;
-                tx.commit().await.map_err(StoreError::from_sqlx)?;
-                Ok(Consumed::Fresh { user_id, family })
-            } else {
-                tx.rollback().await.map_err(StoreError::from_sqlx)?;
-                let state = sqlx::query_as::<_, StateRow>(STATE).bind(old_jti).fetch_optional(pool).await
-                    .map_err(StoreError::from_sqlx)?;
-                classify(state, now)
-            }
-        })
+        check_ids(new_jti, family)?;
+        let claimed = Claimed { user_id, family };
+        let inserted = on_pool!(self.store, pool => sqlx::query(ROTATE)
+            .bind(new_jti)
+            .bind(expires_at)
+            .bind(now)
+            .bind(old_jti)
+            .bind(user_id)
+            .bind(family)
+            .bind(now)
+            .execute(pool)
+            .await
+            .map(|done| done.rows_affected()));
+        match inserted {
+            Ok(1) => return Ok(Consumed::Fresh { user_id, family: family.to_owned() }),
+            Ok(_) => {}
+            // The loser of a race on the same parent; `state` sees the winner's row.
+            Err(sqlx::Error::Database(db)) if db.is_unique_violation() && is_parent_violation(db.message()) => {}
+            Err(e) => return Err(map_insert_error(e)),
+        }
+        classify(self.state(old_jti).await?, now, Some(claimed))
     }
 
-    /// The state of `jti` without consuming it (refresh when `tokens.rotate_refresh` is
+    /// The state of `jti` without changing it (refresh when `tokens.rotate_refresh` is
     /// off): [`Consumed::Fresh`] when it is unused, not revoked and not expired; otherwise
-    /// why not, as [`Self::consume`] reports it.
+    /// why not, as [`Self::rotate`] reports it.
     pub async fn check(&self, jti: &str, now: i64) -> Result<Consumed, StoreError> {
-        on_pool!(self.store, pool => {
-            let state = sqlx::query_as::<_, StateRow>(STATE).bind(jti).fetch_optional(pool).await
-                .map_err(StoreError::from_sqlx)?;
-            match state {
-                Some((_, None, false, expires_at)) if expires_at > now => {
-                    let (user_id, family) = sqlx::query_as::<_, (i64, Vec<u8>)>(OWNER).bind(jti).fetch_one(pool).await
-                        .map_err(StoreError::from_sqlx)?;
-                    Ok(Consumed::Fresh { user_id, family: text(family)? })
-                }
-                other => classify(other, now),
-            }
-        })
+        classify(self.state(jti).await?, now, None)
+    }
+
+    async fn state(&self, jti: &str) -> Result<Option<StateRow>, StoreError> {
+        on_pool!(self.store, pool => sqlx::query_as::<_, StateRow>(STATE).bind(jti).fetch_optional(pool).await)
+            .map_err(StoreError::from_sqlx)
     }
 
     /// Revokes every token of a family (reuse detected); returns how many changed.

@@ -143,3 +143,21 @@ async fn concurrent_hashing_is_bounded_and_never_blocks_the_runtime() {
         std::thread::available_parallelism().map_or(2, |n| n.get()).saturating_sub(1).max(1)
     );
 }
+
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn hashing_runs_at_the_lowest_cpu_priority() {
+    let h = hasher();
+    let nice = h.run(|_| (super::pool::own_nice(), std::thread::current().name().map(str::to_owned))).await.unwrap();
+    assert_eq!(nice.0, HASH_THREAD_NICE, "the hashing thread's nice value");
+    assert!(nice.1.as_deref().is_some_and(|n| n.starts_with("nexora-hash-")), "{:?}", nice.1);
+    assert_eq!(super::pool::own_nice(), 0, "the caller's thread keeps its priority");
+}
+
+#[tokio::test]
+async fn a_panicking_job_is_an_error_and_the_pool_keeps_serving() {
+    let h = hasher();
+    let failed = h.run(|_| -> u8 { panic!("boom") }).await;
+    assert!(matches!(failed, Err(PasswordError::Pool(PoolError::Panicked))), "{failed:?}");
+    assert!(h.hash("still-works-42").await.unwrap().starts_with("$argon2id$"));
+}

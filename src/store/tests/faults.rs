@@ -115,7 +115,7 @@ async fn mysql_stopped_server_is_unavailable_then_recovers() {
                 assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
                 assert!(start.elapsed() < ACQUIRE_TIMEOUT + Duration::from_secs(2), "{:?}", start.elapsed());
             }
-            let err = store.refresh_tokens().consume(&"0".repeat(32), 1).await.unwrap_err();
+            let err = store.refresh_tokens().check(&"0".repeat(32), 1).await.unwrap_err();
             assert!(err.is_unavailable(), "{err:?}");
             relay.set(Mode::Forward);
             // Back without a restart: the pool reconnects on its own.

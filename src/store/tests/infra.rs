@@ -46,7 +46,7 @@ async fn mysql_down_is_unavailable_promptly() {
     let err = store.ping().await.unwrap_err();
     assert!(err.is_unavailable(), "{err:?}");
     assert!(matches!(store.users().by_username("admin").await, Err(StoreError::Unavailable(_))));
-    assert!(matches!(store.refresh_tokens().consume(&"0".repeat(32), 1).await, Err(StoreError::Unavailable(_))));
+    assert!(matches!(store.refresh_tokens().check(&"0".repeat(32), 1).await, Err(StoreError::Unavailable(_))));
     assert!(matches!(store.migrate().await, Err(StoreError::Unavailable(_))));
     assert!(start.elapsed() < ACQUIRE_TIMEOUT * 4 + Duration::from_secs(2), "{:?}", start.elapsed());
 }

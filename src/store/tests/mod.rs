@@ -49,10 +49,10 @@ both_dialects! {
     over_long_fields_are_refused_alike => super::users::over_long_fields_are_refused_alike,
     username_spellings => super::spelling::username_spellings,
     email_spellings => super::spelling::email_spellings,
-    consume_reports_why => super::refresh_tokens::consume_reports_why,
+    rotate_reports_why => super::refresh_tokens::rotate_reports_why,
+    legacy_used_rows_stay_used => super::refresh_tokens::legacy_used_rows_stay_used,
     rotate_then_reuse => super::refresh_tokens::rotate_then_reuse,
     parallel_rotates_of_one_jti => super::refresh_tokens::parallel_rotates_of_one_jti,
-    parallel_consumes_of_one_jti => super::refresh_tokens::parallel_consumes_of_one_jti,
     revocations => super::refresh_tokens::revocations,
     check_does_not_consume => super::refresh_tokens::check_does_not_consume,
 }

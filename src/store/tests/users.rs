@@ -136,14 +136,14 @@ pub(super) async fn set_password_hash_revokes_on_change(store: Store) {
     users.set_password_hash(u.id, "$argon2id$new", false, 500).await.unwrap();
     let after = users.by_id(u.id).await.unwrap().unwrap();
     assert_eq!((after.password_hash.as_str(), after.revoked_after), ("$argon2id$new", 0));
-    assert!(matches!(tokens.consume(&"a".repeat(32), 600).await.unwrap(), crate::store::Consumed::Fresh { .. }));
+    assert!(matches!(tokens.check(&"a".repeat(32), 600).await.unwrap(), crate::store::Consumed::Fresh { .. }));
 
     tokens.insert(&"b".repeat(32), u.id, &"f".repeat(32), 10_000, 700).await.unwrap();
     // Password change: revocation point and refresh tokens.
     users.set_password_hash(u.id, "$argon2id$newer", true, 800).await.unwrap();
     let after = users.by_id(u.id).await.unwrap().unwrap();
     assert_eq!((after.password_hash.as_str(), after.revoked_after), ("$argon2id$newer", 800));
-    assert_eq!(tokens.consume(&"b".repeat(32), 900).await.unwrap(), crate::store::Consumed::Revoked);
+    assert_eq!(tokens.check(&"b".repeat(32), 900).await.unwrap(), crate::store::Consumed::Revoked);
 
     let missing = users.set_password_hash(u.id + 1000, "x", true, 1).await;
     assert!(matches!(missing, Err(StoreError::NotFound)), "{missing:?}");
@@ -158,7 +158,7 @@ pub(super) async fn revoke_tokens_and_points(store: Store) {
     users.revoke_tokens(a.id, 2_000).await.unwrap();
     users.revoke_tokens(a.id, 1_000).await.unwrap(); // never backwards
     assert_eq!(users.revocation_points().await.unwrap(), vec![(a.id, 2_000)]);
-    assert_eq!(store.refresh_tokens().consume(&"c".repeat(32), 5).await.unwrap(), crate::store::Consumed::Revoked);
+    assert_eq!(store.refresh_tokens().check(&"c".repeat(32), 5).await.unwrap(), crate::store::Consumed::Revoked);
     users.revoke_tokens(b.id, 3_000).await.unwrap();
     assert_eq!(users.revocation_points().await.unwrap(), vec![(a.id, 2_000), (b.id, 3_000)]);
     assert!(matches!(users.revoke_tokens(b.id + 1000, 1).await, Err(StoreError::NotFound)));
