@@ -22,10 +22,10 @@ use std::time::Duration;
 
 use anyhow::Context;
 use async_trait::async_trait;
+use pingora::listeners::tls::TlsSettings;
 use pingora::server::configuration::{Opt, ServerConf};
 use pingora::server::{Server, ShutdownWatch};
 use pingora::services::background::{background_service, BackgroundService};
-use pingora::listeners::tls::TlsSettings;
 use pingora::services::listening::Service;
 use rustls::sign::SingleCertAndKey;
 
