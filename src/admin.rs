@@ -16,6 +16,12 @@ use crate::generation::Live;
 use crate::metrics::Metrics;
 
 /// What `/readyz` reports on: flags set by the components that must be up.
+///
+/// The config needs no flag: the admin listener is bound (or, with
+/// `serve --upgrade`, taken over) only after the config compiled and its first
+/// generation was built, so `/readyz` cannot answer before that. The database
+/// starts not ready and turns ready at its first successful probe. After
+/// SIGTERM the admin listener closes with the proxy one, so probes fail.
 #[derive(Default)]
 pub struct Readiness {
     /// The user store answered its last probe (or none is needed).
@@ -84,5 +90,20 @@ impl ServeHttp for AdminApp {
             "/readyz" => json(StatusCode::SERVICE_UNAVAILABLE, r#"{"status":"not ready"}"#),
             _ => json(StatusCode::NOT_FOUND, r#"{"detail":"Not found.","code":"not_found"}"#),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn not_ready_until_the_database_answered() {
+        let readiness = Readiness::default();
+        assert!(!readiness.is_ready());
+        readiness.database.store(true, Ordering::Relaxed);
+        assert!(readiness.is_ready());
+        readiness.database.store(false, Ordering::Relaxed);
+        assert!(!readiness.is_ready());
     }
 }

@@ -180,6 +180,10 @@ pub struct ServeArgs {
     /// Also run the built-in echo upstream on this address (quick start).
     #[arg(long, value_name = "ADDR")]
     pub echo_upstream: Option<SocketAddr>,
+    /// Zero-downtime upgrade: take the listening sockets over from the gateway
+    /// running with the same config, then send that one SIGQUIT.
+    #[arg(long)]
+    pub upgrade: bool,
 }
 
 /// `demo` options.
@@ -341,13 +345,13 @@ pub fn load_config(path: &std::path::Path) -> anyhow::Result<config::Config> {
 }
 
 fn serve(path: &std::path::Path, args: ServeArgs) -> anyhow::Result<()> {
-    let ServeArgs { echo_upstream } = args;
+    let ServeArgs { echo_upstream, upgrade } = args;
     let config = load_config(path)?;
     crate::logging::init(&config.logging);
     for w in &config.warnings {
         tracing::warn!("{w}");
     }
-    server::serve(config, ServeOptions { echo_upstream })
+    server::serve(config, ServeOptions { echo_upstream, upgrade })
 }
 
 fn demo(args: DemoArgs) -> anyhow::Result<()> {

@@ -69,6 +69,7 @@ pub fn run(options: DemoOptions) -> anyhow::Result<()> {
         config,
         ServeOptions {
             echo_upstream: Some(echo),
+            ..ServeOptions::default()
         },
     )
 }

@@ -50,6 +50,7 @@ pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod demo;
+pub mod drain;
 pub mod echo;
 pub mod explain;
 pub mod generation;

@@ -47,6 +47,8 @@ pub struct Metrics {
     /// `nexora_config_last_reload_success_timestamp_seconds`: when the config
     /// in force was loaded (start or last successful reload), Unix seconds.
     pub config_last_reload_success: IntGauge,
+    /// `nexora_requests_in_flight`: proxy-port requests started and not finished.
+    pub requests_in_flight: IntGauge,
 }
 
 impl Metrics {
@@ -119,6 +121,9 @@ impl Metrics {
         registry.register(Box::new(config_generation.clone()))?;
         registry.register(Box::new(token_cache_entries.clone()))?;
         registry.register(Box::new(config_last_reload_success.clone()))?;
+        let requests_in_flight =
+            IntGauge::new("nexora_requests_in_flight", "Proxy-port requests started and not finished")?;
+        registry.register(Box::new(requests_in_flight.clone()))?;
 
         Ok(Metrics {
             registry,
@@ -134,6 +139,7 @@ impl Metrics {
             config_generation,
             token_cache_entries,
             config_last_reload_success,
+            requests_in_flight,
         })
     }
 

@@ -11,6 +11,11 @@
 //! Pingora owns its runtimes: `run_forever` is called from plain `main`, never
 //! from inside a tokio runtime. Its settings are built from our config, not
 //! parsed from argv (Pingora's `-c` would clash with ours).
+//!
+//! With `listen.tls` the proxy listener terminates TLS (rustls, ALPN h2 and
+//! http/1.1) with the certificate and key checked when the config compiled.
+//! Shutdown drains (see [`crate::drain`]); `--upgrade` takes the listening
+//! sockets over from a running gateway (Pingora's zero-downtime upgrade).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -18,15 +23,18 @@ use std::time::Duration;
 
 use anyhow::Context;
 use async_trait::async_trait;
+use pingora::listeners::tls::TlsSettings;
 use pingora::server::configuration::{Opt, ServerConf};
 use pingora::server::{Server, ShutdownWatch};
 use pingora::services::background::{background_service, BackgroundService};
 use pingora::services::listening::Service;
+use rustls::sign::SingleCertAndKey;
 
 use crate::admin::{AdminApp, Readiness};
 use crate::auth::password::PasswordHasher;
 use crate::auth::{AuthRuntime, AuthService, DatabaseLink, Revocations};
-use crate::config::Config;
+use crate::config::{Config, TlsFiles};
+use crate::drain::DrainThenExit;
 use crate::echo::EchoApp;
 use crate::generation::{Generation, Live};
 use crate::metrics::Metrics;
@@ -38,6 +46,9 @@ use crate::reload::{self, ReloadService, Reloader};
 pub struct ServeOptions {
     /// Also serve the built-in echo upstream on this address.
     pub echo_upstream: Option<SocketAddr>,
+    /// Take the listening sockets over from the running gateway (which is then
+    /// sent SIGQUIT) instead of binding them.
+    pub upgrade: bool,
 }
 
 /// Runs the gateway until it is told to stop. Never returns on success.
@@ -45,6 +56,11 @@ pub fn serve(config: Config, options: ServeOptions) -> anyhow::Result<()> {
     let metrics = Metrics::new().context("registering metrics")?;
     let pingora_conf = pingora_conf(&config);
     let proxy_addr = config.listen.proxy.to_string();
+    let proxy_tls = config.listen.tls.clone();
+    let drain = DrainThenExit {
+        in_flight: metrics.requests_in_flight.clone(),
+        timeout: config.server.graceful_shutdown_timeout,
+    };
     let admin_addr = config.listen.admin.to_string();
 
     // Balanced upstreams fill their selectors asynchronously; do that on a
@@ -65,7 +81,14 @@ pub fn serve(config: Config, options: ServeOptions) -> anyhow::Result<()> {
     let readiness = Arc::new(Readiness::default());
     let auth = start_identity(&live, &metrics, &readiness)?;
 
-    let mut server = Server::new_with_opt_and_conf(Opt::default(), pingora_conf);
+    let opt = Opt { upgrade: options.upgrade, ..Opt::default() };
+    if options.upgrade {
+        tracing::info!(
+            socket = %pingora_conf.upgrade_sock,
+            "upgrade: waiting for the running gateway's listening sockets; send it SIGQUIT now"
+        );
+    }
+    let mut server = Server::new_with_opt_and_conf(opt, pingora_conf);
     server.bootstrap();
 
     let mut proxy = pingora::proxy::http_proxy_service_with_name(
@@ -73,7 +96,10 @@ pub fn serve(config: Config, options: ServeOptions) -> anyhow::Result<()> {
         Gateway::new(live.clone(), metrics.clone(), auth),
         "nexora proxy",
     );
-    proxy.add_tcp(&proxy_addr);
+    match &proxy_tls {
+        Some(tls) => proxy.add_tls_with_settings(&proxy_addr, None, tls_settings(tls)?),
+        None => proxy.add_tcp(&proxy_addr),
+    }
 
     let mut admin =
         Service::new("nexora admin".into(), AdminApp::new(metrics.clone(), live.clone(), readiness));
@@ -86,13 +112,14 @@ pub fn serve(config: Config, options: ServeOptions) -> anyhow::Result<()> {
     server.add_service(admin);
     server.add_service(health);
     server.add_service(reloads);
+    server.add_service(background_service("graceful drain", drain));
     if let Some(addr) = options.echo_upstream {
         let mut echo = Service::new("echo upstream".into(), EchoApp);
         echo.add_tcp(&addr.to_string());
         echo.threads = Some(1);
         server.add_service(echo);
     }
-    tracing::info!(proxy = %proxy_addr, admin = %admin_addr, "nexora-gate serving");
+    tracing::info!(proxy = %proxy_addr, admin = %admin_addr, tls = proxy_tls.is_some(), "nexora-gate serving");
     server.run_forever()
 }
 
@@ -124,16 +151,36 @@ fn start_identity(
     Ok(AuthService::new(runtime, link, hasher, revocations, metrics.clone()))
 }
 
+/// The proxy listener's TLS: the compiled certificate and key (never re-read
+/// here), HTTP/2 offered before HTTP/1.1.
+fn tls_settings(tls: &TlsFiles) -> anyhow::Result<TlsSettings> {
+    let cert = tls.cert.to_string_lossy();
+    let key = tls.key.to_string_lossy();
+    // The paths only name the listener in Pingora's messages: the resolver below serves.
+    let mut settings = TlsSettings::intermediate(&cert, &key).context("TLS settings for the proxy listener")?;
+    settings.set_cert_resolver(Arc::new(SingleCertAndKey::from(tls.certified.clone())));
+    settings.enable_h2();
+    Ok(settings)
+}
+
 /// Pingora settings from our `server:` section.
+///
+/// On a graceful stop Pingora closes the listeners, keeps the runtimes up for
+/// `grace_period_seconds`, then gives them `graceful_shutdown_timeout_seconds`
+/// to exit, dropping the tasks still running. The drain window is therefore
+/// the grace period: it is our `graceful_shutdown_timeout` (rounded up to whole
+/// seconds), and [`DrainThenExit`] ends it as soon as nothing is in flight.
 fn pingora_conf(config: &Config) -> ServerConf {
     let s = &config.server;
     let port = config.listen.proxy.port();
+    let drain_seconds = s.graceful_shutdown_timeout.as_secs()
+        + u64::from(s.graceful_shutdown_timeout.subsec_nanos() > 0);
     ServerConf {
         threads: s.threads,
         work_stealing: s.work_stealing,
         upstream_keepalive_pool_size: s.upstream_keepalive_pool,
-        graceful_shutdown_timeout_seconds: Some(s.graceful_shutdown_timeout.as_secs()),
-        grace_period_seconds: Some(0),
+        grace_period_seconds: Some(drain_seconds),
+        graceful_shutdown_timeout_seconds: Some(1),
         // Distinct per listener so several gateways can run on one machine.
         pid_file: format!("/tmp/nexora-gate-{port}.pid"),
         upgrade_sock: format!("/tmp/nexora-gate-{port}.upgrade.sock"),

@@ -6,9 +6,11 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use ipnet::IpNet;
+use rustls::sign::CertifiedKey;
 
 use crate::auth::password::Argon2Params;
 use crate::auth::RateLimit;
@@ -81,13 +83,15 @@ pub struct ListenSettings {
     pub tls: Option<TlsFiles>,
 }
 
-/// PEM files for a TLS listener.
+/// PEM files for a TLS listener, read and checked when the config compiled.
 #[derive(Debug, Clone)]
 pub struct TlsFiles {
     /// Certificate chain.
     pub cert: PathBuf,
     /// Private key.
     pub key: PathBuf,
+    /// The chain and the key loaded from those files, known to match each other.
+    pub certified: Arc<CertifiedKey>,
 }
 
 /// One upstream (`upstreams.NAME`).
@@ -103,6 +107,18 @@ pub struct UpstreamSpec {
     pub connect_timeout: Duration,
     /// Timeout for each read of the upstream response (504 when exceeded).
     pub read_timeout: Duration,
+    /// TLS towards the servers; plain HTTP when None.
+    pub tls: Option<UpstreamTlsSpec>,
+}
+
+/// TLS towards an upstream (`upstreams.NAME.tls`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UpstreamTlsSpec {
+    /// Server name sent in the handshake (SNI) and checked against the certificate.
+    pub sni: String,
+    /// Whether the certificate chain and name are verified (against the system roots,
+    /// or `SSL_CERT_FILE`/`SSL_CERT_DIR` when set).
+    pub verify: bool,
 }
 
 /// An active HTTP health check.

@@ -72,8 +72,8 @@ pub struct Server {
     /// Duration: how long a shutting-down process keeps accepting while its successor starts.
     /// Default: 5m (Pingora's default). Pingora takes whole seconds.
     pub grace_period: Option<String>,
-    /// Duration: how long in-flight requests get to finish at shutdown. Default: 5s (Pingora's
-    /// default). Pingora takes whole seconds.
+    /// Duration: how long in-flight requests get to finish at shutdown. Default: 30s.
+    /// Pingora takes whole seconds (rounded up).
     pub graceful_shutdown_timeout: Option<String>,
 }
 

@@ -13,6 +13,7 @@ use pingora::http::RequestHeader;
 use pingora::prelude::*;
 use pingora::{Error, ErrorType};
 
+use crate::drain::InFlight;
 use crate::generation::Generation;
 use crate::metrics::Metrics;
 use crate::token::AccessClaims;
@@ -37,6 +38,8 @@ pub struct RequestCtx {
     /// Set when an identity endpoint answered (its status).
     pub auth_status: Option<u16>,
     request_id: HeaderValue,
+    /// Counts the request in flight until the context is dropped (graceful drain).
+    pub in_flight: Option<InFlight>,
 }
 
 impl RequestCtx {
@@ -51,6 +54,7 @@ impl RequestCtx {
             upstream: None,
             auth_status: None,
             request_id: HeaderValue::from_static(""),
+            in_flight: None,
         }
     }
 

@@ -40,6 +40,7 @@ pub use ctx::RequestCtx;
 pub use headers::IdentityHeaders;
 
 use crate::auth::AuthService;
+use crate::drain::InFlight;
 use crate::generation::Live;
 use crate::metrics::Metrics;
 use crate::policy::normalize_path;
@@ -78,7 +79,9 @@ impl ProxyHttp for Gateway {
     type CTX = RequestCtx;
 
     fn new_ctx(&self) -> RequestCtx {
-        RequestCtx::new()
+        let mut ctx = RequestCtx::new();
+        ctx.in_flight = Some(InFlight::enter(&self.metrics.requests_in_flight));
+        ctx
     }
 
     fn init_downstream_modules(&self, _modules: &mut pingora::modules::http::HttpModules) {

@@ -3,7 +3,9 @@
 //!
 //! Built once per config generation from [`UpstreamSpec`]s. A single server
 //! without a health check is a prebuilt [`HttpPeer`] that is cloned per
-//! request; anything else goes through a Pingora [`LoadBalancer`].
+//! request; anything else goes through a Pingora [`LoadBalancer`]. With
+//! `tls`, peers (and health checks) speak TLS with the configured SNI and,
+//! unless `verify: false`, a verified certificate chain and name.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -16,7 +18,7 @@ use pingora::lb::LoadBalancer;
 use pingora::prelude::HttpPeer;
 use tokio::sync::Mutex;
 
-use crate::config::{HealthCheckSpec, UpstreamSpec};
+use crate::config::{HealthCheckSpec, UpstreamSpec, UpstreamTlsSpec};
 
 /// How long an idle upstream connection stays in the keep-alive pool.
 const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
@@ -27,6 +29,7 @@ pub struct Upstream {
     pool: Pool,
     connect_timeout: Duration,
     read_timeout: Duration,
+    tls: Option<UpstreamTlsSpec>,
     health: Option<Health>,
 }
 
@@ -53,12 +56,12 @@ impl Upstream {
     pub async fn build(spec: &UpstreamSpec) -> Result<Upstream, UpstreamError> {
         let fail = |reason: String| UpstreamError { name: spec.name.clone(), reason };
         let pool = if spec.servers.len() == 1 && spec.health_check.is_none() {
-            Pool::Single(Box::new(make_peer(spec.servers[0], spec.connect_timeout, spec.read_timeout)))
+            Pool::Single(Box::new(make_peer(spec.servers[0], spec)))
         } else {
             let mut lb = LoadBalancer::<RoundRobin>::try_from_iter(spec.servers.iter().copied())
                 .map_err(|e| fail(format!("bad server address: {e}")))?;
             if let Some(hc) = &spec.health_check {
-                lb.set_health_check(health_check(hc).map_err(|e| fail(e.to_string()))?);
+                lb.set_health_check(health_check(hc, spec.tls.as_ref()).map_err(|e| fail(e.to_string()))?);
                 lb.parallel_health_check = true;
             }
             lb.update().await.map_err(|e| fail(format!("cannot list servers: {e}")))?;
@@ -69,6 +72,7 @@ impl Upstream {
             pool,
             connect_timeout: spec.connect_timeout,
             read_timeout: spec.read_timeout,
+            tls: spec.tls.clone(),
             health: spec.health_check.as_ref().map(|hc| Health {
                 interval: hc.interval,
                 last_run: Mutex::new(None),
@@ -88,7 +92,7 @@ impl Upstream {
             Pool::Balanced(lb) => {
                 let backend = lb.select(b"", 256)?;
                 let addr = backend.addr.as_inet().copied()?;
-                Some(Box::new(make_peer(addr, self.connect_timeout, self.read_timeout)))
+                Some(Box::new(peer_for(addr, self.connect_timeout, self.read_timeout, self.tls.as_ref())))
             }
         }
     }
@@ -107,8 +111,25 @@ impl Upstream {
     }
 }
 
-fn make_peer(addr: SocketAddr, connect_timeout: Duration, read_timeout: Duration) -> HttpPeer {
-    let mut peer = HttpPeer::new(addr, false, String::new());
+fn make_peer(addr: SocketAddr, spec: &UpstreamSpec) -> HttpPeer {
+    peer_for(addr, spec.connect_timeout, spec.read_timeout, spec.tls.as_ref())
+}
+
+fn peer_for(
+    addr: SocketAddr,
+    connect_timeout: Duration,
+    read_timeout: Duration,
+    tls: Option<&UpstreamTlsSpec>,
+) -> HttpPeer {
+    let mut peer = match tls {
+        Some(tls) => {
+            let mut peer = HttpPeer::new(addr, true, tls.sni.clone());
+            peer.options.verify_cert = tls.verify;
+            peer.options.verify_hostname = tls.verify;
+            peer
+        }
+        None => HttpPeer::new(addr, false, String::new()),
+    };
     peer.options.connection_timeout = Some(connect_timeout);
     peer.options.total_connection_timeout = Some(connect_timeout);
     peer.options.read_timeout = Some(read_timeout);
@@ -119,10 +140,17 @@ fn make_peer(addr: SocketAddr, connect_timeout: Duration, read_timeout: Duration
 
 fn health_check(
     spec: &HealthCheckSpec,
+    tls: Option<&UpstreamTlsSpec>,
 ) -> Result<Box<HttpHealthCheck>, pingora::BError> {
-    let mut hc = HttpHealthCheck::new("localhost", false);
+    // Over TLS the server name is also the Host the check asks for.
+    let host = tls.map_or("localhost", |t| t.sni.as_str());
+    let mut hc = HttpHealthCheck::new(host, tls.is_some());
+    if let Some(tls) = tls {
+        hc.peer_template.options.verify_cert = tls.verify;
+        hc.peer_template.options.verify_hostname = tls.verify;
+    }
     let mut req = RequestHeader::build("GET", spec.path.as_bytes(), None)?;
-    req.insert_header(http::header::HOST, "localhost")?;
+    req.insert_header(http::header::HOST, host)?;
     req.insert_header(http::header::USER_AGENT, "nexora-gate-health-check")?;
     hc.req = req;
     hc.peer_template.options.connection_timeout = Some(spec.timeout);

@@ -2,13 +2,15 @@
 //! place, and every problem collected with its YAML path and position, so
 //! one run of `check` lists them all.
 //!
-//! Compile reads key files named by the config but does no network I/O.
+//! Compile reads key, certificate and TLS key files named by the config but does
+//! no network I/O.
 //! Each section has its own file; they share the [`Compiler`], which holds
 //! the source map and the error list.
 
 mod network;
 mod policy;
 mod settings;
+mod tls;
 mod tokens;
 
 use std::path::Path;

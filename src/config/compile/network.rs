@@ -67,10 +67,11 @@ impl Compiler<'_> {
                 self.error("listen.admin", "must differ from listen.proxy: metrics and health are never served on the public port");
             }
         }
-        if tls.is_some() {
-            self.error("listen.tls", "TLS termination is not available in this build yet; terminate TLS in front of the gateway for now");
-        }
-        Some(ListenSettings { proxy: proxy_addr?, admin: admin_addr?, tls: None })
+        let tls = match tls {
+            Some(raw) => Some(self.listen_tls(raw)?),
+            None => None,
+        };
+        Some(ListenSettings { proxy: proxy_addr?, admin: admin_addr?, tls })
     }
 
     /// Upstream specs in name order, and the name → index map routes use.
@@ -91,16 +92,17 @@ impl Compiler<'_> {
                 .enumerate()
                 .filter_map(|(i, s)| self.socket_addr(&format!("{at}.servers[{i}]"), s))
                 .collect();
-            if tls.is_some() {
-                self.error(&format!("{at}.tls"), "TLS to upstreams is not available in this build yet");
-            }
+            let tls_ok = match tls {
+                Some(raw) => self.upstream_tls(&at, raw).map(Some),
+                None => Some(None),
+            };
             let connect = self.duration(&format!("{at}.connect_timeout"), connect_timeout.as_deref(), "5s");
             let read = self.duration(&format!("{at}.read_timeout"), read_timeout.as_deref(), "60s");
             let health = health_check.and_then(|hc| self.health_check(&at, hc));
             names.insert(name.clone(), specs.len());
-            if let (Some(connect_timeout), Some(read_timeout)) = (connect, read) {
+            if let (Some(connect_timeout), Some(read_timeout), Some(tls)) = (connect, read, tls_ok) {
                 if addrs.len() == servers.len() && !addrs.is_empty() {
-                    specs.push(UpstreamSpec { name, servers: addrs, health_check: health, connect_timeout, read_timeout });
+                    specs.push(UpstreamSpec { name, servers: addrs, health_check: health, connect_timeout, read_timeout, tls });
                     continue;
                 }
             }
@@ -112,6 +114,7 @@ impl Compiler<'_> {
                 health_check: None,
                 connect_timeout: std::time::Duration::ZERO,
                 read_timeout: std::time::Duration::ZERO,
+                tls: None,
             });
         }
         (specs, names)

@@ -4,13 +4,14 @@
 #![allow(dead_code, unreachable_pub)]
 
 pub mod auth;
+pub mod tls;
 pub mod tokens;
 pub mod upstream;
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::time::{Duration, Instant};
 
 pub use tokens::*;
@@ -123,6 +124,14 @@ impl Gateway {
 
     /// Starts `serve` on a complete config text.
     pub fn start_yaml(yaml: &str, proxy: u16, admin: u16) -> Gateway {
+        let gw = Gateway::spawn_yaml(yaml, proxy, admin, &Launch::default());
+        gw.wait_ready();
+        gw
+    }
+
+    /// Spawns `serve` on a complete config text, with extra `serve` arguments
+    /// and environment, without waiting for it to be ready.
+    pub fn spawn_yaml(yaml: &str, proxy: u16, admin: u16, launch: &Launch<'_>) -> Gateway {
         let dir = tempfile::tempdir().unwrap();
         let config_path = dir.path().join("gateway.yaml");
         std::fs::write(&config_path, yaml).unwrap();
@@ -130,25 +139,26 @@ impl Gateway {
         let log = std::fs::File::create(&log_path).unwrap();
         let child = Command::new(binary())
             .args(["--config", config_path.to_str().unwrap(), "serve"])
+            .args(launch.args)
             .env("IT_SIGNING_KEY", SIGNING_KEY)
             .env("RUST_LOG", "info")
+            .envs(launch.env.iter().copied())
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
             .expect("spawn nexora-gate");
-        let gw = Gateway {
+        Gateway {
             url: format!("http://127.0.0.1:{proxy}"),
             admin_url: format!("http://127.0.0.1:{admin}"),
             config_path,
             child,
             log_path,
             _dir: dir,
-        };
-        gw.wait_ready();
-        gw
+        }
     }
 
-    fn wait_ready(&self) {
+    /// Waits (30 s at most) until `/healthz` answers and the proxy port accepts.
+    pub fn wait_ready(&self) {
         let deadline = Instant::now() + Duration::from_secs(30);
         while Instant::now() < deadline {
             if let Ok(r) = agent().get(&format!("{}/healthz", self.admin_url)).call() {
@@ -174,6 +184,26 @@ impl Gateway {
     /// `127.0.0.1:PORT` of the proxy listener.
     pub fn proxy_addr(&self) -> String {
         self.url.trim_start_matches("http://").to_owned()
+    }
+
+    /// Sends the process a signal by name (`TERM`, `QUIT`, …).
+    pub fn signal(&self, name: &str) {
+        let ok = Command::new("kill").args(["-s", name, &self.pid().to_string()]).status().unwrap();
+        assert!(ok.success(), "kill -s {name} failed");
+    }
+
+    /// The exit status, once the process has exited (None if still running after `within`).
+    pub fn wait_exit(&mut self, within: Duration) -> Option<ExitStatus> {
+        let deadline = Instant::now() + within;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return Some(status);
+            }
+            if Instant::now() > deadline {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 
     /// What the gateway wrote to stderr so far.
@@ -221,6 +251,15 @@ impl Gateway {
     pub fn raw(&self, bytes: &[u8]) -> String {
         raw_exchange(&self.proxy_addr(), bytes)
     }
+}
+
+/// Extra `serve` arguments and environment for [`Gateway::spawn_yaml`].
+#[derive(Default)]
+pub struct Launch<'a> {
+    /// Arguments after `serve`, such as `--upgrade`.
+    pub args: &'a [&'a str],
+    /// Environment variables.
+    pub env: &'a [(&'a str, &'a str)],
 }
 
 impl Drop for Gateway {
