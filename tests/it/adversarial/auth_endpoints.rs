@@ -320,3 +320,129 @@ fn login_failures_do_not_reveal_whether_a_user_exists() {
     assert_eq!(a, b, "unknown user answered differently");
     assert_eq!(a, c, "inactive user answered differently");
 }
+
+// A chunked body has no declared length to refuse up front: the 64 KiB cap must hold
+// while reading, or one request buffers megabytes. CWE-400/CWE-770; OWASP ASVS
+// V13.1.3 (request size limits); Django DATA_UPLOAD_MAX_MEMORY_SIZE.
+#[test]
+fn an_endless_chunked_body_is_cut_off_at_the_limit() {
+    use std::io::{Read, Write};
+    let gw = gateway();
+    let mut s = std::net::TcpStream::connect(gw.gw.proxy_addr()).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut writer = s.try_clone().unwrap();
+    // 16 MiB in 64 KiB chunks; a reader with no cap would accept all of it.
+    let sent_everything = std::thread::spawn(move || {
+        let head = "POST /auth/login HTTP/1.1\r\nHost: shop\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n";
+        writer.write_all(head.as_bytes())?;
+        let chunk = format!("10000\r\n{}\r\n", "a".repeat(0x10000));
+        for _ in 0..256 {
+            writer.write_all(chunk.as_bytes())?;
+        }
+        writer.write_all(b"0\r\n\r\n")
+    });
+    let mut out = Vec::new();
+    let mut buf = [0u8; 4096];
+    while let Ok(n) = s.read(&mut buf) {
+        if n == 0 {
+            break;
+        }
+        out.extend_from_slice(&buf[..n]);
+    }
+    let raw = String::from_utf8_lossy(&out);
+    let sent_everything = sent_everything.join().unwrap().is_ok();
+    assert!(status_of(&raw) == 413 || !sent_everything, "16 MiB chunked body accepted: {raw}");
+    if !raw.is_empty() {
+        assert_eq!(status_of(&raw), 413, "{raw}");
+    }
+    assert_eq!(gw.gw.get("/api/products/1", None, &[]).status, 200);
+}
+
+// Forward-auth: forwarded request headers are believed only from trusted proxies,
+// and the forwarded URI is normalised exactly like a proxied path. oauth2-proxy
+// GHSA-7x63-xv5r-3p2x / CVE-2026-40575; Oathkeeper GHSA-vhr5-ggp3-qq85; THREATS 5.
+#[test]
+fn forward_auth_trusts_only_configured_proxies_and_normalises_the_uri() {
+    // AuthGw trusts 10.99.0.0/16 only: this test's 127.0.0.1 is untrusted.
+    let untrusted = gateway();
+    let r = untrusted.gw.get("/auth/decide", None, &[("X-Forwarded-Method", "GET"), ("X-Forwarded-Uri", "/api/products/1")]);
+    assert_eq!(r.status, 403, "{}", r.body);
+
+    let up = Upstream::start(Behaviour::Ok);
+    let (proxy, admin) = (free_port(), free_port());
+    let yaml = config_yaml(proxy, admin, &up.addr, &adversarial_routes(), "")
+        .replace("server:\n  threads: 1\n", "server:\n  threads: 1\n  trusted_proxies: [127.0.0.1/32]\n");
+    let gw = Gateway::start_yaml(&yaml, proxy, admin);
+    let decide = |uri: &str, token: Option<&str>| {
+        gw.get("/auth/decide", token, &[("X-Forwarded-Method", "GET"), ("X-Forwarded-Uri", uri)]).status
+    };
+    assert_eq!(decide("/api/products/1", None), 200, "control: a public path");
+    let seller = access("5", "SELLER");
+    for uri in ["/api/products/../admin/users", "/api/products/%2e%2e/admin/users", "http://shop/api/admin/users", "/api//admin/users"] {
+        assert_eq!(decide(uri, None), 401, "{uri} anonymous");
+        assert_eq!(decide(uri, Some(&seller)), 403, "{uri} as SELLER");
+    }
+    for uri in ["/api/admin%2fusers", "/api/products/..;/admin/users", "/../admin"] {
+        let s = decide(uri, None);
+        assert!(s == 400 || s == 401, "{uri}: {s}");
+    }
+    // Two forwarded URIs (one checked, another used): refused.
+    let r = gw.get(
+        "/auth/decide",
+        None,
+        &[("X-Forwarded-Method", "GET"), ("X-Forwarded-Uri", "/api/products/1"), ("x-forwarded-uri", "/api/admin/users")],
+    );
+    assert!(r.status == 400 || r.status == 401, "{} {}", r.status, r.body);
+    assert!(up.seen().is_empty(), "{:?}", up.seen());
+}
+
+/// A look-alike of `name`: fullwidth, upper case, padded, dotless i.
+fn look_alikes(name: &str) -> Vec<String> {
+    let fullwidth: String = name
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { char::from_u32(c as u32 + 0xFEE0).unwrap() } else { c })
+        .collect();
+    vec![name.to_uppercase(), format!("{name} "), fullwidth, name.replace('i', "ı")]
+}
+
+// Username look-alikes (case, trailing space, fullwidth, dotless ı) never create a
+// second account next to the original, nor log into a different one. "SQL column
+// truncation" (Esser, 2008); MariaDB PAD SPACE collations; Unicode TR36 §2 / UTS #39;
+// THREATS 9.
+#[test]
+fn username_look_alikes_never_make_a_second_account() {
+    let gw = gateway();
+    let victim = uniq("admin_victim");
+    let original = gw.register(&victim, STRONG);
+    assert_eq!(original.status, 201, "{}", original.body);
+    let victim_id = original.json()["id"].clone();
+    for alike in look_alikes(&victim) {
+        let r = gw.register(&alike, "another-Long-passphrase-99");
+        assert_eq!(r.status, 400, "{alike:?} registered next to {victim:?}: {}", r.body);
+        let login = gw.login(&alike, STRONG);
+        if login.status == 200 {
+            let claims = crate::common::auth::claims_of(login.json()["access"].as_str().unwrap());
+            assert_eq!(claims["user_id"].to_string().trim_matches('"'), victim_id.to_string().trim_matches('"'), "{alike:?}");
+        } else {
+            assert_eq!(login.status, 401, "{alike:?}: {}", login.body);
+        }
+    }
+}
+
+// The brute-force budget is per canonical account: cycling look-alike spellings of
+// one name does not buy fresh attempts. OWASP ASVS V2.2.1; THREATS 7 ("counter key
+// normalisation"); MariaDB utf8mb4_general_ci equalities.
+#[test]
+fn look_alike_spellings_share_one_brute_force_budget() {
+    // A large per-address budget, so only the per-name one can trip.
+    let gw = AuthGw::start_with(&Db::Sqlite, "auth:\n  rate_limit: { max_attempts: 4, window: 1m }\n", "");
+    let name = uniq("admin_target");
+    gw.create_user(&name, STRONG, "CUSTOMER");
+    for spelling in look_alikes(&name) {
+        let r = gw.login(&spelling, "guess-xyzzy-1");
+        assert_eq!(r.status, 401, "{spelling:?}: {}", r.body);
+    }
+    let r = gw.login(&name, STRONG);
+    assert_eq!(r.status, 429, "look-alike spellings each got their own budget: {}", r.body);
+    assert!(r.header("retry-after").is_some());
+}

@@ -205,3 +205,18 @@ fn forged_identity_on_auth_endpoints_is_ignored() {
     assert_eq!(r.status, 401, "{}", r.body);
     assert!(up.seen().is_empty());
 }
+
+// A client-chosen X-Request-Id is reflected in the response and sent upstream: one
+// that carries markup, separators or 10 KB is replaced, never echoed. CWE-113 / CWE-117
+// (log injection); OWASP Logging CS ("sanitise event data").
+#[test]
+fn hostile_request_ids_are_replaced() {
+    let (up, gw) = start();
+    let long = "a".repeat(10_000);
+    for id in ["<script>alert(1)</script>", "a b", "x\"},{\"admin\":true", "%0d%0aSet-Cookie:x", long.as_str(), "id;rm -rf"] {
+        let r = gw.get("/api/products/1", None, &[("X-Request-Id", id)]);
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert_ne!(r.header("x-request-id"), Some(id), "reflected: {id:.40}");
+        assert_ne!(up.last().header("x-request-id"), Some(id), "forwarded: {id:.40}");
+    }
+}

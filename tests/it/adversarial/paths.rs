@@ -352,3 +352,55 @@ fn tokens_outside_the_authorization_header_are_ignored() {
     assert_eq!(r.status, 401, "{}", r.body);
     assert!(up.seen().is_empty());
 }
+
+// `Expect: 100-continue` on a protected route without a token: the final answer is
+// the 401 and no body goes upstream (no 0.CL-style early-response desync).
+// RFC 9110 §10.1.1; PortSwigger "HTTP/1.1 must die" (Kettle, 2025, Expect-based desync).
+#[test]
+fn expect_continue_does_not_let_a_body_past_the_check() {
+    let (up, gw) = start();
+    let body = "GET /api/admin/smuggled HTTP/1.1\r\nHost: shop\r\n\r\n";
+    let raw = gw.raw(
+        format!(
+            "POST /api/admin/users HTTP/1.1\r\nHost: shop\r\nExpect: 100-continue\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .as_bytes(),
+    );
+    let finals: Vec<u16> = statuses(&raw).into_iter().filter(|s| *s != 100).collect();
+    assert_eq!(finals.first(), Some(&401), "{raw}");
+    assert!(up.seen().is_empty(), "{:?}", up.seen());
+}
+
+// Userinfo in an absolute-form target (`http://admin:x@shop/...`) is refused, not
+// used for routing or credentials. RFC 9110 §4.2.4 ("MUST NOT ... userinfo");
+// PortSwigger "Cracking the lens".
+#[test]
+fn userinfo_in_the_target_is_refused() {
+    let (up, gw) = start();
+    for target in ["http://admin:secret@shop/api/admin/users", "http://shop@evil/api/products/1", "http://@shop/api/products/1"] {
+        let raw = gw.raw(format!("GET {target} HTTP/1.1\r\nHost: shop\r\nConnection: close\r\n\r\n").as_bytes());
+        let s = status_of(&raw);
+        assert!(s == 400 || s == 401, "{target}: {raw}");
+    }
+    assert!(up.seen().is_empty(), "{:?}", up.seen());
+}
+
+// An HTTP/1.1 request without Host, or with a Host that is not `host[:port]`
+// (`shop/../admin`, spaces, a backslash), MUST get 400: a backend builds links,
+// redirects and virtual-host routing from it. RFC 9112 §3.2; PortSwigger "HTTP Host
+// header attacks" (password-reset poisoning).
+#[test]
+fn missing_or_malformed_host_is_refused() {
+    let (up, gw) = start();
+    for host_line in ["", "Host: shop/../admin\r\n", "Host: a b\r\n", "Host: shop\\evil\r\n", "Host: shop?x\r\n", "Host: evil.example/x\r\n"] {
+        let raw = gw.raw(format!("GET /api/products/1 HTTP/1.1\r\n{host_line}Connection: close\r\n\r\n").as_bytes());
+        assert_eq!(status_of(&raw), 400, "{host_line:?}: {raw}");
+    }
+    assert!(up.seen().is_empty(), "{:?}", up.seen());
+    // Control: a well-formed Host, and HTTP/1.0 without one, pass.
+    let raw = gw.raw(b"GET /api/products/1 HTTP/1.1\r\nHost: shop.example:8080\r\nConnection: close\r\n\r\n");
+    assert_eq!(status_of(&raw), 200, "{raw}");
+    let raw = gw.raw(b"GET /api/products/1 HTTP/1.0\r\n\r\n");
+    assert_eq!(status_of(&raw), 200, "{raw}");
+}
