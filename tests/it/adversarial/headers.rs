@@ -220,3 +220,22 @@ fn hostile_request_ids_are_replaced() {
         assert_ne!(up.last().header("x-request-id"), Some(id), "forwarded: {id:.40}");
     }
 }
+
+// Identity headers smuggled as chunked trailer fields (announced with `Trailer:`):
+// a backend that merges trailers into headers must not receive them. RFC 9110 §6.5.1
+// ("MUST NOT ... merge a trailer field into the header section unless ... allowed");
+// PortSwigger "HTTP/2: the sequel is always worse" (trailer-based injection).
+#[test]
+fn identity_headers_in_chunked_trailers_do_not_arrive() {
+    let (up, gw) = start();
+    let raw = gw.raw(
+        b"POST /api/inbox/a HTTP/1.1\r\nHost: shop\r\nTransfer-Encoding: chunked\r\nTrailer: X-User-Role, X-User-Id\r\n\
+          Connection: close\r\n\r\n5\r\nhello\r\n0\r\nX-User-Role: ADMIN\r\nX-User-Id: 1\r\nX_User_Role: ADMIN\r\n\r\n",
+    );
+    assert!(matches!(status_of(&raw), 200 | 400), "{raw}");
+    for seen in up.seen() {
+        assert!(seen.header_values("x-user-role").is_empty(), "{seen:?}");
+        assert!(seen.header_values("x_user_role").is_empty(), "{seen:?}");
+        assert!(seen.header_values("x-user-id").is_empty(), "{seen:?}");
+    }
+}

@@ -404,3 +404,19 @@ fn missing_or_malformed_host_is_refused() {
     let raw = gw.raw(b"GET /api/products/1 HTTP/1.0\r\n\r\n");
     assert_eq!(status_of(&raw), 200, "{raw}");
 }
+
+// Unicode look-alikes in the path (fullwidth `ａ`, a zero-width space, a combining
+// mark) are other segments, never folded into `admin` by the gateway; under the
+// default deny they open nothing. Unicode TR36 §3.1; CVE-2019-0221-class NFKC path
+// confusion (Tomcat/IIS best-fit mappings, Orange Tsai "WorstFit", 2025).
+#[test]
+fn unicode_look_alike_segments_do_not_open_the_admin_area() {
+    let (up, gw) = start();
+    assert_no_bypass(&gw, &up, &[
+        "/api/%EF%BD%81dmin/users",
+        "/api/admin%E2%80%8B/users",
+        "/api/a%CC%81dmin/users",
+        "/api/%C3%A0dmin/users",
+        "/api/%EF%BC%8Fadmin/users",
+    ]);
+}

@@ -150,8 +150,11 @@ fn serve_connection(conn: TcpStream, seen: &Mutex<Vec<Seen>>, behaviour: &Mutex<
         if chunked {
             // A chunked body is read to its end, so its bytes are never taken for a
             // request of their own (the smuggling tests rely on a correct backend).
-            if skip_chunked_body(&mut reader).is_err() {
-                return;
+            match read_chunked_trailers(&mut reader) {
+                // Trailer fields are recorded as headers: a backend that merges
+                // them must not find a forged identity there either.
+                Ok(trailers) => headers.extend(trailers),
+                Err(_) => return,
             }
         } else {
             let mut body = vec![0u8; content_length];
@@ -181,8 +184,9 @@ fn serve_connection(conn: TcpStream, seen: &Mutex<Vec<Seen>>, behaviour: &Mutex<
     }
 }
 
-/// Reads a chunked body (sizes, data, trailers) up to and including its end.
-fn skip_chunked_body(reader: &mut BufReader<TcpStream>) -> std::io::Result<()> {
+/// Reads a chunked body (sizes, data, trailers) up to and including its end;
+/// returns the trailer fields.
+fn read_chunked_trailers(reader: &mut BufReader<TcpStream>) -> std::io::Result<Vec<(String, String)>> {
     let bad = || std::io::Error::new(std::io::ErrorKind::InvalidData, "bad chunk");
     loop {
         let mut line = String::new();
@@ -193,10 +197,14 @@ fn skip_chunked_body(reader: &mut BufReader<TcpStream>) -> std::io::Result<()> {
         let size = usize::from_str_radix(size_text.trim(), 16).map_err(|_| bad())?;
         if size == 0 {
             // Trailers, then the empty line.
+            let mut trailers = Vec::new();
             loop {
                 let mut t = String::new();
                 if reader.read_line(&mut t)? == 0 || t.trim_end().is_empty() {
-                    return Ok(());
+                    return Ok(trailers);
+                }
+                if let Some((k, v)) = t.trim_end().split_once(':') {
+                    trailers.push((k.to_owned(), v.trim().to_owned()));
                 }
             }
         }
