@@ -446,3 +446,23 @@ fn look_alike_spellings_share_one_brute_force_budget() {
     assert_eq!(r.status, 429, "look-alike spellings each got their own budget: {}", r.body);
     assert!(r.header("retry-after").is_some());
 }
+
+// Passwords (right or wrong) and issued tokens never reach the gateway's log.
+// OWASP Logging CS ("never log ... passwords, session identifiers"); OWASP ASVS
+// V7.1.1; CWE-532.
+#[test]
+fn passwords_and_issued_tokens_never_reach_the_log() {
+    let gw = gateway();
+    let name = uniq("logged");
+    let wrong = "wrong-Passphrase-Kestrel-91";
+    assert_eq!(gw.register(&name, STRONG).status, 201);
+    assert_eq!(gw.login(&name, wrong).status, 401);
+    let (access, refresh) = gw.tokens(&name, STRONG);
+    std::thread::sleep(Duration::from_millis(300));
+    let log = gw.gw.log();
+    assert!(!log.is_empty(), "no log to inspect");
+    assert!(!log.contains(STRONG) && !log.contains(wrong), "a password is in the log");
+    for token in [&access, &refresh] {
+        assert!(!log.contains(token.rsplit('.').next().unwrap()), "an issued token is in the log");
+    }
+}

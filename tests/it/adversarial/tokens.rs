@@ -561,3 +561,61 @@ fn claims_with_line_breaks_do_not_inject_headers() {
         assert!(seen.header_values("x-user-id").iter().all(|v| *v != "1"), "{seen:?}");
     }
 }
+
+// Bearer tokens, valid or not, never reach the gateway's log (access log included):
+// a log reader would otherwise hold working credentials. OWASP Logging CS ("session
+// identifiers ... should not be recorded"); OWASP ASVS V7.1.1; CWE-532.
+#[test]
+fn tokens_never_reach_the_log() {
+    let (_up, gw) = start();
+    let valid = access("9", "CUSTOMER");
+    let forged = other_key("1", "ADMIN");
+    assert_eq!(gw.get("/api/orders/9", Some(&valid), &[]).status, 200);
+    assert_eq!(gw.get("/api/admin/users", Some(&forged), &[]).status, 401);
+    assert_eq!(gw.get("/api/admin/users", Some("not.a.token"), &[]).status, 401);
+    std::thread::sleep(Duration::from_millis(300));
+    let log = gw.log();
+    assert!(log.contains("order-by-id"), "the access log did not record the requests:\n{log}");
+    for secret in [&valid, &forged] {
+        let signature = secret.rsplit('.').next().unwrap();
+        assert!(!log.contains(signature), "a token signature is in the log");
+    }
+    assert!(!log.contains("not.a.token"), "a raw Authorization value is in the log");
+}
+
+// The gateway refuses to start (not only `check`) with an HMAC secret weaker than
+// the hash output or a published example. RFC 7518 §3.2; RFC 8725 §3.5; OWASP JWT
+// CS (≥ 64 random characters); THREATS T4.
+#[test]
+fn weak_hmac_secrets_are_refused_at_startup() {
+    for weak in ["", "changeme", "0123456789abcdef0123456789abcde"] {
+        let (proxy, admin) = (free_port(), free_port());
+        let yaml = config_yaml(proxy, admin, "127.0.0.1:9", &adversarial_routes(), "")
+            .replace("${IT_SIGNING_KEY}", &format!("\"{weak}\""));
+        let (_dir, path) = write_config(&yaml);
+        let check = run_cli(&["--config", path.to_str().unwrap(), "check"]);
+        assert_eq!(check.status.code(), Some(1), "check accepted {weak:?}");
+        let mut serve = std::process::Command::new(binary())
+            .args(["--config", path.to_str().unwrap(), "serve"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        let status = loop {
+            if let Some(status) = serve.try_wait().unwrap() {
+                break Some(status);
+            }
+            if std::time::Instant::now() > deadline {
+                break None;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        if status.is_none() {
+            let _ = serve.kill();
+            let _ = serve.wait();
+        }
+        assert!(status.is_some_and(|s| !s.success()), "serve started with the secret {weak:?}");
+        assert!(std::net::TcpStream::connect(("127.0.0.1", proxy)).is_err(), "something listens on the proxy port");
+    }
+}
