@@ -237,3 +237,28 @@ fn get_with_a_body_does_not_smuggle() {
     assert!(matches!(statuses.first(), Some(200) | Some(400)), "{statuses:?}");
     assert!(up.seen().iter().all(|s| s.target == "/api/seller/x"), "{:?}", up.seen());
 }
+
+// An HTTP/1.0 request with no Content-Length has no body: what follows must not be
+// read as a close-delimited body and forwarded (a backend would see a second request).
+// RFC 9112 §6.3 rule 7 ("request ... zero"); RUSTSEC-2026-0034 / CVE-2026-2835.
+#[test]
+fn http10_request_without_length_has_no_body() {
+    let (up, gw) = start();
+    let statuses = send(&gw, &up, &format!("POST /api/inbox/a HTTP/1.0\r\nHost: shop\r\n\r\n{SMUGGLED}"));
+    assert!(matches!(statuses.first(), Some(200) | Some(400)), "{statuses:?}");
+    assert!(up.seen().len() <= 1, "{:?}", up.seen());
+}
+
+// `chunked` applied twice (one line or two): the gateway decodes it once and forwards
+// a body it framed itself; nothing inside becomes a request upstream. RFC 9112 §6.1
+// ("MUST NOT apply chunked more than once"); PortSwigger TE obfuscation list.
+#[test]
+fn doubled_chunked_does_not_smuggle() {
+    let (up, gw) = start();
+    let inner = format!("{:x}\r\n{SMUGGLED}\r\n0\r\n\r\n", SMUGGLED.len());
+    let outer = format!("{:x}\r\n{inner}\r\n0\r\n\r\n", inner.len());
+    for te in ["Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n", "Transfer-Encoding: chunked, chunked\r\n"] {
+        let statuses = send(&gw, &up, &format!("POST /api/inbox/a HTTP/1.1\r\nHost: shop\r\n{te}Connection: close\r\n\r\n{outer}"));
+        assert!(matches!(statuses.first(), Some(200) | Some(400)), "{te:?}: {statuses:?}");
+    }
+}
