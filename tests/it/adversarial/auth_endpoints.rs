@@ -466,3 +466,58 @@ fn passwords_and_issued_tokens_never_reach_the_log() {
         assert!(!log.contains(token.rsplit('.').next().unwrap()), "an issued token is in the log");
     }
 }
+
+// Mass assignment at sign-up: fields a client must not set (`id`, `is_active`,
+// `is_staff`, `is_superuser`, `password_hash`, `last_login`, `user_id`) are ignored or
+// refused, never stored. OWASP Mass Assignment CS; OWASP API Security Top 10 2023
+// API3 (broken object property level authorization); CWE-915.
+#[test]
+fn sign_up_cannot_set_protected_fields() {
+    let gw = gateway();
+    let first = gw.create_user(&uniq("first"), STRONG, "ADMIN");
+    let name = uniq("mass");
+    let body = json!({
+        "username": name, "password": STRONG,
+        "id": first.id, "user_id": first.id, "is_superuser": true, "is_staff": true,
+        "password_hash": "$argon2id$v=19$m=8,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA",
+        "last_login": "2000-01-01T00:00:00Z", "date_joined": "2000-01-01T00:00:00Z", "groups": ["admin"]
+    });
+    let r = gw.post("/auth/register", &body.to_string(), None);
+    assert!(r.status == 201 || r.status == 400, "{}", r.body);
+    if r.status == 201 {
+        let stored = gw.stored(&name).expect("created");
+        assert_ne!(stored.id, first.id, "the client chose its id");
+        assert_eq!(stored.role, "CUSTOMER");
+        assert!(stored.password_hash.starts_with("$argon2id$v=19$m=19456"), "{}", stored.password_hash);
+        assert_eq!(gw.login(&name, STRONG).status, 200);
+    }
+    // The first account is untouched.
+    let still = gw.stored(&first.username).unwrap();
+    assert_eq!((still.id, still.role.as_str()), (first.id, "ADMIN"));
+}
+
+// Broken object level authorization on the user API: a CUSTOMER reads, changes or
+// promotes neither another user nor itself. OWASP API Security Top 10 2023 API1 /
+// API5; OWASP ASVS V4.2.1; CWE-639.
+#[test]
+fn a_customer_cannot_read_or_promote_users() {
+    let gw = gateway();
+    let admin = gw.create_user(&uniq("boss"), STRONG, "ADMIN");
+    let name = uniq("cust");
+    let me = gw.create_user(&name, STRONG, "CUSTOMER");
+    let (token, _) = gw.tokens(&name, STRONG);
+    for (method, path, body) in [
+        ("GET", format!("/auth/users/{}", admin.id), ""),
+        ("GET", "/auth/users".to_owned(), ""),
+        ("PATCH", format!("/auth/users/{}", me.id), r#"{"role":"ADMIN"}"#),
+        ("PATCH", format!("/auth/users/{}", admin.id), r#"{"password":"taken-over-Passphrase-1"}"#),
+        ("DELETE", format!("/auth/users/{}", admin.id), ""),
+        ("POST", "/auth/users".to_owned(), r#"{"username":"sock","password":"sock-Puppet-Passphrase-1","role":"ADMIN"}"#),
+    ] {
+        let r = gw.send(method, &path, "application/json", body, Some(&token));
+        assert_eq!(r.status, 403, "{method} {path}: {}", r.body);
+    }
+    assert_eq!(gw.stored(&name).unwrap().role, "CUSTOMER");
+    assert_eq!(gw.login(&admin.username, STRONG).status, 200, "the admin's password changed");
+    assert!(gw.stored("sock").is_none());
+}

@@ -619,3 +619,26 @@ fn weak_hmac_secrets_are_refused_at_startup() {
         assert!(std::net::TcpStream::connect(("127.0.0.1", proxy)).is_err(), "something listens on the proxy port");
     }
 }
+
+// The JWKS document publishes public keys only: no HMAC secret, no private RSA or
+// EdDSA members (`d`, `p`, `q`, `dp`, `dq`, `qi`, `k`). RFC 7517 §9.3 / RFC 7518
+// §6.3.2, §6.4; CWE-200 (private key exposure through JWKS).
+#[test]
+fn jwks_never_publishes_secret_material() {
+    let (_up, gw) = start();
+    let r = gw.get("/.well-known/jwks.json", None, &[]);
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(!r.body.contains(SIGNING_KEY), "the HMAC secret is published");
+    assert_eq!(r.json()["keys"], json!([]));
+    for alg in ["RS256", "EdDSA"] {
+        let (_up, gw, _pem, _token, _keys) = asymmetric_gateway(alg);
+        let jwks = gw.get("/.well-known/jwks.json", None, &[]).json();
+        let keys = jwks["keys"].as_array().unwrap();
+        assert!(!keys.is_empty(), "{alg}: no key published");
+        for key in keys {
+            for private in ["d", "p", "q", "dp", "dq", "qi", "k", "oth"] {
+                assert!(key.get(private).is_none(), "{alg} JWKS publishes the private member {private}: {key}");
+            }
+        }
+    }
+}
