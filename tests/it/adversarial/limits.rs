@@ -145,3 +145,28 @@ fn idle_connections_do_not_block_new_clients() {
     }
     assert_alive(&gw);
 }
+
+// Slow request bodies on the identity endpoints (R-U-Dead-Yet / slow POST): clients
+// that trickle a login body hold no slot a real login needs, and are cut off by the
+// body timeout. CVE-2007-6750-class; OWASP ASVS V12.1; OWASP Denial of Service CS.
+#[test]
+fn slow_login_bodies_do_not_block_real_logins() {
+    use crate::common::auth::{uniq, AuthGw, Db};
+    let gw = AuthGw::start(&Db::Sqlite);
+    let name = uniq("patient");
+    gw.create_user(&name, "correct-horse-battery-staple-42", "CUSTOMER");
+    let slow: Vec<TcpStream> = (0..30)
+        .filter_map(|_| {
+            let mut s = TcpStream::connect(gw.gw.proxy_addr()).ok()?;
+            s.write_all(b"POST /auth/login HTTP/1.1\r\nHost: shop\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"user").ok()?;
+            Some(s)
+        })
+        .collect();
+    assert!(slow.len() >= 25, "{}", slow.len());
+    let started = Instant::now();
+    let r = gw.login(&name, "correct-horse-battery-staple-42");
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(started.elapsed() < Duration::from_secs(5), "a login waited behind slow bodies: {:?}", started.elapsed());
+    drop(slow);
+    assert_eq!(gw.gw.get("/api/products/1", None, &[]).status, 200);
+}

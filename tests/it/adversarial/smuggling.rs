@@ -262,3 +262,21 @@ fn doubled_chunked_does_not_smuggle() {
         assert!(matches!(statuses.first(), Some(200) | Some(400)), "{te:?}: {statuses:?}");
     }
 }
+
+// Framing headers nominated as hop-by-hop (`Connection: Content-Length`,
+// `Connection: Transfer-Encoding`): if the proxy dropped them and forwarded the body
+// unframed, the backend would read the body as the next request. RFC 9110 §7.6.1;
+// PortSwigger "Abusing HTTP hop-by-hop request headers" (Nathan Davison, 2019).
+#[test]
+fn hop_by_hop_nomination_of_framing_headers_does_not_smuggle() {
+    let (up, gw) = start();
+    let chunked = format!("{:x}\r\n{SMUGGLED}\r\n0\r\n\r\n", SMUGGLED.len());
+    for req in [
+        format!("POST /api/inbox/a HTTP/1.1\r\nHost: shop\r\nContent-Length: {}\r\nConnection: Content-Length\r\n\r\n{SMUGGLED}", SMUGGLED.len()),
+        format!("POST /api/inbox/a HTTP/1.1\r\nHost: shop\r\nTransfer-Encoding: chunked\r\nConnection: Transfer-Encoding\r\n\r\n{chunked}"),
+        format!("POST /api/inbox/a HTTP/1.1\r\nHost: shop\r\nContent-Length: {}\r\nConnection: close, content-length, transfer-encoding\r\n\r\n{SMUGGLED}", SMUGGLED.len()),
+    ] {
+        let statuses = send(&gw, &up, &req);
+        assert!(matches!(statuses.first(), Some(200) | Some(400)), "{req:?}: {statuses:?}");
+    }
+}

@@ -642,3 +642,26 @@ fn jwks_never_publishes_secret_material() {
         }
     }
 }
+
+// Identity claims of the wrong shape: a `user_id` that is empty, a float, a bool, an
+// array or an object, and missing `jti`/`iat`, must not be coerced into some
+// identity. CWE-843 (type confusion); RFC 8725 §3.11; simplejwt `USER_ID_CLAIM`.
+#[test]
+fn identity_claims_of_the_wrong_shape_are_refused() {
+    let (up, gw) = start();
+    for change in [
+        json!({"user_id": ""}),
+        json!({"user_id": null}),
+        json!({"user_id": 1.5}),
+        json!({"user_id": true}),
+        json!({"user_id": ["1"]}),
+        json!({"user_id": {"id": "1"}}),
+        json!({"role": ["ADMIN"]}),
+        json!({"role": {"name": "ADMIN"}}),
+        json!({"jti": null}),
+        json!({"iat": null}),
+        json!({"iat": "0"}),
+    ] {
+        assert_refused(&gw, &up, &signed(HS256_HEADER, &with(admin_claims(), change.clone())), &change.to_string());
+    }
+}
