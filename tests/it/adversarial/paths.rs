@@ -420,3 +420,51 @@ fn unicode_look_alike_segments_do_not_open_the_admin_area() {
         "/api/%EF%BC%8Fadmin/users",
     ]);
 }
+
+// Host-restricted rules: every spelling of the protected virtual host (case, port,
+// trailing dot, absolute-form authority) gets its rule, not the catch-all public
+// rule behind it. RFC 9110 §4.2.3 (scheme-based normalisation: case, default
+// port); PortSwigger "HTTP Host header attacks" (routing-based SSRF / vhost bypass).
+#[test]
+fn host_spellings_do_not_dodge_a_host_restricted_rule() {
+    let up = Upstream::start(Behaviour::Ok);
+    let policy = r#"
+roles: [ADMIN, SELLER, CUSTOMER]
+routes:
+  - name: admin-site
+    match: { host: admin.example.com, path: /** }
+    allow: [ADMIN]
+    upstream: shop
+  - name: everything-else
+    match: { path: /** }
+    allow: public
+    upstream: shop
+default: deny
+"#;
+    let gw = Gateway::start_with(&up, policy, "auth:\n  prefix: /identity\n");
+    for host in ["admin.example.com", "ADMIN.Example.COM", "admin.example.com:80", "admin.example.com:8443", "admin.example.com.", "admin.example.com.:80"] {
+        let raw = gw.raw(format!("GET /users HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n").as_bytes());
+        assert_eq!(status_of(&raw), 401, "Host: {host}: {raw}");
+    }
+    let raw = gw.raw(b"GET http://admin.example.com/users HTTP/1.1\r\nHost: admin.example.com\r\nConnection: close\r\n\r\n");
+    assert_eq!(status_of(&raw), 401, "absolute-form: {raw}");
+    assert!(up.seen().is_empty(), "{:?}", up.seen());
+    // Control: another host is public.
+    let raw = gw.raw(b"GET /users HTTP/1.1\r\nHost: www.example.com\r\nConnection: close\r\n\r\n");
+    assert_eq!(status_of(&raw), 200, "{raw}");
+}
+
+// Operational endpoints (/metrics, /healthz, /readyz) are not reachable through the
+// proxy listener in any spelling: they stay on the admin listener. OWASP ASVS V14.3
+// (unintended information leakage); CWE-200; Spring Boot actuator exposure class.
+#[test]
+fn admin_endpoints_are_not_served_on_the_proxy_port() {
+    let (up, gw) = start();
+    for path in ["/metrics", "/healthz", "/readyz", "/api/products/../../metrics", "/%6detrics", "//metrics"] {
+        let raw = raw_get(&gw, path, None);
+        assert!(!raw.contains("nexora_requests_total"), "{path} served metrics: {raw}");
+        assert!(matches!(status_of(&raw), 400 | 401 | 403 | 404), "{path}: {raw}");
+    }
+    assert!(up.seen().is_empty(), "{:?}", up.seen());
+    assert!(gw.metrics().contains("nexora_requests_total"), "control: metrics on the admin port");
+}
