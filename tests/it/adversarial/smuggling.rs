@@ -280,3 +280,22 @@ fn hop_by_hop_nomination_of_framing_headers_does_not_smuggle() {
         assert!(matches!(statuses.first(), Some(200) | Some(400)), "{req:?}: {statuses:?}");
     }
 }
+
+// An Upgrade (WebSocket, h2c) to a protected route is decided like any request: no
+// token, no tunnel, nothing upstream. PortSwigger "h2c smuggling" (Bishop Fox, 2020);
+// CVE-2021-32783-class upgrade bypasses; RUSTSEC-2026-0033.
+#[test]
+fn upgrades_to_protected_routes_need_the_token() {
+    let (up, gw) = start();
+    for upgrade in ["websocket", "h2c", "HTTP/2.0"] {
+        let raw = gw.raw(
+            format!(
+                "GET /api/admin/ws HTTP/1.1\r\nHost: shop\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: {upgrade}\r\n\
+                 HTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+        assert_eq!(status_of(&raw), 401, "{upgrade}: {raw}");
+    }
+    assert!(up.seen().is_empty(), "{:?}", up.seen());
+}
