@@ -1,7 +1,7 @@
-//! Path-normalisation, request-target and method-override bypasses of
-//! protected routes (THREATS 4 and 5): every spelling of the admin area must
-//! get the admin area's decision (or a 400), and the upstream must receive
-//! exactly what was matched.
+//! Path, Host and method-override bypasses of protected routes (THREATS 4
+//! and 5): every spelling of the admin area, its request target and its host
+//! must get the admin area's decision (or a 400), and the upstream must
+//! receive exactly what was matched.
 
 use super::*;
 
