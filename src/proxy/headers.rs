@@ -37,6 +37,17 @@ fn is_alias_char(b: u8) -> bool {
     )
 }
 
+/// True when `name` equals `ours` (a lower-case header name) once case is
+/// ignored and alias characters are read as `-`.
+fn is_alias(ours: &HeaderName, name: &str) -> bool {
+    let ours = ours.as_str().as_bytes();
+    ours.len() == name.len()
+        && ours
+            .iter()
+            .zip(name.as_bytes())
+            .all(|(&o, &n)| o == n.to_ascii_lowercase() || (o == b'-' && is_alias_char(n)))
+}
+
 /// The configured identity header names, compiled once per config.
 #[derive(Debug, Clone)]
 pub struct IdentityHeaders {
@@ -53,20 +64,17 @@ impl IdentityHeaders {
         [&self.user_id, &self.username, &self.role]
     }
 
-    /// True when `name`, with alias characters read as `-`, is one of ours.
+    /// True when `name`, with alias characters read as `-`, is one of ours or
+    /// an override header (`X_Original_URL` reaches a WSGI or PHP backend as
+    /// `HTTP_X_ORIGINAL_URL`, exactly like `X-Original-URL`).
     fn is_alias_of_ours(&self, name: &str) -> bool {
-        self.names().iter().any(|ours| {
-            let ours = ours.as_str().as_bytes();
-            ours.len() == name.len()
-                && ours.iter().zip(name.as_bytes()).all(|(&o, &n)| {
-                    o == n.to_ascii_lowercase() || (o == b'-' && is_alias_char(n))
-                })
-        })
+        self.names().into_iter().chain(&OVERRIDE_HEADERS).any(|ours| is_alias(ours, name))
     }
 
     /// Removes every client-sent copy of the identity headers, including
     /// spellings that differ only by case (header maps are case-insensitive)
-    /// or by `_`-style alias characters, and the request override headers.
+    /// or by `_`-style alias characters, and the request override headers in
+    /// the same spellings.
     pub fn strip_forged(&self, req: &mut RequestHeader) {
         for name in self.names() {
             req.remove_header(name);
@@ -139,6 +147,10 @@ mod tests {
             ("x-username", "root"),
             ("X-Original-URL", "/api/admin"),
             ("X-HTTP-Method-Override", "DELETE"),
+            ("X_Original_URL", "/api/admin"),
+            ("x.rewrite.url", "/api/admin"),
+            ("X_HTTP_Method_Override", "DELETE"),
+            ("X_Forwarded_Prefix", "/api/admin"),
             ("x-user-idx", "kept"),
             ("accept", "kept"),
         ] {

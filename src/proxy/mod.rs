@@ -22,6 +22,7 @@ mod auth_route;
 pub mod bearer;
 mod ctx;
 pub mod headers;
+mod host;
 mod request_id;
 pub mod respond;
 pub mod upstream;
@@ -93,6 +94,12 @@ impl ProxyHttp for Gateway {
         let gen = self.live.current();
         ctx.adopt_request_id(session.req_header());
         let req = session.req_header();
+        if !host::host_is_acceptable(req) {
+            ctx.denial = Some(Denial::BadHost);
+            ctx.generation = Some(gen);
+            respond::send(session, Denial::BadHost, ctx.request_id_str()).await?;
+            return Ok(true);
+        }
         let path = match normalize_path(req.uri.path()) {
             Ok(path) => path,
             Err(e) => {

@@ -31,6 +31,8 @@ pub enum Denial {
     BadPath(PathError),
     /// The request target is not in origin form (e.g. `OPTIONS *`).
     BadTarget,
+    /// An HTTP/1.1 request without `Host`, or a `Host` that is not `host[:port]`.
+    BadHost,
     /// No credentials (no `Authorization` header, or another scheme).
     NotAuthenticated,
     /// `Authorization: Bearer` with no token, or with more than one value.
@@ -53,7 +55,7 @@ impl Denial {
     /// The HTTP status this denial is answered with.
     pub fn status(self) -> u16 {
         match self {
-            Denial::BadPath(_) | Denial::BadTarget => 400,
+            Denial::BadPath(_) | Denial::BadTarget | Denial::BadHost => 400,
             Denial::NotAuthenticated
             | Denial::BadAuthorizationHeader
             | Denial::InvalidToken(_)
@@ -68,6 +70,7 @@ impl Denial {
     pub fn reason(self) -> &'static str {
         match self {
             Denial::BadPath(_) | Denial::BadTarget => "bad_path",
+            Denial::BadHost => "bad_host",
             Denial::NotAuthenticated => "not_authenticated",
             Denial::BadAuthorizationHeader => "bad_authorization_header",
             Denial::InvalidToken(_) => "token_not_valid",
@@ -87,6 +90,9 @@ impl Denial {
             Denial::BadPath(e) => path_error_body(e),
             Denial::BadTarget => {
                 r#"{"detail":"The request target must be an absolute path.","code":"bad_request"}"#
+            }
+            Denial::BadHost => {
+                r#"{"detail":"The request must carry one Host header of the form host[:port].","code":"bad_request"}"#
             }
             Denial::NotAuthenticated => {
                 r#"{"detail":"Authentication credentials were not provided.","code":"not_authenticated"}"#

@@ -196,6 +196,12 @@ fn check_claims(
         (None, Expect::Access | Expect::Refresh) => return Err(TokenError::NoUserId),
         (user_id, _) => user_id,
     };
+    // These become identity header values upstream: a control character (CR, LF,
+    // NUL ...) there could only be refused later, as a 500, so the token is refused.
+    let identity = [user_id.as_deref(), claims.username.as_deref(), claims.role.as_deref()];
+    if !identity.into_iter().flatten().all(fits_header_value) {
+        return Err(TokenError::Malformed);
+    }
     Ok(Checked {
         exp,
         iat,
@@ -205,6 +211,11 @@ fn check_claims(
         role: claims.role,
         family: claims.fam,
     })
+}
+
+/// Whether `value` is a valid HTTP field value: no control characters but tab.
+fn fits_header_value(value: &str) -> bool {
+    value.bytes().all(|b| b == b'\t' || !(b.is_ascii_control()))
 }
 
 fn names_audience(aud: &Loose<'_>, audience: &str) -> bool {

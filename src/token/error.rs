@@ -9,7 +9,8 @@ pub enum TokenError {
     #[error("token is longer than 8192 bytes")]
     TooLarge,
     /// Not three strict base64url parts with a JSON object header and payload, a claim of
-    /// the wrong JSON type, or a duplicated header or claim name.
+    /// the wrong JSON type, a duplicated header or claim name, or an identity claim
+    /// (`user_id`, `username`, `role`) with a control character.
     #[error("token is not a well-formed compact JWS")]
     Malformed,
     /// The header names a `kid` that is not among the configured keys.

@@ -7,6 +7,7 @@
 mod common;
 
 mod admin;
+mod adversarial;
 mod auth_login;
 mod auth_refresh;
 mod auth_register;

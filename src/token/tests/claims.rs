@@ -328,3 +328,27 @@ fn leeway_zero_is_exact() {
     assert_eq!(check(&s, &at(NOW + 1)), Ok(()));
     assert_eq!(check(&s, &at(NOW)), Err(TokenError::Expired));
 }
+
+#[test]
+fn identity_claims_with_control_characters_are_refused() {
+    let kit = hs256();
+    for members in [
+        r#","username":"root\r\nX-User-Role: ADMIN""#,
+        r#","role":"CUSTOMER\nX""#,
+        r#","username":"nul\u0000byte""#,
+        r#","role":"del\u007f""#,
+    ] {
+        assert_eq!(
+            kit.verifier.verify_access(&timed(members), NOW).unwrap_err(),
+            TokenError::Malformed,
+            "{members}"
+        );
+    }
+    // Tabs and non-ASCII are valid header values and stay accepted.
+    let claims = kit
+        .verifier
+        .verify_access(&timed(r#","username":"jürgen\tx","role":"SELLER""#), NOW)
+        .unwrap()
+        .claims;
+    assert_eq!(claims.username.as_deref(), Some("jürgen\tx"));
+}
