@@ -15,6 +15,7 @@ mod auth_users;
 mod cli;
 mod configs;
 mod deploy;
+mod faults;
 mod hot_path;
 mod identity_headers;
 mod normalisation;
