@@ -140,6 +140,11 @@ fn sqlite_disk_full_then_freed() {
     let r = try_post(&base, "/auth/login", &login_body(&alice)).unwrap();
     requests += 1;
     lost += u64::from(r.status != 200);
+    // The operator is told, above debug level, even though the link's ping still works.
+    let log = gw.gw.log();
+    if !log.lines().any(|l| l.contains("WARN") && l.contains("disk is full")) {
+        errors.push("no warning about the full disk in the log".into());
+    }
     report("sqlite-disk-full", requests, errors.len() as u64, lost);
     assert!(errors.is_empty(), "{errors:#?}\nlog:\n{}", gw.gw.log());
     assert_eq!(r.status, 200, "{}", r.body);
