@@ -6,6 +6,7 @@
 //! (`RELIABILITY faults CASE requests=N errors=E lost=L`) that docs/RELIABILITY.md is
 //! regenerated from (`cargo test --test it faults -- --nocapture | grep '^RELIABILITY'`).
 
+mod config_file;
 mod database_outage;
 mod fault_server;
 mod gateway_crash;
