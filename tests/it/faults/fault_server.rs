@@ -73,8 +73,9 @@ impl FaultServer {
         self.hits.load(Ordering::Relaxed)
     }
 
-    /// Stops the way a killed process does: the port refuses and every open connection
-    /// is closed (one mid-request gets no answer).
+    /// Stops serving: the port refuses connections and every idle connection is closed,
+    /// as when the process exits; a request already read is still answered (the abrupt
+    /// cut mid-request is what [`Mode::ResetBeforeAnswer`] and [`Mode::ResetMidBody`] are for).
     pub(crate) fn kill(&self) {
         if let Some(task) = self.accept.lock().unwrap().take() {
             task.abort();
@@ -132,9 +133,6 @@ async fn serve(mut conn: TcpStream, mode: watch::Receiver<Mode>, hits: Arc<Atomi
         };
         let health_check = buf.starts_with(b"GET /healthz ");
         buf.drain(..head_end);
-        if *killed.borrow() {
-            return;
-        }
         if !health_check {
             hits.fetch_add(1, Ordering::Relaxed);
         }
