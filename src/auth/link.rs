@@ -65,10 +65,16 @@ impl DatabaseLink {
     }
 
     /// Notes a store error seen by an endpoint: an outage marks the link down until the
-    /// next successful probe.
+    /// next successful probe. The first one of an outage is logged at warn with its
+    /// cause: a full disk or a held lock leaves the probe's ping working, so nothing
+    /// else would tell the operator why the identity endpoints answer 503.
     pub fn observe(&self, e: &StoreError) {
-        if matches!(e, StoreError::Unavailable(_)) {
-            self.set_healthy(false);
+        if let StoreError::Unavailable(detail) = e {
+            let was_up = self.healthy.swap(false, Ordering::Relaxed);
+            self.readiness.database.store(false, Ordering::Relaxed);
+            if was_up && !detail.is_empty() {
+                tracing::warn!(error = %e, "user store refused a request; identity endpoints answer 503 until it recovers");
+            }
         }
     }
 

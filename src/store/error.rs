@@ -54,14 +54,10 @@ impl StoreError {
                 if db.is_unique_violation() {
                     return StoreError::Duplicate { field: duplicate_field(db.message()) };
                 }
-                // SQLite: SQLITE_BUSY (5) / SQLITE_LOCKED (6) after the busy timeout.
-                // MySQL: lock wait timeout (1205), deadlock (1213), too many connections
-                // (1040), server shutting down (1053). All clear up by themselves.
-                match db.code().as_deref() {
-                    Some("5" | "6" | "1205" | "1213" | "1040" | "1053") => {
-                        StoreError::Unavailable(db.message().to_owned())
-                    }
-                    _ => StoreError::Other(db.message().to_owned()),
+                if clears_up(db.as_ref()) {
+                    StoreError::Unavailable(db.message().to_owned())
+                } else {
+                    StoreError::Other(db.message().to_owned())
                 }
             }
             sqlx::Error::Io(e) => StoreError::Unavailable(format!("i/o: {e}")),
@@ -80,6 +76,26 @@ impl StoreError {
     pub fn is_unavailable(&self) -> bool {
         matches!(self, StoreError::Unavailable(_))
     }
+}
+
+/// Whether a database error clears up by itself or once an operator frees space or a
+/// lock, so the request may be retried later (503) rather than failed (500).
+///
+/// SQLite reports extended result codes (`SQLITE_BUSY_SNAPSHOT` is 517), so its primary
+/// code is the low byte: busy or locked past the busy timeout, disk full, an I/O error, a
+/// read-only or unopenable file. MySQL's `code()` is the SQLSTATE, so its error number is
+/// read instead: lock wait timeout (1205), deadlock (1213), too many connections (1040),
+/// server shutting down (1053), disk or table full (1021, 1114), connection killed (1927).
+fn clears_up(db: &dyn sqlx::error::DatabaseError) -> bool {
+    if let Some(e) = db.try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>() {
+        return matches!(e.number(), 1205 | 1213 | 1040 | 1053 | 1021 | 1114 | 1927);
+    }
+    if db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some() {
+        let primary = db.code().and_then(|c| c.parse::<i32>().ok()).map(|c| c & 0xff);
+        // BUSY, LOCKED, READONLY, IOERR, FULL, CANTOPEN.
+        return matches!(primary, Some(5 | 6 | 8 | 10 | 13 | 14));
+    }
+    false
 }
 
 /// Which canonical column a unique-violation message is about. SQLite says

@@ -16,6 +16,7 @@ mod auth_users;
 mod cli;
 mod configs;
 mod deploy;
+mod faults;
 mod hot_path;
 mod identity_headers;
 mod lifecycle;

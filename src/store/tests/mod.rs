@@ -9,6 +9,7 @@ mod harness;
 mod infra;
 mod refresh_tokens;
 mod spelling;
+mod transient;
 mod users;
 
 pub(super) use harness::{on_mysql, on_sqlite};
