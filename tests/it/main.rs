@@ -17,5 +17,6 @@ mod configs;
 mod hot_path;
 mod identity_headers;
 mod normalisation;
+mod policy_check;
 mod simplejwt_interop;
 mod upstream_faults;
