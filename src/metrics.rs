@@ -44,6 +44,9 @@ pub struct Metrics {
     pub config_generation: IntGauge,
     /// `nexora_token_cache_entries`: entries in the verified-token cache.
     pub token_cache_entries: IntGauge,
+    /// `nexora_shadow_decisions_total{route,shadow_route,enforced,shadow}`:
+    /// requests the shadow policy would have decided differently.
+    pub shadow_decisions: IntCounterVec,
 }
 
 impl Metrics {
@@ -99,6 +102,13 @@ impl Metrics {
             "nexora_token_cache_entries",
             "Entries in the verified-token cache",
         )?;
+        let shadow_decisions = IntCounterVec::new(
+            Opts::new(
+                "nexora_shadow_decisions_total",
+                "Requests the shadow policy decides differently, by enforced and shadow route and outcome",
+            ),
+            &["route", "shadow_route", "enforced", "shadow"],
+        )?;
 
         registry.register(Box::new(requests.clone()))?;
         registry.register(Box::new(request_duration.clone()))?;
@@ -111,6 +121,7 @@ impl Metrics {
         registry.register(Box::new(upstream_errors.clone()))?;
         registry.register(Box::new(config_generation.clone()))?;
         registry.register(Box::new(token_cache_entries.clone()))?;
+        registry.register(Box::new(shadow_decisions.clone()))?;
 
         Ok(Metrics {
             registry,
@@ -125,6 +136,7 @@ impl Metrics {
             upstream_errors,
             config_generation,
             token_cache_entries,
+            shadow_decisions,
         })
     }
 

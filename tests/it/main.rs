@@ -18,5 +18,6 @@ mod hot_path;
 mod identity_headers;
 mod normalisation;
 mod policy_check;
+mod shadow;
 mod simplejwt_interop;
 mod upstream_faults;

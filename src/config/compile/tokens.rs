@@ -148,7 +148,7 @@ impl Compiler<'_> {
 }
 
 /// `name` as written if absolute, else next to the config file.
-fn resolve(config_path: &Path, name: &str) -> PathBuf {
+pub(super) fn resolve(config_path: &Path, name: &str) -> PathBuf {
     let p = Path::new(name);
     if p.is_absolute() {
         p.to_owned()
