@@ -6,6 +6,7 @@
 
 mod common;
 
+mod access_log;
 mod admin;
 mod auth_login;
 mod auth_refresh;

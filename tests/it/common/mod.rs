@@ -123,19 +123,28 @@ impl Gateway {
 
     /// Starts `serve` on a complete config text.
     pub fn start_yaml(yaml: &str, proxy: u16, admin: u16) -> Gateway {
+        Gateway::start_yaml_env(yaml, proxy, admin, Some("info"))
+    }
+
+    /// Starts `serve` on a complete config text with `RUST_LOG` set to
+    /// `rust_log`, or unset when None (the config's `logging.level` applies).
+    pub fn start_yaml_env(yaml: &str, proxy: u16, admin: u16, rust_log: Option<&str>) -> Gateway {
         let dir = tempfile::tempdir().unwrap();
         let config_path = dir.path().join("gateway.yaml");
         std::fs::write(&config_path, yaml).unwrap();
         let log_path = dir.path().join("gateway.log");
         let log = std::fs::File::create(&log_path).unwrap();
-        let child = Command::new(binary())
+        let mut command = Command::new(binary());
+        command
             .args(["--config", config_path.to_str().unwrap(), "serve"])
             .env("IT_SIGNING_KEY", SIGNING_KEY)
-            .env("RUST_LOG", "info")
             .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .expect("spawn nexora-gate");
+            .stderr(log);
+        match rust_log {
+            Some(filter) => command.env("RUST_LOG", filter),
+            None => command.env_remove("RUST_LOG"),
+        };
+        let child = command.spawn().expect("spawn nexora-gate");
         let gw = Gateway {
             url: format!("http://127.0.0.1:{proxy}"),
             admin_url: format!("http://127.0.0.1:{admin}"),
