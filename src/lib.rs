@@ -16,6 +16,8 @@
 //!        │  cache), upstream peers, per-route metric handles
 //!        ▼
 //!  generation::Live (ArcSwap) ◄── read once per request by proxy::Gateway
+//!        ▲  reload::Reloader: on a file change or SIGHUP, the same load +
+//!        │  the policy tests, then a new Generation swapped in (or refused)
 //! ```
 //!
 //! Dependency direction: `proxy` uses `auth`, `policy`, `token`, `metrics` and
@@ -55,6 +57,7 @@ pub mod logging;
 pub mod metrics;
 pub mod policy;
 pub mod proxy;
+pub mod reload;
 pub mod server;
 pub mod store;
 pub mod token;

@@ -47,6 +47,9 @@ pub struct Metrics {
     /// `nexora_shadow_decisions_total{route,shadow_route,enforced,shadow}`:
     /// requests the shadow policy would have decided differently.
     pub shadow_decisions: IntCounterVec,
+    /// `nexora_config_last_reload_success_timestamp_seconds`: when the config
+    /// in force was loaded (start or last successful reload), Unix seconds.
+    pub config_last_reload_success: IntGauge,
 }
 
 impl Metrics {
@@ -109,6 +112,10 @@ impl Metrics {
             ),
             &["route", "shadow_route", "enforced", "shadow"],
         )?;
+        let config_last_reload_success = IntGauge::new(
+            "nexora_config_last_reload_success_timestamp_seconds",
+            "When the config in force was loaded (start or last successful reload), Unix seconds",
+        )?;
 
         registry.register(Box::new(requests.clone()))?;
         registry.register(Box::new(request_duration.clone()))?;
@@ -122,6 +129,7 @@ impl Metrics {
         registry.register(Box::new(config_generation.clone()))?;
         registry.register(Box::new(token_cache_entries.clone()))?;
         registry.register(Box::new(shadow_decisions.clone()))?;
+        registry.register(Box::new(config_last_reload_success.clone()))?;
 
         Ok(Metrics {
             registry,
@@ -137,6 +145,7 @@ impl Metrics {
             config_generation,
             token_cache_entries,
             shadow_decisions,
+            config_last_reload_success,
         })
     }
 
@@ -181,6 +190,7 @@ mod tests {
             "nexora_refresh_total",
             "nexora_policy_reloads_total",
             "nexora_upstream_errors_total",
+            "nexora_config_last_reload_success_timestamp_seconds",
         ] {
             assert!(text.contains(name), "{name} missing from:\n{text}");
         }

@@ -1,6 +1,7 @@
 //! Assembles and runs the Pingora server: the proxy service on the public
 //! listener (with the identity endpoints), the admin service on its own, the
-//! upstream health checker, and (for demos) the built-in echo upstream.
+//! upstream health checker, the config reloader (file watch and SIGHUP,
+//! see [`crate::reload`]), and (for demos) the built-in echo upstream.
 //!
 //! Identity work lives on its own runtime ([`AuthRuntime`]): the user-store
 //! link (connect, migrate when `database.migrate_on_start`, ping for
@@ -30,6 +31,7 @@ use crate::echo::EchoApp;
 use crate::generation::{Generation, Live};
 use crate::metrics::Metrics;
 use crate::proxy::Gateway;
+use crate::reload::{self, ReloadService, Reloader};
 
 /// Extra services `serve` can run beside the gateway.
 #[derive(Debug, Default, Clone)]
@@ -47,14 +49,19 @@ pub fn serve(config: Config, options: ServeOptions) -> anyhow::Result<()> {
 
     // Balanced upstreams fill their selectors asynchronously; do that on a
     // short-lived runtime before Pingora starts its own.
-    let first = tokio::runtime::Builder::new_current_thread()
+    let startup = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .context("starting a runtime to build upstreams")?
+        .context("starting a runtime to build upstreams")?;
+    let first = startup
         .block_on(Generation::build(1, config, &metrics))
         .context("building the runtime state")?;
+    // From here on SIGHUP means "reload", never the default "terminate".
+    startup.block_on(async { reload::claim_sighup() }).context("installing the SIGHUP handler")?;
+    drop(startup);
     metrics.config_generation.set(1);
     let live = Arc::new(Live::new(first));
+    let reloads = background_service("config reload", ReloadService::new(Reloader::new(live.clone(), metrics.clone())));
     let readiness = Arc::new(Readiness::default());
     let auth = start_identity(&live, &metrics, &readiness)?;
 
@@ -78,6 +85,7 @@ pub fn serve(config: Config, options: ServeOptions) -> anyhow::Result<()> {
     server.add_service(proxy);
     server.add_service(admin);
     server.add_service(health);
+    server.add_service(reloads);
     if let Some(addr) = options.echo_upstream {
         let mut echo = Service::new("echo upstream".into(), EchoApp);
         echo.add_tcp(&addr.to_string());

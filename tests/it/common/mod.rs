@@ -170,6 +170,16 @@ impl Gateway {
         panic!("gateway did not become healthy; log:\n{}", self.log());
     }
 
+    /// The gateway's process id (for signals).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Whether the gateway process is still running.
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
     /// `127.0.0.1:PORT` of the proxy listener.
     pub fn proxy_addr(&self) -> String {
         self.url.trim_start_matches("http://").to_owned()

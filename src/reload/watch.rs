@@ -1,0 +1,243 @@
+//! Noticing that the config file changed, the way files really get replaced.
+//!
+//! Editors write a temporary file and rename it over the original; Kubernetes
+//! mounts a ConfigMap as `gateway.yaml -> ..data/gateway.yaml` and swaps the
+//! `..data` symlink. A watch on the file itself loses track after the first
+//! rename, so [`watch_config`] watches the file's *directory* (and the
+//! directory of the file a symlink points at) and passes on every event that
+//! names the config file, its symlink target or a `..` entry.
+//!
+//! Events come in bursts (truncate, write, chmod, rename), so [`Debounce`]
+//! waits for a quiet moment before the file is read, and [`Fingerprint`] lets
+//! the reloader skip a read that finds the same bytes as last time.
+
+use std::collections::HashSet;
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use notify::{Event, EventKind, RecommendedWatcher, RecursiveMode, Watcher};
+use sha2::{Digest, Sha256};
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+
+/// How long the directory must be quiet before the file is read.
+pub const QUIET: Duration = Duration::from_millis(250);
+
+/// The longest a steady stream of events can postpone the read.
+pub const MAX_DELAY: Duration = Duration::from_secs(2);
+
+/// Trailing-edge debounce: fires [`QUIET`] after the last event of a burst,
+/// and at the latest [`MAX_DELAY`] after its first.
+#[derive(Debug, Clone)]
+pub struct Debounce {
+    quiet: Duration,
+    max_delay: Duration,
+    first: Option<Instant>,
+    last: Option<Instant>,
+}
+
+impl Debounce {
+    /// A debounce with the given quiet time and upper bound.
+    pub fn new(quiet: Duration, max_delay: Duration) -> Debounce {
+        Debounce { quiet, max_delay, first: None, last: None }
+    }
+
+    /// Records an event seen at `now`.
+    pub fn event(&mut self, now: Instant) {
+        self.first.get_or_insert(now);
+        self.last = Some(now);
+    }
+
+    /// When the pending burst is due, or None when nothing is pending.
+    pub fn deadline(&self) -> Option<Instant> {
+        let (first, last) = (self.first?, self.last?);
+        Some((last + self.quiet).min(first + self.max_delay))
+    }
+
+    /// Forgets the burst (call when acting on it).
+    pub fn clear(&mut self) {
+        self.first = None;
+        self.last = None;
+    }
+}
+
+/// SHA-256 of the config file's bytes as written (before `${VAR}`
+/// interpolation), or of "cannot be read".
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Fingerprint(Option<[u8; 32]>);
+
+impl Fingerprint {
+    /// The fingerprint of a read attempt.
+    pub fn of(read: &std::io::Result<Vec<u8>>) -> Fingerprint {
+        Fingerprint(read.as_ref().ok().map(|bytes| Sha256::digest(bytes).into()))
+    }
+}
+
+/// A running directory watch; events stop when it is dropped.
+pub struct ConfigWatch {
+    _watcher: RecommendedWatcher,
+}
+
+/// Why the config file cannot be watched (reloads still work with SIGHUP).
+#[derive(Debug, thiserror::Error)]
+#[error("cannot watch {dir} for changes to the config file ({source}); send SIGHUP to reload")]
+pub struct WatchError {
+    dir: PathBuf,
+    #[source]
+    source: notify::Error,
+}
+
+/// Watches the directories of `config` and sends `()` on `changes` for every
+/// event that may have changed what `config` reads as.
+pub fn watch_config(config: &Path, changes: mpsc::UnboundedSender<()>) -> Result<ConfigWatch, WatchError> {
+    let targets = WatchTargets::of(config);
+    let names = targets.names.clone();
+    let mut watcher = notify::recommended_watcher(move |event: notify::Result<Event>| {
+        // An error from the backend (e.g. queue overflow) may hide a change: look.
+        let relevant = event.map_or(true, |e| is_relevant(&e, &names));
+        if relevant {
+            let _ = changes.send(());
+        }
+    })
+    .map_err(|source| WatchError { dir: targets.dirs[0].clone(), source })?;
+    for dir in &targets.dirs {
+        watcher
+            .watch(dir, RecursiveMode::NonRecursive)
+            .map_err(|source| WatchError { dir: dir.clone(), source })?;
+    }
+    Ok(ConfigWatch { _watcher: watcher })
+}
+
+/// The directories to watch and the entry names that matter in them.
+#[derive(Debug, PartialEq, Eq)]
+struct WatchTargets {
+    dirs: Vec<PathBuf>,
+    names: HashSet<OsString>,
+}
+
+impl WatchTargets {
+    /// The config's own directory and name, plus those of the file a symlink
+    /// chain ends at (when it resolves now).
+    fn of(config: &Path) -> WatchTargets {
+        let mut targets = WatchTargets { dirs: Vec::new(), names: HashSet::new() };
+        targets.add(config);
+        if let Ok(resolved) = std::fs::canonicalize(config) {
+            targets.add(&resolved);
+        }
+        targets
+    }
+
+    fn add(&mut self, file: &Path) {
+        let dir = match file.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
+            _ => PathBuf::from("."),
+        };
+        let dir = std::fs::canonicalize(&dir).unwrap_or(dir);
+        if !self.dirs.contains(&dir) {
+            self.dirs.push(dir);
+        }
+        if let Some(name) = file.file_name() {
+            self.names.insert(name.to_owned());
+        }
+    }
+}
+
+/// Whether `event` may have changed the config: it touches one of `names` or
+/// a `..`-prefixed entry (Kubernetes' `..data` swap), or names no path at all.
+fn is_relevant(event: &Event, names: &HashSet<OsString>) -> bool {
+    if matches!(event.kind, EventKind::Access(_)) {
+        return false;
+    }
+    event.paths.is_empty()
+        || event.paths.iter().filter_map(|p| p.file_name()).any(|name| {
+            names.contains(name) || name.as_encoded_bytes().starts_with(b"..")
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use notify::event::{AccessKind, CreateKind, ModifyKind, RenameMode};
+
+    use super::*;
+
+    fn ms(n: u64) -> Duration {
+        Duration::from_millis(n)
+    }
+
+    #[test]
+    fn debounce_waits_for_quiet_after_the_last_event() {
+        let t0 = Instant::now();
+        let mut d = Debounce::new(ms(250), ms(2000));
+        assert_eq!(d.deadline(), None);
+        d.event(t0);
+        assert_eq!(d.deadline(), Some(t0 + ms(250)));
+        d.event(t0 + ms(100));
+        d.event(t0 + ms(200));
+        assert_eq!(d.deadline(), Some(t0 + ms(450)));
+        d.clear();
+        assert_eq!(d.deadline(), None);
+    }
+
+    #[test]
+    fn debounce_fires_by_the_max_delay_under_a_steady_stream() {
+        let t0 = Instant::now();
+        let mut d = Debounce::new(ms(250), ms(1000));
+        for i in 0..20 {
+            d.event(t0 + ms(i * 100));
+        }
+        assert_eq!(d.deadline(), Some(t0 + ms(1000)));
+    }
+
+    #[test]
+    fn fingerprint_tells_content_changes_apart() {
+        let a = Fingerprint::of(&Ok(b"roles: [A]\n".to_vec()));
+        let same = Fingerprint::of(&Ok(b"roles: [A]\n".to_vec()));
+        let b = Fingerprint::of(&Ok(b"roles: [B]\n".to_vec()));
+        let gone = Fingerprint::of(&Err(std::io::ErrorKind::NotFound.into()));
+        assert_eq!(a, same);
+        assert_ne!(a, b);
+        assert_ne!(a, gone);
+        assert_eq!(gone, Fingerprint::of(&Err(std::io::ErrorKind::PermissionDenied.into())));
+    }
+
+    fn event(kind: EventKind, paths: &[&str]) -> Event {
+        let mut e = Event::new(kind);
+        for p in paths {
+            e = e.add_path(PathBuf::from(p));
+        }
+        e
+    }
+
+    #[test]
+    fn only_events_about_the_config_count() {
+        let names: HashSet<OsString> = ["gateway.yaml".into()].into_iter().collect();
+        let modify = EventKind::Modify(ModifyKind::Any);
+        assert!(is_relevant(&event(modify, &["/etc/nexora/gateway.yaml"]), &names));
+        // vim / atomic writers: rename of a temp file onto the config.
+        let rename = EventKind::Modify(ModifyKind::Name(RenameMode::Both));
+        assert!(is_relevant(&event(rename, &["/etc/nexora/.gateway.yaml.swp", "/etc/nexora/gateway.yaml"]), &names));
+        // Kubernetes: the ..data symlink is swapped.
+        let create = EventKind::Create(CreateKind::Any);
+        assert!(is_relevant(&event(create, &["/etc/nexora/..data"]), &names));
+        // Other files in the directory, and reads, do not.
+        assert!(!is_relevant(&event(modify, &["/etc/nexora/gateway.log"]), &names));
+        assert!(!is_relevant(&event(EventKind::Access(AccessKind::Any), &["/etc/nexora/gateway.yaml"]), &names));
+    }
+
+    #[test]
+    fn targets_follow_a_symlink_to_its_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().join("..2026_01");
+        std::fs::create_dir(&real).unwrap();
+        std::fs::write(real.join("gateway.yaml"), "x").unwrap();
+        std::os::unix::fs::symlink("..2026_01", dir.path().join("..data")).unwrap();
+        std::os::unix::fs::symlink("..data/gateway.yaml", dir.path().join("gateway.yaml")).unwrap();
+        let t = WatchTargets::of(&dir.path().join("gateway.yaml"));
+        let top = std::fs::canonicalize(dir.path()).unwrap();
+        assert_eq!(t.dirs, vec![top.clone(), top.join("..2026_01")]);
+        assert!(t.names.contains(&OsString::from("gateway.yaml")));
+    }
+}
