@@ -95,3 +95,35 @@ fn wait_for_log(gw: &Gateway, needle: &str) -> String {
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
 }
+
+#[test]
+fn a_reload_reads_the_candidate_file_again() {
+    let up = Upstream::start(Behaviour::Ok);
+    let dir = tempfile::tempdir().unwrap();
+    let candidate = dir.path().join("candidate.yaml");
+    let write = |name: &str, methods: &str| {
+        let text = format!(
+            "routes:\n  - name: {name}\n    match: {{ path: /api/seller/**{methods} }}\n    allow: [ADMIN]\n    upstream: shop\ndefault: deny\n"
+        );
+        std::fs::write(&candidate, text).unwrap();
+    };
+    write("seller-write", ", methods: [POST]");
+    let extra = format!("shadow:\n  policy: {}\n", candidate.display());
+    let gw = Gateway::start_with(&up, SHOP_ROUTES, &extra);
+    let seller = access("3", "SELLER");
+
+    // Before: a GET is equal under both policies.
+    assert_eq!(gw.get("/api/seller/items", Some(&seller), &[("X-Request-Id", "before-reload")]).status, 200);
+    // The candidate now closes the whole area; the watcher only sees the config: SIGHUP.
+    write("seller-closed", "");
+    let status = std::process::Command::new("kill").args(["-HUP", &gw.pid().to_string()]).status().unwrap();
+    assert!(status.success());
+    let reloaded = r#"nexora_policy_reloads_total{result="ok"} 1"#;
+    assert!(gw.metrics_with(reloaded).contains(reloaded), "{}", gw.log());
+
+    assert_eq!(gw.get("/api/seller/items", Some(&seller), &[]).status, 200, "still not enforced");
+    let line = r#"nexora_shadow_decisions_total{enforced="allow",route="seller-area",shadow="deny",shadow_route="seller-closed"} 1"#;
+    let m = gw.metrics_with(line);
+    assert!(m.contains(line), "missing {line} in\n{m}");
+    assert!(!m.contains(r#"shadow_route="seller-write""#), "the GET before the reload was equal:\n{m}");
+}
