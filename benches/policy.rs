@@ -1,6 +1,7 @@
 //! Benchmarks of the policy hot path: `RuleSet::decide` at 10, 100 and 1000 rules,
 //! for a request that matches one of the last rules (`hit`) and one that matches
-//! none (`miss`), and `normalize_path` on a canonical and a dotted path.
+//! none (`miss`), the same request decided twice as shadow mode does (`shadow`), and
+//! `normalize_path` on a canonical and a dotted path.
 //!
 //! Rule sets and inputs are built outside the measured closures.
 
@@ -108,6 +109,40 @@ fn decide(c: &mut Criterion) {
     group.finish();
 }
 
+/// Shadow mode's extra work on a request: the enforced decision, then the same
+/// request decided by the shadow rules (the enforced ones plus one candidate).
+fn shadow(c: &mut Criterion) {
+    let roles = Roles::new(["ADMIN", "SELLER", "CUSTOMER"]).expect("valid roles");
+    let who = Who::User {
+        user_id: "42",
+        role: roles.id("CUSTOMER"),
+    };
+    let mut group = c.benchmark_group("policy/shadow");
+    for count in [10, 1000] {
+        let rules = ruleset(count, &roles);
+        let shadow = ruleset(count + 1, &roles);
+        let hit = format!("/api/svc{}/users/42/orders/7", count / 5 - 1);
+        group.bench_function(format!("{count}_rules/hit"), |b| {
+            b.iter(|| {
+                let enforced = rules.decide(
+                    black_box("GET"),
+                    black_box(Some("gw.example.com")),
+                    black_box(hit.as_str()),
+                    black_box(who),
+                );
+                let shadowed = shadow.decide(
+                    black_box("GET"),
+                    black_box(Some("gw.example.com")),
+                    black_box(hit.as_str()),
+                    black_box(who),
+                );
+                enforced.decision == shadowed.decision
+            })
+        });
+    }
+    group.finish();
+}
+
 fn normalize(c: &mut Criterion) {
     let mut group = c.benchmark_group("policy/normalize");
     let clean = "/api/svc12/users/42/orders/7";
@@ -122,7 +157,7 @@ fn normalize(c: &mut Criterion) {
 /// The benchmark group; `criterion_group!` generates an undocumented `pub fn`.
 mod group {
     #![allow(missing_docs)]
-    criterion::criterion_group!(benches, super::decide, super::normalize);
+    criterion::criterion_group!(benches, super::decide, super::shadow, super::normalize);
 }
 
 criterion_main!(group::benches);

@@ -9,7 +9,7 @@ use std::path::Path;
 use anyhow::bail;
 
 use crate::cli::{load_config, ExplainArgs};
-use crate::config::Config;
+use crate::config::{Config, ShadowOrigin, ShadowPolicy};
 use crate::policy::{
     normalize_path, run_cases, Access, Decision, DefaultAccess, DenyReason, Rule, Who,
 };
@@ -28,7 +28,7 @@ pub fn check(path: &Path) -> anyhow::Result<String> {
     if !failures.is_empty() {
         bail!("{} of {} policy test(s) failed", failures.len(), config.tests.len());
     }
-    Ok(format!(
+    let mut summary = format!(
         "{}: ok: {} route(s), {} role(s), {} upstream(s), {} policy test(s) passed, {} warning(s)",
         path.display(),
         config.rules.rules().len(),
@@ -36,7 +36,29 @@ pub fn check(path: &Path) -> anyhow::Result<String> {
         config.upstreams.len(),
         config.tests.len(),
         config.warnings.len(),
-    ))
+    );
+    if let Some(shadow) = &config.shadow {
+        // The shadow is what the policy may become: tell which tests it would fail.
+        let failures = run_cases(&shadow.rules, &config.roles, &config.tests);
+        for f in &failures {
+            eprintln!("{}:{}: note: the shadow policy would fail this policy test: {}", path.display(), f.line, f.message);
+        }
+        let _ = write!(summary, "; shadow: {}, {} policy test(s) it would fail", describe_shadow(&config), failures.len());
+    }
+    Ok(summary)
+}
+
+/// `route(s) a, b marked mode: shadow` or `policy FILE (N routes)`.
+fn describe_shadow(config: &Config) -> String {
+    match &config.shadow {
+        None => "none".to_owned(),
+        Some(ShadowPolicy { origin: ShadowOrigin::Routes(names), .. }) => {
+            format!("{} route(s) marked mode: shadow ({})", names.len(), names.join(", "))
+        }
+        Some(ShadowPolicy { origin: ShadowOrigin::File(file), rules }) => {
+            format!("policy {} ({} route(s))", file.display(), rules.rules().len())
+        }
+    }
 }
 
 /// The `explain` command: prints how one request is decided.
@@ -79,10 +101,7 @@ pub fn explain(config: &Config, args: &ExplainArgs) -> anyhow::Result<String> {
             let _ = writeln!(out, "allow:       {}", describe_access(config, rule.access(), Some(rule)));
         }
         None => {
-            let default = match config.rules.default_access() {
-                DefaultAccess::Deny => "deny",
-                DefaultAccess::Authenticated => "authenticated",
-            };
+            let default = default_name(config.rules.default_access());
             let _ = writeln!(out, "rule:        (none matched: default {default})");
         }
     }
@@ -95,6 +114,23 @@ pub fn explain(config: &Config, args: &ExplainArgs) -> anyhow::Result<String> {
         }
     );
     let _ = writeln!(out, "decision:    {}", describe_decision(verdict.decision));
+    if let Some(shadow) = &config.shadow {
+        let shadowed = shadow.rules.decide(&method, host.as_deref(), &normalised, who);
+        let file = match &shadow.origin {
+            ShadowOrigin::Routes(_) => &config.path,
+            ShadowOrigin::File(file) => file,
+        };
+        match shadowed.rule {
+            Some(rule) => {
+                let _ = writeln!(out, "shadow rule: {} ({}:{}), allow {}", rule.name(), file.display(), rule.line(), describe_access(config, rule.access(), Some(rule)));
+            }
+            None => {
+                let _ = writeln!(out, "shadow rule: (none matched: default {})", default_name(shadow.rules.default_access()));
+            }
+        }
+        let same = if shadowed.decision == verdict.decision { "same as enforced" } else { "DIFFERS from enforced" };
+        let _ = writeln!(out, "shadow:      {} ({same}; not enforced)", describe_decision(shadowed.decision));
+    }
     let upstream = match verdict.rule {
         Some(rule) => Some(rule.upstream()),
         None => config.default_upstream,
@@ -128,6 +164,13 @@ fn describe_access(config: &Config, access: &Access, rule: Option<&Rule>) -> Str
         let _ = write!(text, " or the owner ({{{param}}} = the user's id)");
     }
     text
+}
+
+fn default_name(default: DefaultAccess) -> &'static str {
+    match default {
+        DefaultAccess::Deny => "deny",
+        DefaultAccess::Authenticated => "authenticated",
+    }
 }
 
 fn describe_decision(decision: Decision) -> &'static str {

@@ -16,6 +16,7 @@ use prometheus::Histogram;
 
 use crate::config::Config;
 use crate::metrics::Metrics;
+use crate::proxy::shadow::ShadowStats;
 use crate::proxy::upstream::{Upstream, UpstreamError};
 use crate::token::{Issuer, KeyError, Keys, Verifier};
 
@@ -37,6 +38,8 @@ pub struct Generation {
     pub routes: Vec<RouteStats>,
     /// Labels and histogram of the identity endpoints (route `(auth)`).
     pub auth_route: RouteStats,
+    /// Shadow-mode counters, when the config has a shadow policy.
+    pub shadow: Option<ShadowStats>,
 }
 
 /// The metric handles of one route, resolved once per generation.
@@ -80,7 +83,7 @@ impl Generation {
         for spec in &config.upstreams {
             upstreams.push(Upstream::build(spec).await?);
         }
-        let routes = config
+        let routes: Vec<RouteStats> = config
             .rules
             .rules()
             .iter()
@@ -90,7 +93,10 @@ impl Generation {
             .collect();
         let auth_route =
             RouteStats { name: AUTH_ROUTE.into(), duration: metrics.route_duration(AUTH_ROUTE) };
-        Ok(Generation { id, config, verifier, issuer, jwks, upstreams, routes, auth_route })
+        let shadow = config.shadow.as_ref().map(|policy| {
+            ShadowStats::new(routes.iter().map(|r| r.name.clone()).collect(), policy, metrics)
+        });
+        Ok(Generation { id, config, verifier, issuer, jwks, upstreams, routes, auth_route, shadow })
     }
 
     /// Stats of rule `index`, or of the default when None.

@@ -44,6 +44,9 @@ pub struct Metrics {
     pub config_generation: IntGauge,
     /// `nexora_token_cache_entries`: entries in the verified-token cache.
     pub token_cache_entries: IntGauge,
+    /// `nexora_shadow_decisions_total{route,shadow_route,enforced,shadow}`:
+    /// requests the shadow policy would have decided differently.
+    pub shadow_decisions: IntCounterVec,
     /// `nexora_config_last_reload_success_timestamp_seconds`: when the config
     /// in force was loaded (start or last successful reload), Unix seconds.
     pub config_last_reload_success: IntGauge,
@@ -104,6 +107,13 @@ impl Metrics {
             "nexora_token_cache_entries",
             "Entries in the verified-token cache",
         )?;
+        let shadow_decisions = IntCounterVec::new(
+            Opts::new(
+                "nexora_shadow_decisions_total",
+                "Requests the shadow policy decides differently, by enforced and shadow route and outcome",
+            ),
+            &["route", "shadow_route", "enforced", "shadow"],
+        )?;
         let config_last_reload_success = IntGauge::new(
             "nexora_config_last_reload_success_timestamp_seconds",
             "When the config in force was loaded (start or last successful reload), Unix seconds",
@@ -120,6 +130,7 @@ impl Metrics {
         registry.register(Box::new(upstream_errors.clone()))?;
         registry.register(Box::new(config_generation.clone()))?;
         registry.register(Box::new(token_cache_entries.clone()))?;
+        registry.register(Box::new(shadow_decisions.clone()))?;
         registry.register(Box::new(config_last_reload_success.clone()))?;
         let requests_in_flight =
             IntGauge::new("nexora_requests_in_flight", "Proxy-port requests started and not finished")?;
@@ -138,6 +149,7 @@ impl Metrics {
             upstream_errors,
             config_generation,
             token_cache_entries,
+            shadow_decisions,
             config_last_reload_success,
             requests_in_flight,
         })

@@ -43,11 +43,17 @@ pub(crate) fn serve(shared: &Shared, call: &Call) -> Result<AuthResponse, AuthEr
         1 => Some(single(headers, &FORWARDED_HOST).ok_or(AuthError::BadForwardedRequest)?),
         _ => return Err(AuthError::BadForwardedRequest),
     };
+    let request_id = headers
+        .get(crate::proxy::headers::REQUEST_ID)
+        .filter(|v| crate::proxy::headers::is_well_formed_request_id(v.as_bytes()))
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
     let facts = RequestFacts {
         method,
         host,
         raw_path,
         headers,
+        request_id,
     };
     match admit(
         &call.gen,

@@ -55,6 +55,28 @@ pub struct Config {
     /// Problems that do not stop the config from loading (shadowed rules,
     /// overlaps), with their locations.
     pub warnings: Vec<ConfigError>,
+    /// The policy evaluated beside the enforced one, never enforced.
+    pub shadow: Option<ShadowPolicy>,
+}
+
+/// A policy decided beside the enforced one (shadow mode): differences are
+/// counted and logged, nothing is enforced.
+#[derive(Debug)]
+pub struct ShadowPolicy {
+    /// The shadow rules: the enforced routes plus those marked `mode: shadow`,
+    /// in file order, or the candidate file's routes.
+    pub rules: RuleSet,
+    /// Where they come from.
+    pub origin: ShadowOrigin,
+}
+
+/// Where a [`ShadowPolicy`] comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ShadowOrigin {
+    /// Routes of the config marked `mode: shadow` (their names).
+    Routes(Vec<String>),
+    /// The candidate policy file of `shadow.policy`.
+    File(PathBuf),
 }
 
 /// Pingora runtime settings (`server:`).

@@ -45,6 +45,7 @@ const SECTIONS: &[(&str, bool, SectionCheck)] = &[
     ("default_upstream",      false, section::<Option<String>>),
     ("tests",                 false, section::<Option<Vec<raw::PolicyTest>>>),
     ("logging",               false, section::<Option<raw::Logging>>),
+    ("shadow",                false, section::<Option<raw::Shadow>>),
 ];
 
 fn section<T: DeserializeOwned>(text: &str) -> Option<serde_yaml::Error> {
@@ -122,6 +123,19 @@ fn section_problems(
     problems
 }
 
+/// Deserialises a whole secondary document (such as a shadow policy file) in one pass: its first
+/// problem, positioned.
+///
+/// # Errors
+/// The first problem serde_yaml finds.
+pub(super) fn document<T: DeserializeOwned>(
+    text: &str,
+    _index: &PathIndex,
+    to_original: &dyn Fn(Location) -> Location,
+) -> Result<T, Vec<YamlProblem>> {
+    serde_yaml::from_str::<T>(text).map_err(|error| vec![problem(&error, 0, to_original)])
+}
+
 /// Converts a serde_yaml error from a text that starts `line_offset` lines into the document.
 fn problem(
     error: &serde_yaml::Error,
@@ -145,7 +159,7 @@ fn problem(
     let message = strip_positions(&error.to_string(), location, &at).replace(
         "expected struct RawConfig",
         "expected a mapping of config sections",
-    );
+    ).replace("expected struct ShadowPolicyFile", "expected a mapping with routes: and default:");
     YamlProblem { location, message }
 }
 

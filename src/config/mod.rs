@@ -84,6 +84,33 @@ pub fn parse_str(
     text: &str,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<(RawConfig, Source), ConfigErrors> {
+    parse_document(path, text, env, deserialize::raw_config)
+}
+
+/// Reads and parses the candidate policy file of `shadow.policy`, through the same pipeline as
+/// the config (interpolation, duplicate keys, unknown keys, positions in that file).
+///
+/// # Errors
+/// The file cannot be read, or its problems.
+pub(crate) fn parse_shadow_file(path: &Path) -> Result<(raw::ShadowPolicyFile, Source), ConfigErrors> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|error| ConfigError::whole_file(path, format!("cannot read the shadow policy: {error}")))?;
+    parse_document(path, &text, &|name| std::env::var(name).ok(), deserialize::document)
+}
+
+/// A deserialiser of one document kind: text, its index, the position mapping.
+type Deserialise<T> = fn(
+    &str,
+    &PathIndex,
+    &dyn Fn(Location) -> Location,
+) -> Result<T, Vec<deserialize::YamlProblem>>;
+
+fn parse_document<T>(
+    path: &Path,
+    text: &str,
+    env: &dyn Fn(&str) -> Option<String>,
+    deserialise: Deserialise<T>,
+) -> Result<(T, Source), ConfigErrors> {
     let interpolated = interpolate::interpolate(text, env).map_err(|problems| {
         let errors = problems
             .into_iter()
@@ -110,7 +137,7 @@ pub fn parse_str(
     };
     let mut errors = source.duplicate_key_errors();
     let to_original = |location| source.map.to_original(location);
-    match deserialize::raw_config(&source.text, &source.map.index, &to_original) {
+    match deserialise(&source.text, &source.map.index, &to_original) {
         Ok(raw) => {
             errors.sort();
             errors.into_result((raw, source))

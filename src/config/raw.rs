@@ -54,6 +54,29 @@ pub struct RawConfig {
     pub tests: Option<Vec<PolicyTest>>,
     /// Log output. Default: every field's default.
     pub logging: Option<Logging>,
+    /// A candidate policy evaluated beside the enforced one, never enforced. Default: none.
+    /// (An extension of CONTRACT §2.)
+    pub shadow: Option<Shadow>,
+}
+
+/// `shadow:`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Shadow {
+    /// A YAML file holding `routes:` and `default:` (a [`ShadowPolicyFile`]), relative to the
+    /// config file. Required.
+    pub policy: String,
+}
+
+/// The candidate policy file named by `shadow.policy`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ShadowPolicyFile {
+    /// The candidate routes, first match wins, with the main config's roles and upstreams.
+    /// Required.
+    pub routes: Vec<Route>,
+    /// The candidate's decision when no route matches. Default: `deny`.
+    pub default: Option<DefaultDecision>,
 }
 
 /// `server:`, process and Pingora settings.
@@ -301,6 +324,19 @@ pub struct Route {
     pub owner: Option<String>,
     /// Name of an entry of `upstreams`. Required unless `allow: deny` (compiler).
     pub upstream: Option<String>,
+    /// `enforce`, or `shadow`: evaluated beside the policy, counted and logged where it would
+    /// decide differently, never enforced. Default: `enforce`. (An extension of CONTRACT §2.)
+    pub mode: Option<RouteMode>,
+}
+
+/// `routes[N].mode`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RouteMode {
+    /// The rule decides requests.
+    Enforce,
+    /// The rule only feeds shadow mode.
+    Shadow,
 }
 
 /// `routes[N].match:`.

@@ -53,6 +53,7 @@ fn contract_example_parses_every_key() {
         allow,
         owner: None,
         upstream: Some("shop".into()),
+        mode: None,
     };
     let expected = RawConfig {
         server: Some(Server {
@@ -163,6 +164,7 @@ fn contract_example_parses_every_key() {
             },
         ]),
         logging: None,
+        shadow: None,
     };
     assert_eq!(raw, expected);
 }

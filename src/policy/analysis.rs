@@ -70,8 +70,18 @@ impl RuleSet {
                 .clone()
                 .find(|(_, earlier)| shadows(earlier, later))
             {
+                // A public rule dead under a protected prefix was probably meant as an
+                // exception to it: say what moving it up would do.
+                let hint = if later.access().is_public()
+                    && !earlier.access().is_public()
+                    && earlier.pattern().has_rest()
+                {
+                    "; moved above it, this public rule would open a hole in its protected prefix: do so only if exposing it is intended"
+                } else {
+                    ""
+                };
                 let message = format!(
-                    "rule {} can never match: rule {} comes first and matches every request it matches",
+                    "rule {} can never match: rule {} comes first and matches every request it matches{hint}",
                     Described(later, roles),
                     Described(earlier, roles),
                 );

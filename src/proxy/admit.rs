@@ -15,7 +15,9 @@ use http::HeaderMap;
 use crate::auth::Revocations;
 use crate::generation::Generation;
 use crate::metrics::Metrics;
-use crate::policy::{authorize, normalize_path, Access, Decision, DefaultAccess, Who};
+use crate::policy::{
+    authorize, normalize_path, Access, Decision, DefaultAccess, DenyReason, Rule, RuleSet, Who,
+};
 use crate::token::AccessClaims;
 
 use super::bearer::bearer_token;
@@ -31,6 +33,8 @@ pub struct RequestFacts<'a> {
     pub raw_path: &'a str,
     /// Request headers (for `Authorization`).
     pub headers: &'a HeaderMap,
+    /// The request id, for the shadow-mode log line.
+    pub request_id: &'a str,
 }
 
 /// A request the policy let through.
@@ -51,6 +55,9 @@ pub struct Refused {
     pub rule: Option<usize>,
     /// Why.
     pub denial: Denial,
+    /// The verified identity when the token was fine but the policy said no
+    /// (403), for the access log.
+    pub claims: Option<Arc<AccessClaims>>,
 }
 
 /// Decides one request against generation `gen` at unix time `now`.
@@ -62,12 +69,16 @@ pub fn admit<'p>(
     revocations: &Revocations,
 ) -> Result<Admitted<'p>, Refused> {
     let path = normalize_path(facts.raw_path)
-        .map_err(|e| Refused { rule: None, denial: Denial::BadPath(e) })?;
+        .map_err(|e| Refused { rule: None, denial: Denial::BadPath(e), claims: None })?;
     admit_path(gen, facts, path, now, metrics, revocations)
 }
 
 /// [`admit`] for a path the caller has already normalised (the proxy normalises once
 /// to see whether the request is for the identity endpoints).
+///
+/// With a shadow policy configured the request is also decided by it (one more
+/// lookup) and a differing outcome is counted and logged ([`super::shadow`]);
+/// without one, that costs one branch. The shadow never changes the answer.
 pub fn admit_path<'p>(
     gen: &Generation,
     facts: &RequestFacts<'_>,
@@ -76,10 +87,59 @@ pub fn admit_path<'p>(
     metrics: &Metrics,
     revocations: &Revocations,
 ) -> Result<Admitted<'p>, Refused> {
-    let refuse = |rule, denial| Refused { rule, denial };
-    let rules = &gen.config.rules;
-    let found = rules.find(facts.method, facts.host, &path);
+    let found = gen.config.rules.find(facts.method, facts.host, &path);
     let rule_index = found.map(|r| r.index());
+    let checks = Checks { gen, facts, now, revocations };
+    let mut identity = Identity::NotLooked;
+    let outcome = decide(&checks, &gen.config.rules, found, &path, &mut identity, Some(metrics));
+    if let (Some(policy), Some(stats)) = (&gen.config.shadow, &gen.shadow) {
+        super::shadow::observe(&checks, policy, stats, rule_index, &outcome, &identity, &path);
+    }
+    match outcome {
+        Ok(()) => Ok(Admitted { rule: rule_index, path, claims: identity.into_claims() }),
+        Err(denial) => Err(Refused { rule: rule_index, denial, claims: identity.into_claims() }),
+    }
+}
+
+/// What every decision of one request shares: the generation, the request and
+/// the revocation points.
+pub(super) struct Checks<'a> {
+    pub(super) gen: &'a Generation,
+    pub(super) facts: &'a RequestFacts<'a>,
+    pub(super) now: u64,
+    pub(super) revocations: &'a Revocations,
+}
+
+/// The caller's identity, looked up at most once per request.
+pub(super) enum Identity {
+    /// Not needed so far: no token was looked at.
+    NotLooked,
+    /// A verified, unrevoked token.
+    User(Arc<AccessClaims>),
+    /// No usable token: why.
+    Refused(Denial),
+}
+
+impl Identity {
+    fn into_claims(self) -> Option<Arc<AccessClaims>> {
+        match self {
+            Identity::User(claims) => Some(claims),
+            _ => None,
+        }
+    }
+}
+
+/// Decides the request under `rules` (whose first match is `found`), verifying
+/// the bearer token into `identity` the first time a decision needs it.
+/// `metrics`: where to count the verification (None: a shadow decision, not counted).
+pub(super) fn decide(
+    checks: &Checks<'_>,
+    rules: &RuleSet,
+    found: Option<&Rule>,
+    path: &str,
+    identity: &mut Identity,
+    metrics: Option<&Metrics>,
+) -> Result<(), Denial> {
     let access = match found {
         Some(rule) => rule.access(),
         None => match rules.default_access() {
@@ -88,26 +148,43 @@ pub fn admit_path<'p>(
         },
     };
     if matches!(access, Access::Public) {
-        return Ok(Admitted { rule: rule_index, path, claims: None });
+        return Ok(());
     }
     if matches!(access, Access::Deny) && found.is_none() {
         // Default deny needs no token: nobody gets in.
-        let reason = crate::policy::DenyReason::DefaultDeny;
-        return Err(refuse(rule_index, Denial::Forbidden(reason)));
+        return Err(Denial::Forbidden(DenyReason::DefaultDeny));
     }
-    let claims = verify_bearer(gen, facts.headers, now, metrics).map_err(|d| refuse(rule_index, d))?;
-    if revocations.is_revoked(&claims.user_id, claims.iat) {
-        metrics.token_verify.with_label_values(&["revoked"]).inc();
-        return Err(refuse(rule_index, Denial::Revoked));
+    if matches!(identity, Identity::NotLooked) {
+        *identity = look_up(checks, metrics);
     }
-    let role = claims.role.as_deref().and_then(|r| gen.config.roles.id(r));
+    let claims = match identity {
+        Identity::User(claims) => claims,
+        Identity::Refused(denial) => return Err(*denial),
+        Identity::NotLooked => return Err(Denial::NotAuthenticated),
+    };
+    let role = claims.role.as_deref().and_then(|r| checks.gen.config.roles.id(r));
     let who = Who::User { user_id: &claims.user_id, role };
-    let owner_value = found.and_then(|r| r.owner_value(&path));
+    let owner_value = found.and_then(|r| r.owner_value(path));
     match authorize(access, owner_value, who) {
-        Decision::Allow => Ok(Admitted { rule: rule_index, path, claims: Some(claims) }),
-        Decision::Forbidden(reason) => Err(refuse(rule_index, Denial::Forbidden(reason))),
-        Decision::Unauthenticated => Err(refuse(rule_index, Denial::NotAuthenticated)),
+        Decision::Allow => Ok(()),
+        Decision::Forbidden(reason) => Err(Denial::Forbidden(reason)),
+        Decision::Unauthenticated => Err(Denial::NotAuthenticated),
     }
+}
+
+/// Verifies the bearer token and checks it against the revocation points.
+fn look_up(checks: &Checks<'_>, metrics: Option<&Metrics>) -> Identity {
+    let claims = match verify_bearer(checks.gen, checks.facts.headers, checks.now, metrics) {
+        Ok(claims) => claims,
+        Err(denial) => return Identity::Refused(denial),
+    };
+    if checks.revocations.is_revoked(&claims.user_id, claims.iat) {
+        if let Some(metrics) = metrics {
+            metrics.token_verify.with_label_values(&["revoked"]).inc();
+        }
+        return Identity::Refused(Denial::Revoked);
+    }
+    Identity::User(claims)
 }
 
 /// Extracts and verifies the bearer token, counting the result.
@@ -115,10 +192,14 @@ fn verify_bearer(
     gen: &Generation,
     headers: &HeaderMap,
     now: u64,
-    metrics: &Metrics,
+    metrics: Option<&Metrics>,
 ) -> Result<Arc<AccessClaims>, Denial> {
     let token = bearer_token(headers)?;
-    match gen.verifier.verify_access(token, now) {
+    let verified = gen.verifier.verify_access(token, now);
+    let Some(metrics) = metrics else {
+        return verified.map(|v| v.claims).map_err(Denial::InvalidToken);
+    };
+    match verified {
         Ok(verified) => {
             if verified.from_cache {
                 metrics.token_cache_hits.inc();

@@ -29,7 +29,8 @@ pub struct RequestCtx {
     pub generation: Option<Arc<Generation>>,
     /// Index of the matched rule; None for the default (or a bad path).
     pub rule: Option<usize>,
-    /// The verified identity, when the rule required a token.
+    /// The verified identity, when the rule required a token (also on a
+    /// refusal by the policy, for the access log; never sent upstream then).
     pub claims: Option<Arc<AccessClaims>>,
     /// Set when the gateway answered itself.
     pub denial: Option<Denial>,

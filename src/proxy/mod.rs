@@ -25,6 +25,7 @@ pub mod headers;
 mod host;
 mod request_id;
 pub mod respond;
+pub mod shadow;
 pub mod upstream;
 
 use std::sync::Arc;
@@ -121,6 +122,7 @@ impl ProxyHttp for Gateway {
             host: request_host(req),
             raw_path: req.uri.path(),
             headers: &req.headers,
+            request_id: ctx.request_id_str(),
         };
         let revocations = self.auth.revocations();
         let verdict = admit_path(&gen, &facts, path, unix_now(), &self.metrics, revocations);
@@ -135,6 +137,7 @@ impl ProxyHttp for Gateway {
             }
             Err(refused) => {
                 ctx.rule = refused.rule;
+                ctx.claims = refused.claims;
                 ctx.denial = Some(refused.denial);
                 ctx.generation = Some(gen);
                 respond::send(session, refused.denial, ctx.request_id_str()).await?;

@@ -103,7 +103,7 @@ fn upgrade_takes_the_sockets_over_without_failing_a_request() {
         })
     };
 
-    let new = Gateway::spawn_yaml(&yaml, proxy, admin, &Launch { args: &["--upgrade"], env: &[] });
+    let new = Gateway::spawn_yaml(&yaml, proxy, admin, &Launch { args: &["--upgrade"], ..Launch::default() });
     assert!(
         eventually(Duration::from_secs(20), || new.log().contains("send it SIGQUIT now")),
         "the new process never got ready to take over; log:\n{}",

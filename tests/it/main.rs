@@ -6,6 +6,7 @@
 
 mod common;
 
+mod access_log;
 mod admin;
 mod adversarial;
 mod auth_login;
@@ -21,6 +22,8 @@ mod hot_path;
 mod identity_headers;
 mod lifecycle;
 mod normalisation;
+mod policy_check;
+mod shadow;
 mod reload;
 mod simplejwt_interop;
 mod tls;

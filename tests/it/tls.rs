@@ -65,7 +65,7 @@ fn gateway_to_tls_upstream(tls_upstream: &Gateway, tls: &str, env: &[(&str, &str
     let (proxy, admin) = (free_port(), free_port());
     let yaml = config_yaml(proxy, admin, &tls_upstream.proxy_addr(), SHOP_ROUTES, "")
         .replacen("    read_timeout: 2s\n", &format!("    read_timeout: 2s\n    tls: {tls}\n"), 1);
-    let gw = Gateway::spawn_yaml(&yaml, proxy, admin, &Launch { args: &[], env });
+    let gw = Gateway::spawn_yaml(&yaml, proxy, admin, &Launch { env, ..Launch::default() });
     gw.wait_ready();
     gw
 }

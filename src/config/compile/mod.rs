@@ -16,7 +16,10 @@ mod tokens;
 use std::path::Path;
 
 use super::raw::RawConfig;
-use super::{parse_file, parse_str, Config, ConfigError, ConfigErrors, Source};
+use super::{
+    parse_file, parse_str, Config, ConfigError, ConfigErrors, ShadowOrigin, ShadowPolicy, Source,
+};
+use policy::CompiledRoutes;
 
 /// Reads, parses and compiles the config at `path`.
 pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
@@ -52,6 +55,7 @@ pub fn compile(raw: RawConfig, source: &Source) -> Result<Config, ConfigErrors> 
         default_upstream,
         tests,
         logging,
+        shadow,
     } = raw;
 
     let server = c.server(server);
@@ -62,14 +66,35 @@ pub fn compile(raw: RawConfig, source: &Source) -> Result<Config, ConfigErrors> 
     let roles = c.roles(roles);
     let auth = roles.as_ref().and_then(|r| c.auth(auth, r));
     let identity_headers = c.identity_headers(identity_headers);
-    let rules = roles.as_ref().and_then(|r| c.routes(routes, default, r, &upstream_names));
+    let routes = roles.as_ref().and_then(|r| c.routes(routes, default, r, &upstream_names, true));
     let default_upstream = c.default_upstream(default_upstream, default, &upstream_names);
     let tests = roles.as_ref().map(|r| c.policy_tests(tests.unwrap_or_default(), r));
     let logging = c.logging(logging);
 
-    let warnings = match (&rules, &roles) {
-        (Some(rules), Some(roles)) => c.policy_warnings(rules, roles),
+    let mut warnings = match (&routes, &roles) {
+        (Some(routes), Some(roles)) => c.policy_warnings(&routes.enforced, roles, Some(&routes.positions)),
         _ => Vec::new(),
+    };
+    let shadow_policy = match (shadow, &routes, &roles) {
+        (Some(_), Some(CompiledRoutes { shadow: Some(_), .. }), _) => {
+            c.error("shadow", "routes marked `mode: shadow` and a `shadow.policy` file cannot be combined: use one");
+            None
+        }
+        (Some(file), _, Some(roles)) => c.shadow_file(file, roles, &upstream_names).map(|(policy, w)| {
+            warnings.extend(w);
+            policy
+        }),
+        _ => None,
+    };
+    let (rules, shadow_policy) = match routes {
+        Some(CompiledRoutes { enforced, shadow: Some((all, names)), .. }) => {
+            if let Some(roles) = &roles {
+                warnings.extend(c.shadow_route_warnings(&all, roles, &names));
+            }
+            (Some(enforced), Some(ShadowPolicy { rules: all, origin: ShadowOrigin::Routes(names) }))
+        }
+        Some(CompiledRoutes { enforced, shadow: None, .. }) => (Some(enforced), shadow_policy),
+        None => (None, None),
     };
     let Compiler { errors, .. } = c;
     match (
@@ -97,6 +122,7 @@ pub fn compile(raw: RawConfig, source: &Source) -> Result<Config, ConfigErrors> 
             tests,
             logging,
             warnings,
+            shadow: shadow_policy,
         }),
         _ => {
             let mut errors = errors;

@@ -5,8 +5,9 @@ use std::collections::{BTreeMap, HashSet};
 
 use super::network::known;
 use super::Compiler;
+use super::ConfigErrors;
 use crate::config::raw;
-use crate::config::ConfigError;
+use crate::config::{ConfigError, ShadowOrigin, ShadowPolicy};
 use crate::policy::{
     Access, CaseWho, DefaultAccess, Expect, PolicyCase, RoleSet, Roles, RuleSet, RuleSetBuilder,
     RuleSpec,
@@ -23,19 +24,29 @@ impl Compiler<'_> {
         }
     }
 
+    /// Compiles `routes:`: the enforced rules, and, when some route says
+    /// `mode: shadow` (and `shadow_allowed`), every route in file order as the
+    /// shadow policy.
     pub(super) fn routes(
         &mut self,
         raw: Vec<raw::Route>,
         default: Option<raw::DefaultDecision>,
         roles: &Roles,
         upstreams: &BTreeMap<String, usize>,
-    ) -> Option<RuleSet> {
+        shadow_allowed: bool,
+    ) -> Option<CompiledRoutes> {
         let mut builder = RuleSetBuilder::new();
+        let mut everything = RuleSetBuilder::new();
+        let (mut positions, mut shadow_names) = (Vec::new(), Vec::new());
         let mut names = HashSet::new();
         let before = self.errors.len();
         for (i, route) in raw.into_iter().enumerate() {
             let at = format!("routes[{i}]");
-            let raw::Route { name, r#match, allow, owner, upstream } = route;
+            let raw::Route { name, r#match, allow, owner, upstream, mode } = route;
+            let shadow = mode == Some(raw::RouteMode::Shadow);
+            if shadow && !shadow_allowed {
+                self.error(&format!("{at}.mode"), "a shadow policy file is all shadow: leave `mode` out here");
+            }
             let raw::Match { path, methods, host } = r#match;
             if name.trim().is_empty() {
                 self.error(&format!("{at}.name"), "must not be empty");
@@ -75,12 +86,22 @@ impl Compiler<'_> {
                 owner,
                 upstream,
             };
-            if let Err(e) = builder.add(spec) {
-                let key = match e.field() {
-                    "name" | "allow" | "owner" => e.field().to_owned(),
-                    field => format!("match.{field}"),
-                };
-                self.error(&format!("{at}.{key}"), e.to_string());
+            let label = shadow.then(|| spec.name.clone());
+            let added = if shadow {
+                everything.add(spec)
+            } else {
+                everything.add(spec.clone()).and_then(|_| builder.add(spec))
+            };
+            match added {
+                Ok(_) if shadow => shadow_names.extend(label),
+                Ok(_) => positions.push(i),
+                Err(e) => {
+                    let key = match e.field() {
+                        "name" | "allow" | "owner" => e.field().to_owned(),
+                        field => format!("match.{field}"),
+                    };
+                    self.error(&format!("{at}.{key}"), e.to_string());
+                }
             }
         }
         if self.errors.len() > before {
@@ -90,7 +111,8 @@ impl Compiler<'_> {
             raw::DefaultDecision::Deny => DefaultAccess::Deny,
             raw::DefaultDecision::Authenticated => DefaultAccess::Authenticated,
         };
-        Some(builder.build(default))
+        let shadow = (!shadow_names.is_empty()).then(|| (everything.build(default), shadow_names));
+        Some(CompiledRoutes { enforced: builder.build(default), positions, shadow })
     }
 
     fn access(&mut self, at: &str, allow: raw::Allow, roles: &Roles, has_owner: bool) -> Option<Access> {
@@ -159,11 +181,73 @@ impl Compiler<'_> {
     }
 
     /// Shadowed and overlapping rules, as warnings at the later rule.
-    pub(super) fn policy_warnings(&self, rules: &RuleSet, roles: &Roles) -> Vec<ConfigError> {
+    /// `positions[i]` is the `routes[N]` index of rule `i` (`None`: the same).
+    pub(super) fn policy_warnings(&self, rules: &RuleSet, roles: &Roles, positions: Option<&[usize]>) -> Vec<ConfigError> {
         rules
             .analyse(roles)
             .into_iter()
-            .map(|f| self.src.error_at(&format!("routes[{}]", f.rule), format!("warning: {}", f.message)))
+            .map(|f| {
+                let at = positions.and_then(|p| p.get(f.rule).copied()).unwrap_or(f.rule);
+                self.src.error_at(&format!("routes[{at}]"), format!("warning: {}", f.message))
+            })
             .collect()
     }
+
+    /// Warnings about the routes marked `mode: shadow`, analysed in the shadow
+    /// policy (all routes in file order): only findings that involve one.
+    pub(super) fn shadow_route_warnings(&self, rules: &RuleSet, roles: &Roles, shadow_names: &[String]) -> Vec<ConfigError> {
+        let is_shadow = |i: usize| rules.rules().get(i).is_some_and(|r| shadow_names.iter().any(|n| n == r.name()));
+        rules
+            .analyse(roles)
+            .into_iter()
+            .filter(|f| is_shadow(f.rule) || f.other.is_some_and(is_shadow))
+            .map(|f| self.src.error_at(&format!("routes[{}]", f.rule), format!("warning: shadow policy: {}", f.message)))
+            .collect()
+    }
+
+    /// `shadow: { policy: FILE }`: the candidate file, compiled like `routes:`
+    /// with this config's roles and upstreams; its problems point into it.
+    pub(super) fn shadow_file(
+        &mut self,
+        raw: raw::Shadow,
+        roles: &Roles,
+        upstreams: &BTreeMap<String, usize>,
+    ) -> Option<(ShadowPolicy, Vec<ConfigError>)> {
+        let path = super::tokens::resolve(&self.src.path, &raw.policy);
+        let (file, source) = match crate::config::parse_shadow_file(&path) {
+            Ok(parsed) => parsed,
+            Err(errors) => {
+                self.errors.0.extend(errors.0);
+                return None;
+            }
+        };
+        let mut inner = Compiler { src: &source, errors: ConfigErrors(Vec::new()) };
+        let compiled = inner.routes(file.routes, file.default, roles, upstreams, false);
+        let warnings = match &compiled {
+            Some(c) => inner
+                .policy_warnings(&c.enforced, roles, None)
+                .into_iter()
+                .map(|mut w| {
+                    w.message = w.message.replacen("warning: ", "warning: shadow policy: ", 1);
+                    w
+                })
+                .collect(),
+            None => Vec::new(),
+        };
+        let Compiler { errors, .. } = inner;
+        self.errors.0.extend(errors.0);
+        let compiled = compiled?;
+        Some((ShadowPolicy { rules: compiled.enforced, origin: ShadowOrigin::File(path) }, warnings))
+    }
+}
+
+/// The result of compiling `routes:`.
+pub(super) struct CompiledRoutes {
+    /// The enforced rules.
+    pub(super) enforced: RuleSet,
+    /// `routes[N]` index of each enforced rule.
+    pub(super) positions: Vec<usize>,
+    /// Every route (shadow ones included) and the names of the shadow ones,
+    /// when there are any.
+    pub(super) shadow: Option<(RuleSet, Vec<String>)>,
 }

@@ -144,3 +144,72 @@ fn rate_limit_and_argon2_compile_and_bad_values_are_located() {
         assert!(errors.iter().any(|e| e.contains(needle)), "{needle} in {errors:#?}");
     }
 }
+
+#[test]
+fn a_shadow_route_is_left_out_of_the_enforced_rules_and_kept_in_the_shadow_policy() {
+    let yaml = base(
+        r#"  - name: catalogue-closed
+    match: { path: /api/products/** }
+    allow: deny
+    mode: shadow
+  - name: orders
+    match: { path: /api/orders/** }
+    allow: authenticated
+    upstream: shop
+"#,
+    );
+    let config = load_str(Path::new("gw.yaml"), &yaml, &env).unwrap();
+    let enforced: Vec<&str> = config.rules.rules().iter().map(|r| r.name()).collect();
+    assert_eq!(enforced, ["catalogue", "admin", "orders"]);
+    let shadow = config.shadow.as_ref().unwrap();
+    let all: Vec<&str> = shadow.rules.rules().iter().map(|r| r.name()).collect();
+    assert_eq!(all, ["catalogue", "admin", "catalogue-closed", "orders"]);
+    assert_eq!(shadow.origin, crate::config::ShadowOrigin::Routes(vec!["catalogue-closed".to_owned()]));
+    // In the shadow policy the new rule comes after `catalogue` and only takes its
+    // non-GET requests: a warning names it, at the shadow rule's position.
+    let warnings: Vec<String> = config.warnings.iter().map(|w| w.to_string()).collect();
+    assert!(
+        warnings.iter().any(|w| w.contains("routes[2]") && w.contains("shadow policy") && w.contains("catalogue-closed")),
+        "{warnings:?}"
+    );
+}
+
+#[test]
+fn enforced_warnings_point_at_their_route_despite_shadow_routes_before_it() {
+    // `routes[2]` (a shadow route) sits before `routes[3]`; the enforced rule
+    // `late-admin` is enforced index 2 but must be reported at routes[3].
+    let yaml = base(
+        r#"  - name: candidate
+    match: { path: /api/orders/** }
+    allow: [ADMIN]
+    upstream: shop
+    mode: shadow
+  - name: late-admin
+    match: { path: /api/admin/users }
+    allow: public
+    upstream: shop
+"#,
+    );
+    let config = load_str(Path::new("gw.yaml"), &yaml, &env).unwrap();
+    let warning = config
+        .warnings
+        .iter()
+        .map(|w| w.to_string())
+        .find(|w| w.contains("'late-admin'") && !w.contains("shadow policy"))
+        .unwrap();
+    assert!(warning.contains("routes[3]"), "{warning}");
+}
+
+#[test]
+fn mode_shadow_is_refused_in_a_candidate_file_and_a_missing_file_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let candidate = dir.path().join("candidate.yaml");
+    std::fs::write(&candidate, "routes:\n  - name: x\n    match: { path: /x }\n    allow: public\n    upstream: shop\n    mode: shadow\n").unwrap();
+    let yaml = base(&format!("shadow:\n  policy: {}\n", candidate.display()));
+    let errors = errors_of(&yaml);
+    assert!(errors.iter().any(|e| e.contains("candidate.yaml:6:") && e.contains("mode")), "{errors:?}");
+
+    let yaml = base("shadow:\n  policy: /nonexistent/candidate.yaml\n");
+    let errors = errors_of(&yaml);
+    assert!(errors.iter().any(|e| e.contains("/nonexistent/candidate.yaml") && e.contains("cannot read")), "{errors:?}");
+}

@@ -167,3 +167,16 @@ fn method_and_host_relations_agree_with_matching() {
         }
     }
 }
+
+#[test]
+fn a_dead_public_rule_under_a_protected_prefix_says_what_moving_it_would_do() {
+    let roles = roles();
+    let rules = policy(&roles, "admin /api/admin/** ADMIN \n health /api/admin/health public", DefaultAccess::Deny);
+    let findings = rules.analyse(&roles);
+    assert_eq!(findings.len(), 1);
+    assert_eq!(findings[0].kind, FindingKind::Unreachable);
+    assert!(findings[0].message.contains("would open a hole in its protected prefix"), "{}", findings[0].message);
+    // A dead rule that is not public gets no such hint.
+    let rules = policy(&roles, "admin /api/admin/** ADMIN \n users /api/admin/users deny", DefaultAccess::Deny);
+    assert!(!rules.analyse(&roles)[0].message.contains("hole"));
+}

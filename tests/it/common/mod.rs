@@ -129,6 +129,17 @@ impl Gateway {
         gw
     }
 
+    /// Starts `serve` on a complete config text with `RUST_LOG` set to
+    /// `rust_log`, or unset when None (the config's `logging.level` applies).
+    pub fn start_yaml_env(yaml: &str, proxy: u16, admin: u16, rust_log: Option<&str>) -> Gateway {
+        let gw = match rust_log {
+            Some(filter) => Gateway::spawn_yaml(yaml, proxy, admin, &Launch { env: &[("RUST_LOG", filter)], ..Launch::default() }),
+            None => Gateway::spawn_yaml(yaml, proxy, admin, &Launch { without_rust_log: true, ..Launch::default() }),
+        };
+        gw.wait_ready();
+        gw
+    }
+
     /// Spawns `serve` on a complete config text, with extra `serve` arguments
     /// and environment, without waiting for it to be ready.
     pub fn spawn_yaml(yaml: &str, proxy: u16, admin: u16, launch: &Launch<'_>) -> Gateway {
@@ -137,16 +148,19 @@ impl Gateway {
         std::fs::write(&config_path, yaml).unwrap();
         let log_path = dir.path().join("gateway.log");
         let log = std::fs::File::create(&log_path).unwrap();
-        let child = Command::new(binary())
+        let mut command = Command::new(binary());
+        command
             .args(["--config", config_path.to_str().unwrap(), "serve"])
             .args(launch.args)
             .env("IT_SIGNING_KEY", SIGNING_KEY)
-            .env("RUST_LOG", "info")
-            .envs(launch.env.iter().copied())
             .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .expect("spawn nexora-gate");
+            .stderr(log);
+        if launch.without_rust_log {
+            command.env_remove("RUST_LOG");
+        } else {
+            command.env("RUST_LOG", "info");
+        }
+        let child = command.envs(launch.env.iter().copied()).spawn().expect("spawn nexora-gate");
         Gateway {
             url: format!("http://127.0.0.1:{proxy}"),
             admin_url: format!("http://127.0.0.1:{admin}"),
@@ -258,8 +272,10 @@ impl Gateway {
 pub struct Launch<'a> {
     /// Arguments after `serve`, such as `--upgrade`.
     pub args: &'a [&'a str],
-    /// Environment variables.
+    /// Environment variables (`RUST_LOG` is `info` unless set here).
     pub env: &'a [(&'a str, &'a str)],
+    /// Start without `RUST_LOG`, so the config's `logging.level` applies.
+    pub without_rust_log: bool,
 }
 
 impl Drop for Gateway {
