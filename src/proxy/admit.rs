@@ -150,9 +150,11 @@ pub(super) fn decide(
     if matches!(access, Access::Public) {
         return Ok(());
     }
-    if matches!(access, Access::Deny) && found.is_none() {
-        // Default deny needs no token: nobody gets in.
-        return Err(Denial::Forbidden(DenyReason::DefaultDeny));
+    if matches!(access, Access::Deny) {
+        // Nobody gets in, so no token is needed (or verified) to say so: 403 for
+        // everyone, as `explain` and the policy `tests:` say.
+        let reason = if found.is_some() { DenyReason::DenyRule } else { DenyReason::DefaultDeny };
+        return Err(Denial::Forbidden(reason));
     }
     if matches!(identity, Identity::NotLooked) {
         *identity = look_up(checks, metrics);

@@ -78,6 +78,13 @@ fn deny_rule_and_default_deny_give_403() {
     assert_eq!(gw.get("/api/closed/x", Some(&admin), &[]).status, 403);
     assert_eq!(gw.get("/nowhere", Some(&admin), &[]).status, 403);
     assert_eq!(gw.get("/nowhere", None, &[]).status, 403);
+    // A deny rule refuses everyone without looking at a token, as `explain` and the
+    // policy `tests:` say: no token, a broken one and a valid one all get 403.
+    for token in [None, Some("not-a-jwt"), Some(admin.as_str())] {
+        let r = gw.get("/api/closed/x", token, &[]);
+        assert_eq!(r.status, 403, "{token:?}: {}", r.body);
+        assert_eq!(r.json()["code"], "permission_denied", "{}", r.body);
+    }
     // Methods are part of the match: POST to the GET-only catalogue is unmatched.
     assert_eq!(gw.request("POST", "/api/products/1", None, &[]).status, 403);
     assert!(up.seen().is_empty());

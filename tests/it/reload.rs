@@ -82,7 +82,7 @@ struct LoadReport {
 
 /// Sends a bounded, steady stream of requests until `stop` (or 30 s / 4000
 /// requests): a public route that must always answer 200, and `/api/closed/1`
-/// whose answer the test flips from 401 to 200. `keepalive` reuses one
+/// whose answer the test flips from 403 to 200. `keepalive` reuses one
 /// connection pool; otherwise every request opens a new connection.
 fn load(url: String, stop: Arc<AtomicBool>, keepalive: bool) -> LoadReport {
     let mut report = LoadReport::default();
@@ -102,7 +102,7 @@ fn load(url: String, stop: Arc<AtomicBool>, keepalive: bool) -> LoadReport {
             };
             match (path, status) {
                 ("/api/products/1", 200) => {}
-                ("/api/closed/1", 200 | 401) => report.flipping.push(status),
+                ("/api/closed/1", 200 | 403) => report.flipping.push(status),
                 _ => report.failures.push(format!("{path}: status {status}")),
             }
         }
@@ -115,7 +115,7 @@ fn load(url: String, stop: Arc<AtomicBool>, keepalive: bool) -> LoadReport {
 fn an_edit_under_load_takes_effect_without_failing_a_request() {
     let up = Upstream::start(Behaviour::Ok);
     let gw = Gateway::start(&up);
-    assert_eq!(gw.get("/api/closed/1", None, &[]).status, 401);
+    assert_eq!(gw.get("/api/closed/1", None, &[]).status, 403);
 
     let stop = Arc::new(AtomicBool::new(false));
     let loaders: Vec<_> = [true, false]
@@ -167,7 +167,7 @@ fn broken_files_are_refused_counted_and_located() {
     replace_atomically(&gw.config_path, &original.replace(closed_allow, "    allow: [deny"));
     wait_for(&gw, "the syntax error to be counted", || reloads(&gw, "error") == 1.0);
     assert!(has_file_line_col(&gw.log(), "gateway.yaml"), "no FILE:LINE:COL in:\n{}", gw.log());
-    assert_eq!(gw.get("/api/closed/1", None, &[]).status, 401);
+    assert_eq!(gw.get("/api/closed/1", None, &[]).status, 403);
     assert_eq!(gw.get("/api/products/1", None, &[]).status, 200);
 
     // A semantic error: a role the config does not define, located on its line.
@@ -176,7 +176,7 @@ fn broken_files_are_refused_counted_and_located() {
     let log = gw.log();
     assert!(log.contains(&format!("gateway.yaml:{allow_line}:")), "line {allow_line} not named in:\n{log}");
     assert!(log.contains("unknown role \"ADMN\""), "{log}");
-    assert_eq!(gw.get("/api/closed/1", None, &[]).status, 401);
+    assert_eq!(gw.get("/api/closed/1", None, &[]).status, 403);
 
     // A valid file whose own policy tests fail.
     let opened = original.replace(closed_allow, "    allow: public");
@@ -184,7 +184,7 @@ fn broken_files_are_refused_counted_and_located() {
     replace_atomically(&gw.config_path, &failing);
     wait_for(&gw, "the failing policy test to be counted", || reloads(&gw, "error") == 3.0);
     assert!(gw.log().contains("policy test failed"), "{}", gw.log());
-    assert_eq!(gw.get("/api/closed/1", None, &[]).status, 401);
+    assert_eq!(gw.get("/api/closed/1", None, &[]).status, 403);
     assert_eq!(generation(&gw), 1.0);
     assert_eq!(reloads(&gw, "ok"), 0.0);
 

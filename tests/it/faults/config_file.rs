@@ -34,7 +34,7 @@ fn wait_until(gw: &Gateway, what: &str, mut done: impl FnMut() -> bool) {
 }
 
 /// Requests until `stop`: the public route and a protected one must answer 200, the
-/// closed route 401 (the policy in force). Returns (requests, failures).
+/// closed route 403 (the policy in force). Returns (requests, failures).
 fn steady_load(base: String, stop: Arc<AtomicBool>, closed: u16) -> (u64, Vec<String>) {
     let token = access("5", "CUSTOMER");
     let (mut sent, mut failures) = (0u64, Vec::new());
@@ -63,7 +63,7 @@ fn deleted_or_truncated_config_keeps_the_old_one_serving() {
     let stop = Arc::new(AtomicBool::new(false));
     let load = {
         let (base, stop) = (gw.url.clone(), stop.clone());
-        thread::spawn(move || steady_load(base, stop, 401))
+        thread::spawn(move || steady_load(base, stop, 403))
     };
     thread::sleep(Duration::from_millis(300));
 
