@@ -92,8 +92,8 @@ pub struct Server {
     pub work_stealing: Option<bool>,
     /// Idle upstream connections kept for reuse. Default: 128 (Pingora's default).
     pub upstream_keepalive_pool: Option<usize>,
-    /// Duration: how long a shutting-down process keeps accepting while its successor starts.
-    /// Default: 5m (Pingora's default). Pingora takes whole seconds.
+    /// No longer used (accepted so old configs still load; `check` warns): the drain
+    /// window at shutdown and upgrade is `graceful_shutdown_timeout`.
     pub grace_period: Option<String>,
     /// Duration: how long in-flight requests get to finish at shutdown. Default: 30s.
     /// Pingora takes whole seconds (rounded up).

@@ -39,7 +39,7 @@ pub fn load_str(
 
 /// Compiles a parsed config; fails with every problem found.
 pub fn compile(raw: RawConfig, source: &Source) -> Result<Config, ConfigErrors> {
-    let mut c = Compiler { src: source, errors: ConfigErrors(Vec::new()) };
+    let mut c = Compiler { src: source, errors: ConfigErrors(Vec::new()), notes: Vec::new() };
     let RawConfig {
         server,
         listen,
@@ -96,7 +96,8 @@ pub fn compile(raw: RawConfig, source: &Source) -> Result<Config, ConfigErrors> 
         Some(CompiledRoutes { enforced, shadow: None, .. }) => (Some(enforced), shadow_policy),
         None => (None, None),
     };
-    let Compiler { errors, .. } = c;
+    let Compiler { errors, notes, .. } = c;
+    warnings.extend(notes);
     match (
         server, listen, database, token_settings, token_policy, roles, auth, identity_headers,
         rules, default_upstream, tests, logging,
@@ -140,6 +141,8 @@ pub fn compile(raw: RawConfig, source: &Source) -> Result<Config, ConfigErrors> 
 pub(super) struct Compiler<'s> {
     src: &'s Source,
     errors: ConfigErrors,
+    /// Warnings about settings (policy warnings are computed separately).
+    notes: Vec<ConfigError>,
 }
 
 impl Compiler<'_> {
@@ -147,6 +150,12 @@ impl Compiler<'_> {
     fn error(&mut self, yaml_path: &str, message: impl Into<String>) {
         let e = self.src.error_at(yaml_path, message);
         self.errors.push(e);
+    }
+
+    /// Records a warning at a YAML path: reported by `check`, never fatal.
+    fn warn(&mut self, yaml_path: &str, message: impl std::fmt::Display) {
+        let w = self.src.error_at(yaml_path, format!("warning: {message}"));
+        self.notes.push(w);
     }
 
     /// Parses a duration written at `yaml_path`, or records why not.

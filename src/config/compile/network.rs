@@ -19,7 +19,7 @@ impl Compiler<'_> {
             trusted_proxies,
             work_stealing,
             upstream_keepalive_pool,
-            grace_period: _,
+            grace_period,
             graceful_shutdown_timeout,
         } = raw.unwrap_or(raw::Server {
             threads: None,
@@ -29,6 +29,12 @@ impl Compiler<'_> {
             grace_period: None,
             graceful_shutdown_timeout: None,
         });
+        if grace_period.is_some() {
+            self.warn(
+                "server.grace_period",
+                "ignored: in-flight requests get server.graceful_shutdown_timeout at shutdown and upgrade; remove this key",
+            );
+        }
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         let threads = threads.unwrap_or(cores);
         if threads == 0 || threads > 1024 {

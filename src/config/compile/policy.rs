@@ -221,7 +221,7 @@ impl Compiler<'_> {
                 return None;
             }
         };
-        let mut inner = Compiler { src: &source, errors: ConfigErrors(Vec::new()) };
+        let mut inner = Compiler { src: &source, errors: ConfigErrors(Vec::new()), notes: Vec::new() };
         let compiled = inner.routes(file.routes, file.default, roles, upstreams, false);
         let warnings = match &compiled {
             Some(c) => inner

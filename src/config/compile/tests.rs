@@ -213,3 +213,16 @@ fn mode_shadow_is_refused_in_a_candidate_file_and_a_missing_file_is_named() {
     let errors = errors_of(&yaml);
     assert!(errors.iter().any(|e| e.contains("/nonexistent/candidate.yaml") && e.contains("cannot read")), "{errors:?}");
 }
+
+#[test]
+fn the_retired_grace_period_key_loads_with_a_located_warning() {
+    let yaml = format!("server:\n  grace_period: 30s\n{}", base(""));
+    let config = load_str(Path::new("gw.yaml"), &yaml, &env).unwrap();
+    let warnings: Vec<String> = config.warnings.iter().map(|w| w.to_string()).collect();
+    assert!(
+        warnings.iter().any(|w| w.starts_with("gw.yaml:2:") && w.contains("server.grace_period") && w.contains("graceful_shutdown_timeout")),
+        "{warnings:#?}"
+    );
+    let without = load_str(Path::new("gw.yaml"), &base(""), &env).unwrap();
+    assert!(without.warnings.iter().all(|w| !w.to_string().contains("grace_period")));
+}
