@@ -25,6 +25,7 @@ mod normalisation;
 mod policy_check;
 mod shadow;
 mod reload;
+mod scaleout;
 mod simplejwt_interop;
 mod tls;
 mod upstream_faults;
