@@ -26,6 +26,7 @@ mod policy_check;
 mod shadow;
 mod reload;
 mod scaleout;
+mod soak;
 mod simplejwt_interop;
 mod tls;
 mod upstream_faults;

@@ -143,12 +143,18 @@ impl Gateway {
     /// Spawns `serve` on a complete config text, with extra `serve` arguments
     /// and environment, without waiting for it to be ready.
     pub fn spawn_yaml(yaml: &str, proxy: u16, admin: u16, launch: &Launch<'_>) -> Gateway {
+        Gateway::spawn_program(binary(), yaml, proxy, admin, launch)
+    }
+
+    /// [`Gateway::spawn_yaml`] of the binary at `program` (e.g. a release build for a
+    /// soak) instead of the test build.
+    pub fn spawn_program(program: &str, yaml: &str, proxy: u16, admin: u16, launch: &Launch<'_>) -> Gateway {
         let dir = tempfile::tempdir().unwrap();
         let config_path = dir.path().join("gateway.yaml");
         std::fs::write(&config_path, yaml).unwrap();
         let log_path = dir.path().join("gateway.log");
         let log = std::fs::File::create(&log_path).unwrap();
-        let mut command = Command::new(binary());
+        let mut command = Command::new(program);
         command
             .args(["--config", config_path.to_str().unwrap(), "serve"])
             .args(launch.args)
