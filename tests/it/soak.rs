@@ -164,7 +164,7 @@ fn run(plan: Plan) {
         .find(|s| s.at >= plan.duration / 4)
         .copied()
         .unwrap_or(samples[0]);
-    let after_warm = samples.iter().filter(|s| s.at >= warm.at);
+    let after_warm = samples.iter().chain([&last]).filter(|s| s.at >= warm.at);
     let fds_max = after_warm.clone().map(|s| s.fds).max().unwrap_or(0);
     let rss_max = after_warm.map(|s| s.rss_kib).max().unwrap_or(0);
     let cache_max = samples.iter().chain([&last]).map(|s| s.cache).max().unwrap_or(0);
