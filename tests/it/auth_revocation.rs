@@ -166,3 +166,90 @@ fn mariadb_store_down_is_503_while_proxying_goes_on() {
     let ready = agent().get(&format!("{}/readyz", gw.gw.admin_url)).call();
     assert!(matches!(ready, Err(ureq::Error::Status(503, _))));
 }
+
+/// Unix seconds now.
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+/// Sleeps until just after the wall clock enters a new second.
+fn start_of_next_second() {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap();
+    std::thread::sleep(Duration::from_nanos(
+        1_000_000_000 - u64::from(now.subsec_nanos()) + 5_000_000,
+    ));
+}
+
+// A disabled user can get no new token, so nothing needs the same-second grace a
+// password change has: a token issued in the very second of the deactivation must die
+// too (with the grace it would live until its expiry, an hour here).
+on_both!(
+    disabling_refuses_tokens_issued_in_the_same_second,
+    |db: &Db| {
+        let a = AuthGw::start(db);
+        let b = AuthGw::start_on(&a.db_url, tempfile::tempdir().unwrap(), AUTH_DEFAULTS, "");
+        let admin = admin_token(&a);
+        for method in ["PATCH", "DELETE"] {
+            // Retried when the login and the change straddle a second boundary.
+            let mut same_second = None;
+            for _ in 0..5 {
+                let name = uniq("sam");
+                let user = a.create_user(&name, PASSWORD, "CUSTOMER");
+                start_of_next_second();
+                let second = unix_now();
+                let (access, refresh) = a.tokens(&name, PASSWORD);
+                let body = if method == "PATCH" { r#"{"is_active":false}"# } else { "" };
+                let r = a.send(
+                    method,
+                    &format!("/auth/users/{}", user.id),
+                    "application/json",
+                    body,
+                    Some(&admin),
+                );
+                assert!(r.status == 200 || r.status == 204, "{method}: {}", r.body);
+                if unix_now() == second && claims_of(&access)["iat"] == second {
+                    same_second = Some((name, user, access, refresh));
+                    break;
+                }
+            }
+            let (name, user, access, refresh) =
+                same_second.expect("login and change never fell in one second");
+            assert_eq!(
+                a.gw.get("/api/orders/1", Some(&access), &[]).status,
+                401,
+                "{method}: the replica that disabled"
+            );
+            let took = eventually(Duration::from_secs(3), || {
+                b.gw.get("/api/orders/1", Some(&access), &[]).status == 401
+            });
+            assert!(took.is_some(), "{method}: the other replica still accepts it");
+            let r = a.post(
+                "/auth/refresh",
+                &serde_json::json!({ "refresh": refresh }).to_string(),
+                None,
+            );
+            assert_eq!(r.status, 401, "{method}: {}", r.body);
+            // Enabled again in a later second: a new login works on both replicas.
+            start_of_next_second();
+            let r = a.send(
+                "PATCH",
+                &format!("/auth/users/{}", user.id),
+                "application/json",
+                r#"{"is_active":true}"#,
+                Some(&admin),
+            );
+            assert_eq!(r.status, 200, "{}", r.body);
+            let (fresh, _) = b.tokens(&name, PASSWORD);
+            assert_eq!(a.gw.get("/api/orders/1", Some(&fresh), &[]).status, 200);
+            let ok = eventually(Duration::from_secs(3), || {
+                b.gw.get("/api/orders/1", Some(&fresh), &[]).status == 200
+            });
+            assert!(ok.is_some(), "{method}: the re-enabled user's new token");
+        }
+    }
+);
