@@ -8,10 +8,12 @@
 //!   (their tokens stop working), a new password also revokes their refresh tokens.
 //!   Unknown fields are ignored, as DRF does.
 //! - `DELETE /auth/users/{id}`: deactivates (rows are kept, tokens revoked); 204.
+//! - Deactivation (either way) revokes every token issued up to and including the
+//!   current second: a disabled user can get no new one, so no same-second grace.
 //!
 //! Anonymous callers get 401, non-ADMINs 403, before any validation.
 
-use crate::store::UserPatch;
+use crate::store::{Store, User, UserPatch};
 
 use super::body::{self, parse_query};
 use super::canonical::canonical_email;
@@ -76,17 +78,12 @@ pub(crate) async fn serve_one(
                 is_active: Some(false),
                 ..UserPatch::default()
             };
-            let user = store
+            let mut user = store
                 .users()
                 .update(id, patch, now)
                 .await
                 .map_err(|e| observe(shared, e))?;
-            store
-                .refresh_tokens()
-                .revoke_user(id)
-                .await
-                .map_err(|e| observe(shared, e))?;
-            shared.revocations.note(user.id, user.revoked_after);
+            revoke_inactive(shared, &store, &mut user, now).await?;
             tracing::info!(user_id = id, "user deactivated");
             Ok(AuthResponse::empty(204))
         }
@@ -193,18 +190,34 @@ async fn patch(shared: &Shared, call: &Call, id: i64, now: i64) -> Result<AuthRe
             .map_err(|e| observe(shared, e))?;
         user.revoked_after = user.revoked_after.max(now);
     }
-    if user.revoked_after > 0 {
-        shared.revocations.note(user.id, user.revoked_after);
-    }
     if !user.is_active {
-        store
-            .refresh_tokens()
-            .revoke_user(id)
-            .await
-            .map_err(|e| observe(shared, e))?;
+        revoke_inactive(shared, &store, &mut user, now).await?;
+    } else if user.revoked_after > 0 {
+        shared.revocations.note(user.id, user.revoked_after);
     }
     tracing::info!(user_id = id, role = %user.role, active = user.is_active, "user changed");
     Ok(user_response(200, &user))
+}
+
+/// An inactive user's tokens all die, including those issued in the current second:
+/// the revocation point goes to `now + 1` (a password change keeps `now`, so that the
+/// user can log in again at once; an inactive user cannot, so nothing needs the grace).
+/// Also revokes their refresh tokens, and tells this replica's map at once.
+async fn revoke_inactive(
+    shared: &Shared,
+    store: &Store,
+    user: &mut User,
+    now: i64,
+) -> Result<(), AuthError> {
+    let after = now.saturating_add(1);
+    store
+        .users()
+        .revoke_tokens(user.id, after)
+        .await
+        .map_err(|e| observe(shared, e))?;
+    user.revoked_after = user.revoked_after.max(after);
+    shared.revocations.note(user.id, user.revoked_after);
+    Ok(())
 }
 
 fn int_param(form: &body::Form, name: &'static str, errors: &mut FieldErrors) -> Option<u32> {
