@@ -40,8 +40,18 @@ struct Plan {
     /// `tokens.cache.max_entries`: small enough that the traffic fills the cache of
     /// every generation between two reloads, so eviction runs all along.
     cache_limit: u64,
-    /// RSS may grow at most this much between the warm-up mark (25%) and the end.
+    /// The median RSS of the last quarter may exceed that of the second quarter (after
+    /// warm-up) by at most this much.
     rss_growth_limit_kib: u64,
+    /// Send nothing while [`BENCH_LOCK`] exists (someone is measuring performance).
+    yield_to_bench: bool,
+}
+
+/// The file that says a benchmark needs a quiet machine (see HELPERS.md of the team).
+const BENCH_LOCK: &str = "/tmp/nexora-bench.lock";
+
+fn paused(plan: &Plan) -> bool {
+    plan.yield_to_bench && std::path::Path::new(BENCH_LOCK).exists()
 }
 
 #[test]
@@ -53,7 +63,8 @@ fn soak_short() {
         sample_every: Duration::from_secs(1),
         reload_every: Duration::from_secs(5),
         cache_limit: 200,
-        rss_growth_limit_kib: 8 * 1024,
+        rss_growth_limit_kib: 16 * 1024,
+        yield_to_bench: false,
     });
 }
 
@@ -73,6 +84,7 @@ fn soak_long() {
         reload_every: Duration::from_secs(60),
         cache_limit: 2000,
         rss_growth_limit_kib: 16 * 1024,
+        yield_to_bench: true,
     });
 }
 
@@ -132,22 +144,28 @@ fn run(plan: Plan) {
     let end = started + plan.duration;
     let mut samples = Vec::new();
     let mut reloads_sent = 0u32;
+    let mut paused_for = Duration::ZERO;
     std::thread::scope(|s| {
         for (w, user) in users.iter().enumerate() {
             let (gw, tally) = (&gw, &tally);
-            s.spawn(move || worker(gw, w, user, plan.rate, end, tally));
+            s.spawn(move || worker(gw, w, user, &plan, end, tally));
         }
         let mut next_sample = started;
         let mut next_reload = started + plan.reload_every;
+        let mut last_tick = started;
         while Instant::now() < end {
             let now = Instant::now();
+            if paused(&plan) {
+                paused_for += now - last_tick;
+            }
+            last_tick = now;
             if now >= next_sample {
                 samples.push(sample(&gw, pid, started, &tally));
                 next_sample += plan.sample_every;
                 // The recording upstream would otherwise keep every request it saw.
                 up.clear();
             }
-            if now >= next_reload && now + Duration::from_secs(2) < end {
+            if now >= next_reload && now + Duration::from_secs(2) < end && !paused(&plan) {
                 reloads_sent += 1;
                 reload(&gw, &yaml(reloads_sent));
                 next_reload += plan.reload_every;
@@ -167,6 +185,15 @@ fn run(plan: Plan) {
     let after_warm = samples.iter().chain([&last]).filter(|s| s.at >= warm.at);
     let fds_max = after_warm.clone().map(|s| s.fds).max().unwrap_or(0);
     let rss_max = after_warm.map(|s| s.rss_kib).max().unwrap_or(0);
+    // A login's argon2 hash holds ~19 MiB for a moment, so single RSS samples jump by
+    // that much: compare medians of the second quarter and of the last quarter.
+    let quarter = |from: u32, to: u32| {
+        let window = samples.iter().chain([&last]).filter(|s| {
+            s.at >= plan.duration * from / 4 && (to == 4 || s.at < plan.duration * to / 4)
+        });
+        median(window.map(|s| s.rss_kib).collect())
+    };
+    let (rss_start, rss_end) = (quarter(1, 2), quarter(3, 4));
     let cache_max = samples.iter().chain([&last]).map(|s| s.cache).max().unwrap_or(0);
     let metrics = gw.metrics();
     let reloads_ok = metric(&metrics, "nexora_policy_reloads_total{result=\"ok\"}");
@@ -185,8 +212,9 @@ fn run(plan: Plan) {
         );
     }
     println!(
-        "RELIABILITY soak duration_s={} workers={} requests={} errors={} logins={} refreshes={} replays={} invalid={} reloads={} reload_errors={} rss_start_kib={} rss_end_kib={} rss_max_kib={} fds_start={} fds_end={} fds_max={} cache_max={} cache_limit={}",
+        "RELIABILITY soak duration_s={} paused_s={} workers={} requests={} errors={} logins={} refreshes={} replays={} invalid={} reloads={} reload_errors={} rss_start_kib={} rss_end_kib={} rss_max_kib={} fds_start={} fds_end={} fds_max={} cache_max={} cache_limit={}",
         plan.duration.as_secs(),
+        paused_for.as_secs(),
         plan.workers,
         requests,
         errors,
@@ -196,8 +224,8 @@ fn run(plan: Plan) {
         tally.invalid.load(Ordering::Relaxed),
         reloads_ok,
         reloads_err,
-        warm.rss_kib,
-        last.rss_kib,
+        rss_start,
+        rss_end,
         rss_max,
         warm.fds,
         last.fds,
@@ -207,13 +235,11 @@ fn run(plan: Plan) {
     );
 
     assert_eq!(errors, 0, "unexpected answers: {:#?}", tally.first_errors.lock().unwrap());
-    let floor = plan.duration.as_secs() * plan.workers as u64 * 5;
+    let floor = plan.duration.saturating_sub(paused_for).as_secs() * plan.workers as u64 * 5;
     assert!(requests >= floor, "only {requests} requests (at least {floor} expected)");
     assert!(
-        last.rss_kib <= warm.rss_kib + plan.rss_growth_limit_kib,
-        "RSS grew from {} KiB (25%) to {} KiB",
-        warm.rss_kib,
-        last.rss_kib
+        rss_end <= rss_start + plan.rss_growth_limit_kib,
+        "RSS (median) grew from {rss_start} KiB (second quarter) to {rss_end} KiB (last quarter)"
     );
     assert!(last.fds <= warm.fds + FD_SLACK, "fds: {} at 25%, {} at the end", warm.fds, last.fds);
     assert!(fds_max <= warm.fds + FD_BURST, "fds: {} at 25%, {fds_max} at most", warm.fds);
@@ -293,6 +319,12 @@ fn sample(gw: &Gateway, pid: u32, started: Instant, tally: &Tally) -> Sample {
         cache,
         requests: tally.requests.load(Ordering::Relaxed),
     }
+}
+
+/// The middle value (the upper one of an even count); 0 for none.
+fn median(mut values: Vec<u64>) -> u64 {
+    values.sort_unstable();
+    values.get(values.len() / 2).copied().unwrap_or(0)
 }
 
 /// The value of the series `name` (with its labels, exactly) in a `/metrics` text.
@@ -381,15 +413,20 @@ fn rotate(agent: &ureq::Agent, base: &str, session: &mut Session, replay: bool, 
     false
 }
 
-/// Sends mixed traffic until `end`, at most `rate` requests a second.
-fn worker(gw: &Gateway, w: usize, user: &str, rate: u32, end: Instant, tally: &Tally) {
+/// Sends mixed traffic until `end`, at most `plan.rate` requests a second.
+fn worker(gw: &Gateway, w: usize, user: &str, plan: &Plan, end: Instant, tally: &Tally) {
     let agent = agent();
     let base = gw.url.as_str();
-    let pace = Duration::from_secs(1) / rate;
+    let pace = Duration::from_secs(1) / plan.rate;
     let mut session = login(&agent, base, user, tally);
     let mut k: u64 = 0;
     let mut next = Instant::now();
     while Instant::now() < end {
+        if paused(plan) {
+            std::thread::sleep(Duration::from_secs(1));
+            next = Instant::now();
+            continue;
+        }
         next += pace;
         if let Some(wait) = next.checked_duration_since(Instant::now()) {
             std::thread::sleep(wait);
