@@ -94,7 +94,10 @@ impl Cluster {
             if got == status {
                 first[i].get_or_insert(since.elapsed());
             } else {
-                assert!(first[i].is_none(), "replica {i} answered {status}, then {got}");
+                assert!(
+                    first[i].is_none(),
+                    "replica {i} answered {status}, then {got}"
+                );
             }
             assert!(
                 Instant::now() < deadline,
@@ -111,7 +114,8 @@ impl Cluster {
 fn replica(db_url: &str) -> AuthGw {
     let up = Upstream::start(Behaviour::Ok);
     let (proxy, admin) = (free_port(), free_port());
-    let extra = format!("database:\n  url: \"{db_url}\"\n  migrate_on_start: true\n{AUTH_DEFAULTS}");
+    let extra =
+        format!("database:\n  url: \"{db_url}\"\n  migrate_on_start: true\n{AUTH_DEFAULTS}");
     let yaml = config_yaml(proxy, admin, &up.addr, SHOP_ROUTES, &extra).replace(
         "  leeway: 30s\n",
         &format!("  leeway: 30s\n  revocation_poll: {}ms\n", POLL.as_millis()),
@@ -126,7 +130,11 @@ fn replica(db_url: &str) -> AuthGw {
 }
 
 fn refresh(gw: &AuthGw, token: &str) -> Reply {
-    gw.post("/auth/refresh", &serde_json::json!({ "refresh": token }).to_string(), None)
+    gw.post(
+        "/auth/refresh",
+        &serde_json::json!({ "refresh": token }).to_string(),
+        None,
+    )
 }
 
 /// Waits until the wall clock enters a new second: `iat` has whole seconds, and a token
@@ -135,12 +143,17 @@ fn next_second() {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap();
-    std::thread::sleep(Duration::from_nanos(1_000_000_000 - u64::from(now.subsec_nanos())) + Duration::from_millis(20));
+    std::thread::sleep(
+        Duration::from_nanos(1_000_000_000 - u64::from(now.subsec_nanos()))
+            + Duration::from_millis(20),
+    );
 }
 
 #[test]
 fn user_disabled_on_one_replica_is_refused_by_all_within_the_poll() {
-    let Some(c) = Cluster::start("disable") else { return };
+    let Some(c) = Cluster::start("disable") else {
+        return;
+    };
     let admin = c.admin_token();
     let name = uniq("so_dis");
     let user = c.replicas[0].create_user(&name, PASSWORD, "CUSTOMER");
@@ -154,11 +167,18 @@ fn user_disabled_on_one_replica_is_refused_by_all_within_the_poll() {
     let changed = Instant::now();
     let via = c.patch_user(&admin, user.id, r#"{"is_active":false}"#);
     // The replica that made the change refuses at once.
-    assert_eq!(c.at(via).gw.get("/api/orders/1", Some(&access), &[]).status, 401);
+    assert_eq!(
+        c.at(via).gw.get("/api/orders/1", Some(&access), &[]).status,
+        401
+    );
     let took = c.until_all_answer("/api/orders/1", &access, 401, changed);
     // Logins and refreshes read the store: refused everywhere at once.
     for i in 0..REPLICAS {
-        assert_eq!(c.at(i).login(&name, PASSWORD).status, 401, "login on replica {i}");
+        assert_eq!(
+            c.at(i).login(&name, PASSWORD).status,
+            401,
+            "login on replica {i}"
+        );
         let r = refresh(c.at(i), &refresh_token);
         assert_eq!(r.status, 401, "refresh on replica {i}: {}", r.body);
     }
@@ -174,7 +194,9 @@ fn user_disabled_on_one_replica_is_refused_by_all_within_the_poll() {
 
 #[test]
 fn refresh_rotated_on_one_replica_and_replayed_on_another_revokes_the_family() {
-    let Some(c) = Cluster::start("refresh-reuse") else { return };
+    let Some(c) = Cluster::start("refresh-reuse") else {
+        return;
+    };
     let name = uniq("so_ref");
     c.replicas[0].create_user(&name, PASSWORD, "CUSTOMER");
 
@@ -191,7 +213,11 @@ fn refresh_rotated_on_one_replica_and_replayed_on_another_revokes_the_family() {
     assert_eq!(r.json()["code"], "token_not_valid");
     for i in 0..REPLICAS {
         let r = refresh(c.at(i), &successor);
-        assert_eq!(r.status, 401, "the winner's token on replica {i}: {}", r.body);
+        assert_eq!(
+            r.status, 401,
+            "the winner's token on replica {i}: {}",
+            r.body
+        );
     }
 
     // Parallel: one token presented to every replica at the same moment.
@@ -212,7 +238,11 @@ fn refresh_rotated_on_one_replica_and_replayed_on_another_revokes_the_family() {
             handles.into_iter().map(|h| h.join().unwrap()).collect()
         });
         let winners: Vec<&Reply> = replies.iter().filter(|r| r.status == 200).collect();
-        assert_eq!(winners.len(), 1, "exactly one parallel refresh wins: {replies:?}");
+        assert_eq!(
+            winners.len(),
+            1,
+            "exactly one parallel refresh wins: {replies:?}"
+        );
         assert!(
             replies.iter().all(|r| r.status == 200 || r.status == 401),
             "{replies:?}"
@@ -222,7 +252,11 @@ fn refresh_rotated_on_one_replica_and_replayed_on_another_revokes_the_family() {
         let new = winners[0].json()["refresh"].as_str().unwrap().to_owned();
         for i in 0..REPLICAS {
             let r = refresh(c.at(i), &new);
-            assert_eq!(r.status, 401, "the parallel winner's token on replica {i}: {}", r.body);
+            assert_eq!(
+                r.status, 401,
+                "the parallel winner's token on replica {i}: {}",
+                r.body
+            );
         }
         races += 1;
     }
@@ -254,13 +288,19 @@ fn variants(base: &str) -> Vec<String> {
 
 #[test]
 fn concurrent_registrations_across_replicas_never_duplicate_a_name() {
-    let Some(c) = Cluster::start("register-race") else { return };
+    let Some(c) = Cluster::start("register-race") else {
+        return;
+    };
     let prefix = uniq("so_reg");
     let bases: Vec<String> = (0..6).map(|n| format!("{prefix}o{n}")).collect();
     for base in &bases {
         let canonical = nexora_gate::auth::canonical::canonical_username(base).unwrap();
         for v in variants(base) {
-            assert_eq!(nexora_gate::auth::canonical::canonical_username(&v).unwrap(), canonical, "{v:?}");
+            assert_eq!(
+                nexora_gate::auth::canonical::canonical_username(&v).unwrap(),
+                canonical,
+                "{v:?}"
+            );
         }
     }
     let jobs: Vec<(usize, String)> = bases
@@ -278,7 +318,11 @@ fn concurrent_registrations_across_replicas_never_duplicate_a_name() {
                 s.spawn(move || {
                     let body = serde_json::json!({ "username": name, "password": PASSWORD });
                     start.wait();
-                    (*n, replica, gw.post("/auth/register", &body.to_string(), None))
+                    (
+                        *n,
+                        replica,
+                        gw.post("/auth/register", &body.to_string(), None),
+                    )
                 })
             })
             .collect();
@@ -289,12 +333,17 @@ fn concurrent_registrations_across_replicas_never_duplicate_a_name() {
         let created = mine.iter().filter(|(_, _, r)| r.status == 201).count();
         assert_eq!(created, 1, "{base}: {mine:?}");
         let replicas: std::collections::BTreeSet<usize> = mine.iter().map(|(_, i, _)| *i).collect();
-        assert_eq!(replicas.len(), REPLICAS, "the variants of {base} hit every replica");
+        assert_eq!(
+            replicas.len(),
+            REPLICAS,
+            "the variants of {base} hit every replica"
+        );
         for (_, i, r) in &mine {
             if r.status != 201 {
                 assert_eq!(r.status, 400, "replica {i}: {}", r.body);
                 assert_eq!(
-                    r.json()["username"][0], "A user with that username already exists.",
+                    r.json()["username"][0],
+                    "A user with that username already exists.",
                     "replica {i}"
                 );
             }
@@ -349,7 +398,9 @@ fn stored_rows(db_url: &str, prefix: &str) -> Vec<(String, String)> {
 
 #[test]
 fn role_change_on_one_replica_reaches_every_replica() {
-    let Some(c) = Cluster::start("role-change") else { return };
+    let Some(c) = Cluster::start("role-change") else {
+        return;
+    };
     let admin = c.admin_token();
     let name = uniq("so_role");
     let user = c.replicas[0].create_user(&name, PASSWORD, "SELLER");
@@ -366,14 +417,21 @@ fn role_change_on_one_replica_reaches_every_replica() {
     let mut fresh = Vec::new();
     for i in 0..REPLICAS {
         let (access, refresh_token) = c.at(i).tokens(&name, PASSWORD);
-        assert_eq!(claims_of(&access)["role"], "CUSTOMER", "login on replica {i}");
+        assert_eq!(
+            claims_of(&access)["role"],
+            "CUSTOMER",
+            "login on replica {i}"
+        );
         fresh.push((access, refresh_token));
     }
     for (i, (_, refresh_token)) in fresh.iter().enumerate() {
         let at = (i + 1) % REPLICAS;
         let r = refresh(c.at(at), refresh_token);
         assert_eq!(r.status, 200, "refresh on replica {at}: {}", r.body);
-        assert_eq!(claims_of(r.json()["access"].as_str().unwrap())["role"], "CUSTOMER");
+        assert_eq!(
+            claims_of(r.json()["access"].as_str().unwrap())["role"],
+            "CUSTOMER"
+        );
     }
     // The refresh token from before the change is refused by every replica.
     for i in 0..REPLICAS {
@@ -385,8 +443,17 @@ fn role_change_on_one_replica_reaches_every_replica() {
     // The new role is what every replica enforces.
     for i in 0..REPLICAS {
         for (access, _) in &fresh {
-            assert_eq!(c.at(i).gw.get("/api/seller/orders", Some(access), &[]).status, 403);
-            assert_eq!(c.at(i).gw.get("/api/orders/1", Some(access), &[]).status, 200);
+            assert_eq!(
+                c.at(i)
+                    .gw
+                    .get("/api/seller/orders", Some(access), &[])
+                    .status,
+                403
+            );
+            assert_eq!(
+                c.at(i).gw.get("/api/orders/1", Some(access), &[]).status,
+                200
+            );
         }
     }
     println!(

@@ -194,7 +194,12 @@ fn run(plan: Plan) {
         median(window.map(|s| s.rss_kib).collect())
     };
     let (rss_start, rss_end) = (quarter(1, 2), quarter(3, 4));
-    let cache_max = samples.iter().chain([&last]).map(|s| s.cache).max().unwrap_or(0);
+    let cache_max = samples
+        .iter()
+        .chain([&last])
+        .map(|s| s.cache)
+        .max()
+        .unwrap_or(0);
     let metrics = gw.metrics();
     let reloads_ok = metric(&metrics, "nexora_policy_reloads_total{result=\"ok\"}");
     let reloads_err = metric(&metrics, "nexora_policy_reloads_total{result=\"error\"}");
@@ -234,16 +239,37 @@ fn run(plan: Plan) {
         plan.cache_limit
     );
 
-    assert_eq!(errors, 0, "unexpected answers: {:#?}", tally.first_errors.lock().unwrap());
+    assert_eq!(
+        errors,
+        0,
+        "unexpected answers: {:#?}",
+        tally.first_errors.lock().unwrap()
+    );
     let floor = plan.duration.saturating_sub(paused_for).as_secs() * plan.workers as u64 * 5;
-    assert!(requests >= floor, "only {requests} requests (at least {floor} expected)");
+    assert!(
+        requests >= floor,
+        "only {requests} requests (at least {floor} expected)"
+    );
     assert!(
         rss_end <= rss_start + plan.rss_growth_limit_kib,
         "RSS (median) grew from {rss_start} KiB (second quarter) to {rss_end} KiB (last quarter)"
     );
-    assert!(last.fds <= warm.fds + FD_SLACK, "fds: {} at 25%, {} at the end", warm.fds, last.fds);
-    assert!(fds_max <= warm.fds + FD_BURST, "fds: {} at 25%, {fds_max} at most", warm.fds);
-    assert!(cache_max <= plan.cache_limit, "token cache held {cache_max} > {}", plan.cache_limit);
+    assert!(
+        last.fds <= warm.fds + FD_SLACK,
+        "fds: {} at 25%, {} at the end",
+        warm.fds,
+        last.fds
+    );
+    assert!(
+        fds_max <= warm.fds + FD_BURST,
+        "fds: {} at 25%, {fds_max} at most",
+        warm.fds
+    );
+    assert!(
+        cache_max <= plan.cache_limit,
+        "token cache held {cache_max} > {}",
+        plan.cache_limit
+    );
     assert!(cache_max > 0, "the token cache was never used");
     assert_eq!(reloads_err, 0.0, "a reload failed; log:\n{}", gw.log());
     assert!(
@@ -275,7 +301,9 @@ fn soak_yaml(
     );
     config_yaml(proxy, admin, upstream, &policy, &extra).replace(
         "  leeway: 30s\n",
-        &format!("  leeway: 30s\n  revocation_poll: 1s\n  cache:\n    max_entries: {cache_limit}\n"),
+        &format!(
+            "  leeway: 30s\n  revocation_poll: 1s\n  cache:\n    max_entries: {cache_limit}\n"
+        ),
     )
 }
 
@@ -296,7 +324,11 @@ fn reload(gw: &Gateway, yaml: &str) {
     assert!(status.success(), "kill -HUP failed");
     let deadline = Instant::now() + Duration::from_secs(10);
     while metric(&gw.metrics(), "nexora_policy_reloads_total{result=\"ok\"}") <= before {
-        assert!(Instant::now() < deadline, "reload not applied; log:\n{}", gw.log());
+        assert!(
+            Instant::now() < deadline,
+            "reload not applied; log:\n{}",
+            gw.log()
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
 }
@@ -310,7 +342,9 @@ fn sample(gw: &Gateway, pid: u32, started: Instant, tally: &Tally) -> Sample {
         .find_map(|l| l.strip_prefix("VmRSS:"))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
         .unwrap();
-    let fds = std::fs::read_dir(format!("/proc/{pid}/fd")).unwrap().count();
+    let fds = std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .unwrap()
+        .count();
     let cache = metric(&gw.metrics(), "nexora_token_cache_entries") as u64;
     Sample {
         at: started.elapsed(),
@@ -340,7 +374,13 @@ fn metric(text: &str, name: &str) -> f64 {
 fn register(gw: &Gateway, worker: usize) -> String {
     let name = uniq(&format!("soak{worker}"));
     let body = serde_json::json!({ "username": name, "password": PASSWORD }).to_string();
-    let r = call(&agent(), "POST", &format!("{}/auth/register", gw.url), None, Some(&body));
+    let r = call(
+        &agent(),
+        "POST",
+        &format!("{}/auth/register", gw.url),
+        None,
+        Some(&body),
+    );
     assert!(matches!(r, Ok((201, _))), "{r:?}");
     name
 }
@@ -358,7 +398,9 @@ fn call(
         req = req.set("Authorization", &format!("Bearer {t}"));
     }
     let result = match json {
-        Some(body) => req.set("Content-Type", "application/json").send_string(body),
+        Some(body) => req
+            .set("Content-Type", "application/json")
+            .send_string(body),
         None => req.call(),
     };
     let resp = match result {
@@ -383,7 +425,13 @@ struct Session {
 fn login(agent: &ureq::Agent, base: &str, user: &str, tally: &Tally) -> Option<Session> {
     tally.logins.fetch_add(1, Ordering::Relaxed);
     let body = serde_json::json!({ "username": user, "password": PASSWORD }).to_string();
-    let got = call(agent, "POST", &format!("{base}/auth/login"), None, Some(&body));
+    let got = call(
+        agent,
+        "POST",
+        &format!("{base}/auth/login"),
+        None,
+        Some(&body),
+    );
     let v: serde_json::Value = serde_json::from_str(&tally.check("login", got, 200)?).ok()?;
     Some(Session {
         access: v["access"].as_str()?.to_owned(),
@@ -393,23 +441,40 @@ fn login(agent: &ureq::Agent, base: &str, user: &str, tally: &Tally) -> Option<S
 
 /// Rotates the session's refresh token; every `replay`th time also presents the rotated
 /// one again, which must be refused and revoke the family (the successor too).
-fn rotate(agent: &ureq::Agent, base: &str, session: &mut Session, replay: bool, tally: &Tally) -> bool {
+fn rotate(
+    agent: &ureq::Agent,
+    base: &str,
+    session: &mut Session,
+    replay: bool,
+    tally: &Tally,
+) -> bool {
     tally.refreshes.fetch_add(1, Ordering::Relaxed);
     let url = format!("{base}/auth/refresh");
     let old = serde_json::json!({ "refresh": session.refresh }).to_string();
-    let Some(body) = tally.check("refresh", call(agent, "POST", &url, None, Some(&old)), 200) else {
+    let Some(body) = tally.check("refresh", call(agent, "POST", &url, None, Some(&old)), 200)
+    else {
         return false;
     };
     let v: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
-    let Some(next) = v["refresh"].as_str() else { return false };
+    let Some(next) = v["refresh"].as_str() else {
+        return false;
+    };
     session.refresh = next.to_owned();
     if !replay {
         return true;
     }
     tally.replays.fetch_add(1, Ordering::Relaxed);
-    tally.check("replayed refresh", call(agent, "POST", &url, None, Some(&old)), 401);
+    tally.check(
+        "replayed refresh",
+        call(agent, "POST", &url, None, Some(&old)),
+        401,
+    );
     let new = serde_json::json!({ "refresh": session.refresh }).to_string();
-    tally.check("refresh of a revoked family", call(agent, "POST", &url, None, Some(&new)), 401);
+    tally.check(
+        "refresh of a revoked family",
+        call(agent, "POST", &url, None, Some(&new)),
+        401,
+    );
     false
 }
 
@@ -433,13 +498,22 @@ fn worker(gw: &Gateway, w: usize, user: &str, plan: &Plan, end: Instant, tally: 
         }
         k += 1;
         let forged_id = (100_000 + w as u64 * 1_000_000 + k % 5_000).to_string();
-        let get = |path: &str, token: Option<&str>| call(&agent, "GET", &format!("{base}{path}"), token, None);
+        let get = |path: &str, token: Option<&str>| {
+            call(&agent, "GET", &format!("{base}{path}"), token, None)
+        };
         match k % 50 {
             0 => session = login(&agent, base, user, tally).or(session),
             1 => {
                 tally.logins.fetch_add(1, Ordering::Relaxed);
-                let body = serde_json::json!({ "username": user, "password": "wrong-Password-1" }).to_string();
-                let got = call(&agent, "POST", &format!("{base}/auth/login"), None, Some(&body));
+                let body = serde_json::json!({ "username": user, "password": "wrong-Password-1" })
+                    .to_string();
+                let got = call(
+                    &agent,
+                    "POST",
+                    &format!("{base}/auth/login"),
+                    None,
+                    Some(&body),
+                );
                 tally.check("wrong password", got, 401);
             }
             2..=4 => {
@@ -463,7 +537,11 @@ fn worker(gw: &Gateway, w: usize, user: &str, plan: &Plan, end: Instant, tally: 
                 tally.check("invalid token", get("/api/orders/1", Some(&bad)), 401);
             }
             10 => {
-                tally.check("wrong role", get("/api/admin/users", Some(&access(&forged_id, "CUSTOMER"))), 403);
+                tally.check(
+                    "wrong role",
+                    get("/api/admin/users", Some(&access(&forged_id, "CUSTOMER"))),
+                    403,
+                );
             }
             11..=13 => {
                 tally.check("public", get("/api/products/1", None), 200);
@@ -488,7 +566,14 @@ fn worker(gw: &Gateway, w: usize, user: &str, plan: &Plan, end: Instant, tally: 
                 tally.check("fresh connection", got, 200);
             }
             _ => {
-                tally.check("valid token", get(&format!("/api/orders/{k}"), Some(&access(&forged_id, "CUSTOMER"))), 200);
+                tally.check(
+                    "valid token",
+                    get(
+                        &format!("/api/orders/{k}"),
+                        Some(&access(&forged_id, "CUSTOMER")),
+                    ),
+                    200,
+                );
             }
         }
     }
