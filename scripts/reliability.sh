@@ -7,6 +7,9 @@
 #   scripts/reliability.sh --from LOG    take the lines from a saved test output
 #                                        (e.g. the 30-minute soak) instead
 #   scripts/reliability.sh --print       print the tables, leave the doc alone
+#   scripts/reliability.sh --all         also regenerate the adversarial and fault
+#                                        tables (scripts/reliability-table.sh and
+#                                        scripts/faults-table.sh --update)
 #
 # A table lives between `<!-- reliability:BLOCK:start -->` and
 # `<!-- reliability:BLOCK:end -->`; BLOCK is the suite name, except that soak
@@ -15,12 +18,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 doc=docs/RELIABILITY.md
-from="" print=0
+from="" print=0 all=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --from) from="$2"; shift 2 ;;
     --print) print=1; shift ;;
-    *) echo "usage: $0 [--from LOG] [--print]" >&2; exit 2 ;;
+    --all) all=1; shift ;;
+    *) echo "usage: $0 [--from LOG] [--print] [--all]" >&2; exit 2 ;;
   esac
 done
 
@@ -33,7 +37,7 @@ if [ -z "$from" ]; then
   fi
   cargo test --test it -- --nocapture scaleout soak_short 2>&1 | tee "$from"
 fi
-grep -o 'RELIABILITY .*' "$from" | grep -v ' skipped=' > "$work/lines" || true
+grep -oE 'RELIABILITY (scaleout|soak) .*' "$from" | grep -v ' skipped=' > "$work/lines" || true
 if [ ! -s "$work/lines" ]; then
   echo "no RELIABILITY lines in $from" >&2
   exit 1
@@ -107,3 +111,7 @@ awk '
 ' "$work/tables" "$doc" > "$work/doc"
 cp "$work/doc" "$doc"
 echo "updated $doc" >&2
+if [ "$all" = 1 ]; then
+  scripts/reliability-table.sh --update
+  scripts/faults-table.sh --update
+fi
