@@ -102,8 +102,8 @@ fn deleted_or_truncated_config_keeps_the_old_one_serving() {
     report("config-deleted-truncated", sent, failures.len() as u64, 0);
     assert!(failures.is_empty(), "requests failed while the file was gone or cut: {failures:#?}");
     assert!(sent > 100, "too little load: {sent}");
-    assert_eq!(ok_before_fix, 1.0, "only the restore may have reloaded (a cut file was applied?)");
-    assert_eq!(errors_seen, 3.0);
-    assert_eq!(reloads(&gw, "ok"), 2.0);
-    assert_eq!(metric(&gw, "nexora_config_generation"), 3.0);
+    assert_eq!(ok_before_fix, 1.0, "only the restore may have reloaded (a cut file was applied?); log:\n{}", gw.log());
+    assert_eq!(errors_seen, 3.0, "log:\n{}", gw.log());
+    assert_eq!(reloads(&gw, "ok"), 2.0, "log:\n{}", gw.log());
+    assert_eq!(metric(&gw, "nexora_config_generation"), 3.0, "log:\n{}", gw.log());
 }
