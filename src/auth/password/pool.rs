@@ -6,7 +6,12 @@
 //! where the proxy's workers are busy, the scheduler must always prefer them: a login
 //! flood then slows logins down, never proxied traffic. At nice 19 a hashing thread
 //! gets about 1.5% of a core that a nice-0 proxy worker also wants (CFS weights 15
-//! against 1024), and all of an idle one. Lowering a thread's own priority needs no
+//! against 1024), and all of an idle one. Measured with `benches/load/identity.sh`:
+//! proxied p99 during a login flood 0.78–0.97x its value without one at nice 19, but
+//! 2.7–2.9x at nice 10 (a hash then runs whole scheduler slices ahead of the proxy).
+//! The price: on a host where other busy processes share the cores, logins crawl
+//! (a suite of tests sharing the machine with a compiler saw 10 s registrations); the
+//! gateway is meant to own its host. Lowering a thread's own priority needs no
 //! privilege; where the OS refuses (seccomp filters, other platforms) hashing still
 //! works, at normal priority, and a warning says so once.
 
