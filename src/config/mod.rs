@@ -30,6 +30,7 @@ mod deserialize;
 mod duration;
 mod error;
 mod interpolate;
+mod line_breaks;
 pub mod raw;
 mod source_map;
 
@@ -76,7 +77,8 @@ pub fn parse_file(path: &Path) -> Result<(RawConfig, Source), ConfigErrors> {
 /// table instead of touching the process environment).
 ///
 /// # Errors
-/// All interpolation problems (unset variables, malformed references, refused values); or, once
+/// Line breaks other than LF and CRLF (each at its position, before anything else); then
+/// all interpolation problems (unset variables, malformed references, refused values); or, once
 /// the text is interpolated, duplicate keys and every YAML syntax, type or unknown-key problem
 /// found (see `deserialize` for how several are found despite serde stopping at the first).
 pub fn parse_str(
@@ -84,6 +86,7 @@ pub fn parse_str(
     text: &str,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<(RawConfig, Source), ConfigErrors> {
+    line_breaks::check(path, text)?;
     let interpolated = interpolate::interpolate(text, env).map_err(|problems| {
         let errors = problems
             .into_iter()

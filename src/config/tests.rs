@@ -590,3 +590,29 @@ fn windows_line_endings_give_the_same_positions() {
         "{errors}"
     );
 }
+
+/// Found with the `config` fuzz target's position property: libyaml breaks lines at U+2028 and both parsers at a
+/// lone CR, so errors landed on lines past the end of the file and sections were cut in the
+/// wrong places (`listen:` was checked against the fields of `server:`).
+#[test]
+fn line_breaks_other_than_lf_and_crlf_are_refused_where_they_are() {
+    let cases = [
+        (
+            "server: {threads: 0}\u{2028}\u{2028}\u{2028}\nlisten: [\u{2028}\u{2028} 5, {x: 1}]\n",
+            "gw.yaml:1:21: a LINE SEPARATOR character (U+2028): ",
+        ),
+        (
+            "server: {threads: 0}\rlisten: {proxy: x}\r\rroles: 5\n",
+            "gw.yaml:1:21: a carriage return (CR) without a line feed after it: ",
+        ),
+    ];
+    for (text, first) in cases {
+        let errors = parse(text).expect_err(text);
+        assert!(errors.to_string().starts_with(first), "{errors}");
+        let lines = text.split('\n').count();
+        for error in errors.iter() {
+            let line = error.location.expect("positioned").line;
+            assert!(usize::try_from(line).unwrap() <= lines, "{error}");
+        }
+    }
+}
