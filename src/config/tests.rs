@@ -616,3 +616,16 @@ fn line_breaks_other_than_lf_and_crlf_are_refused_where_they_are() {
         }
     }
 }
+
+/// Found by the `config` fuzz target: libyaml puts a problem at the end of a file without a
+/// final newline on the line after the last one, so the error pointed past the end.
+#[test]
+fn a_problem_at_the_end_of_a_file_without_final_newline_points_inside_it() {
+    let errors = parse("server: {threads: 2}\ndta").expect_err("no colon");
+    let first = errors.iter().next().expect("one error");
+    assert_eq!(first.location, Some(Location { line: 2, column: 4 }), "{errors}");
+    assert!(first.message.starts_with("could not find expected ':'"), "{errors}");
+    for error in errors.iter() {
+        assert!(error.location.is_some_and(|l| l.line <= 2), "{error}");
+    }
+}
