@@ -629,3 +629,16 @@ fn a_problem_at_the_end_of_a_file_without_final_newline_points_inside_it() {
         assert!(error.location.is_some_and(|l| l.line <= 2), "{error}");
     }
 }
+
+/// Found by the `config` fuzz target: serde_yaml (libyaml) accepts a quoted string continued
+/// on a line less indented than its key, yaml-rust2 does not, and without yaml-rust2's index
+/// the compiler's errors had no position at all.
+#[test]
+fn yaml_only_the_lenient_parser_accepts_is_refused_with_a_position() {
+    let text = format!("{MINIMAL}tests:\n  - {{ request: \"GET\nx: y /x\", expect: allow }}\n");
+    let errors = parse(&text).expect_err(&text);
+    assert_eq!(errors.len(), 1, "{errors}");
+    let error = errors.iter().next().expect("one");
+    assert!(error.location.is_some_and(|l| l.line <= 10), "{errors}");
+    assert!(error.message.contains("this YAML is ambiguous"), "{errors}");
+}
