@@ -67,7 +67,8 @@ fn assert_positioned(error: &ConfigError, text: &str, path: &Path) {
         "{error}: line {line} outside the file's {} lines",
         lines.len()
     );
-    let width = lines[line - 1].trim_end_matches('\r').chars().count();
+    // Counting a CRLF's CR as a character: an error may point at a stray CR.
+    let width = lines[line - 1].chars().count();
     let column = usize::try_from(location.column).expect("u32 fits usize");
     assert!(
         (1..=width + 1).contains(&column),

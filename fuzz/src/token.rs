@@ -23,7 +23,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use jsonwebtoken::EncodingKey;
 use nexora_gate::token::{
-    AccessClaims, Algorithm, KeyMaterial, KeySpec, Keys, Secret, TokenSettings, Verifier,
+    AccessClaims, Algorithm, KeyMaterial, KeySpec, Keys, Secret, TokenError, TokenSettings,
+    Verifier,
 };
 use serde_json::Value;
 
@@ -286,9 +287,22 @@ fn check_forged(fixture: &Fixture, token: &str, header: &[u8], claims: &[u8]) ->
 /// accepted by `verify_any`, with the access claims when it is an access token.
 fn check_common(fixture: &Fixture, token: &str) -> Option<Option<Arc<AccessClaims>>> {
     let verifier = &fixture.verifier;
+    let any = verifier.verify_any(token, NOW);
+    // Refused before the claims are read: the three entry points share that code, and
+    // skipping two more signature checks triples the executions per second.
+    if matches!(
+        any,
+        Err(TokenError::TooLarge
+            | TokenError::Malformed
+            | TokenError::UnknownKey
+            | TokenError::WrongAlgorithm
+            | TokenError::BadSignature
+            | TokenError::UnsupportedCritical)
+    ) {
+        return None;
+    }
     let access = verifier.verify_access(token, NOW);
     let refresh = verifier.verify_refresh(token, NOW);
-    let any = verifier.verify_any(token, NOW);
     assert!(!(access.is_ok() && refresh.is_ok()), "both an access and a refresh token");
     if access.is_ok() || refresh.is_ok() {
         assert!(any.is_ok(), "accepted as access or refresh but refused by verify_any: {any:?}");
