@@ -129,7 +129,7 @@ fn section_problems(
 /// libyaml reports a problem found at the end of a file that lacks a final newline on the
 /// line after the last one (found by the `config` fuzz target); such positions are moved
 /// back here, so every position points inside the file.
-fn end_of(text: &str) -> Location {
+pub(super) fn end_of(text: &str) -> Location {
     let last_line = text.rsplit('\n').next().unwrap_or_default();
     Location {
         line: u32::try_from(text.matches('\n').count() + 1).unwrap_or(u32::MAX),

@@ -110,6 +110,7 @@ pub fn parse_str(
         map: SourceMap {
             shifts: interpolated.shifts,
             index,
+            end: Some(deserialize::end_of(text)),
         },
     };
     let mut errors = source.duplicate_key_errors();

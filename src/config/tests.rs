@@ -642,3 +642,15 @@ fn yaml_only_the_lenient_parser_accepts_is_refused_with_a_position() {
     assert!(error.location.is_some_and(|l| l.line <= 10), "{errors}");
     assert!(error.message.contains("this YAML is ambiguous"), "{errors}");
 }
+
+/// Found by the `config` fuzz target: yaml-rust2, like libyaml, places the end of a file
+/// without a final newline on the line after the last one, and "missing field" errors
+/// point at the first key, which here is an implicit one at that end.
+#[test]
+fn positions_from_the_index_at_the_end_of_the_file_point_inside_it() {
+    let text = "?\n\n # a comment, no final newline";
+    let errors = parse(text).expect_err(text);
+    for error in errors.iter() {
+        assert!(error.location.is_some_and(|l| l.line <= 3), "{errors}");
+    }
+}
