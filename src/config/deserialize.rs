@@ -66,12 +66,13 @@ pub(super) fn raw_config(
         Ok(raw) => return Ok(raw),
         Err(error) => error,
     };
-    let mut problems = vec![problem(&whole, 0, to_original)];
+    let end = end_of(text);
+    let mut problems = vec![problem(&whole, 0, end, to_original)];
     let sections_apart = index.root_is_block_mapping
         && !index.has_aliases
         && serde_yaml::from_str::<serde_yaml::Value>(text).is_ok();
     if sections_apart {
-        problems.extend(section_problems(text, index, to_original));
+        problems.extend(section_problems(text, index, end, to_original));
     }
     problems.sort();
     problems.dedup();
@@ -82,6 +83,7 @@ pub(super) fn raw_config(
 fn section_problems(
     text: &str,
     index: &PathIndex,
+    text_end: Location,
     to_original: &dyn Fn(Location) -> Location,
 ) -> Vec<YamlProblem> {
     let line_starts: Vec<usize> = std::iter::once(0)
@@ -106,7 +108,7 @@ fn section_problems(
             None => serde_yaml::from_str::<RawConfig>(slice).err(),
         };
         if let Some(error) = error {
-            problems.push(problem(&error, at.line - 1, to_original));
+            problems.push(problem(&error, at.line - 1, text_end, to_original));
         }
     }
     if let Some((_, first_key)) = index.top_level.first() {
@@ -133,22 +135,38 @@ pub(super) fn document<T: DeserializeOwned>(
     _index: &PathIndex,
     to_original: &dyn Fn(Location) -> Location,
 ) -> Result<T, Vec<YamlProblem>> {
-    serde_yaml::from_str::<T>(text).map_err(|error| vec![problem(&error, 0, to_original)])
+    serde_yaml::from_str::<T>(text).map_err(|error| vec![problem(&error, 0, end_of(text), to_original)])
 }
 
-/// Converts a serde_yaml error from a text that starts `line_offset` lines into the document.
+/// The position just after the last character of `text`.
+///
+/// libyaml reports a problem found at the end of a file that lacks a final newline on the
+/// line after the last one (found by the `config` fuzz target); such positions are moved
+/// back here, so every position points inside the file.
+pub(super) fn end_of(text: &str) -> Location {
+    let last_line = text.rsplit('\n').next().unwrap_or_default();
+    Location {
+        line: u32::try_from(text.matches('\n').count() + 1).unwrap_or(u32::MAX),
+        column: u32::try_from(last_line.chars().count() + 1).unwrap_or(u32::MAX),
+    }
+}
+
+/// Converts a serde_yaml error from a text that starts `line_offset` lines into the document
+/// and ends at `end`.
 fn problem(
     error: &serde_yaml::Error,
     line_offset: u32,
+    end: Location,
     to_original: &dyn Fn(Location) -> Location,
 ) -> YamlProblem {
     let at = |line: u64, column: u64| {
-        to_original(Location {
+        let here = Location {
             line: u32::try_from(line)
                 .unwrap_or(u32::MAX)
                 .saturating_add(line_offset),
             column: u32::try_from(column).unwrap_or(u32::MAX),
-        })
+        };
+        to_original(if here.line > end.line { end } else { here })
     };
     let location = error.location().map(|l| {
         at(

@@ -30,6 +30,7 @@ mod deserialize;
 mod duration;
 mod error;
 mod interpolate;
+mod line_breaks;
 pub mod raw;
 mod source_map;
 
@@ -76,7 +77,8 @@ pub fn parse_file(path: &Path) -> Result<(RawConfig, Source), ConfigErrors> {
 /// table instead of touching the process environment).
 ///
 /// # Errors
-/// All interpolation problems (unset variables, malformed references, refused values); or, once
+/// Line breaks other than LF and CRLF (each at its position, before anything else); then
+/// all interpolation problems (unset variables, malformed references, refused values); or, once
 /// the text is interpolated, duplicate keys and every YAML syntax, type or unknown-key problem
 /// found (see `deserialize` for how several are found despite serde stopping at the first).
 pub fn parse_str(
@@ -111,18 +113,20 @@ fn parse_document<T>(
     env: &dyn Fn(&str) -> Option<String>,
     deserialise: Deserialise<T>,
 ) -> Result<(T, Source), ConfigErrors> {
+    line_breaks::check(path, text)?;
     let interpolated = interpolate::interpolate(text, env).map_err(|problems| {
         let errors = problems
             .into_iter()
             .map(|p| ConfigError::at(path, p.location, p.message));
         ConfigErrors(errors.collect())
     })?;
-    // yaml-rust2 refusing what serde_yaml accepts only costs positions for later errors.
-    let (index, indexed) = match PathIndex::build(&interpolated.text) {
-        Ok(index) => (index, true),
-        Err(_) => (PathIndex::default(), false),
+    // When yaml-rust2 refuses the text, serde_yaml usually does too and says why; if it
+    // does not, the file is refused below, since no later error could be located.
+    let (index, strict_error) = match PathIndex::build(&interpolated.text) {
+        Ok(index) => (index, None),
+        Err(error) => (PathIndex::default(), Some(error)),
     };
-    if indexed && !index.has_root() {
+    if strict_error.is_none() && !index.has_root() {
         let message = "no configuration found: the file is empty or only has comments";
         return Err(ConfigError::whole_file(path, message).into());
     }
@@ -133,11 +137,17 @@ fn parse_document<T>(
         map: SourceMap {
             shifts: interpolated.shifts,
             index,
+            end: Some(deserialize::end_of(text)),
         },
     };
     let mut errors = source.duplicate_key_errors();
     let to_original = |location| source.map.to_original(location);
-    match deserialise(&source.text, &source.map.index, &to_original) {
+    let deserialized = deserialise(&source.text, &source.map.index, &to_original);
+    if let (Ok(_), Some(error)) = (&deserialized, &strict_error) {
+        let (location, message) = unlocatable(error);
+        return Err(ConfigError::at(path, to_original(location), message).into());
+    }
+    match deserialized {
         Ok(raw) => {
             errors.sort();
             errors.into_result((raw, source))
@@ -157,6 +167,24 @@ fn parse_document<T>(
             Err(errors)
         }
     }
+}
+
+/// Where and why yaml-rust2 refused a text that serde_yaml accepts (found by the `config`
+/// fuzz target: libyaml is lenient, for example with a quoted string continued on lines
+/// less indented than its key). Without yaml-rust2's index no later error has a position,
+/// so such a file is refused at the place the strict parser stopped.
+fn unlocatable(error: &yaml_rust2::scanner::ScanError) -> (Location, String) {
+    let mark = error.marker();
+    let location = Location {
+        line: u32::try_from(mark.line()).unwrap_or(u32::MAX),
+        column: u32::try_from(mark.col().saturating_add(1)).unwrap_or(u32::MAX),
+    };
+    let message = format!(
+        "{}: this YAML is ambiguous (parsers disagree on it); rewrite this part, for \
+         example by keeping a quoted string on one line",
+        error.info()
+    );
+    (location, message)
 }
 
 /// Replaces substituted values that serde_yaml quotes in a message (`"value"`, `` `value` ``)

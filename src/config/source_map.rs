@@ -70,6 +70,10 @@ struct Node {
 pub(super) struct SourceMap {
     pub(super) shifts: ColumnShifts,
     pub(super) index: PathIndex,
+    /// The end of the file as written. Both YAML parsers put things found at the end of a
+    /// file without a final newline on the line after the last one (found by the `config`
+    /// fuzz target); positions past the end are moved here. `None`: no clamping.
+    pub(super) end: Option<Location>,
 }
 
 // === impl ColumnShifts ===
@@ -133,7 +137,11 @@ impl SourceMap {
 
     /// Maps a 1-based position in the interpolated text to the original.
     pub(super) fn to_original(&self, location: Location) -> Location {
-        self.shifts.to_original(location.line, location.column)
+        let original = self.shifts.to_original(location.line, location.column);
+        match self.end {
+            Some(end) if original.line > end.line => end,
+            _ => original,
+        }
     }
 
     fn find(&self, yaml_path: &str, pick: impl Fn(&Node) -> Option<Location>) -> Option<Location> {

@@ -592,3 +592,67 @@ fn windows_line_endings_give_the_same_positions() {
         "{errors}"
     );
 }
+
+/// Found with the `config` fuzz target's position property: libyaml breaks lines at U+2028 and both parsers at a
+/// lone CR, so errors landed on lines past the end of the file and sections were cut in the
+/// wrong places (`listen:` was checked against the fields of `server:`).
+#[test]
+fn line_breaks_other_than_lf_and_crlf_are_refused_where_they_are() {
+    let cases = [
+        (
+            "server: {threads: 0}\u{2028}\u{2028}\u{2028}\nlisten: [\u{2028}\u{2028} 5, {x: 1}]\n",
+            "gw.yaml:1:21: a LINE SEPARATOR character (U+2028): ",
+        ),
+        (
+            "server: {threads: 0}\rlisten: {proxy: x}\r\rroles: 5\n",
+            "gw.yaml:1:21: a carriage return (CR) without a line feed after it: ",
+        ),
+    ];
+    for (text, first) in cases {
+        let errors = parse(text).expect_err(text);
+        assert!(errors.to_string().starts_with(first), "{errors}");
+        let lines = text.split('\n').count();
+        for error in errors.iter() {
+            let line = error.location.expect("positioned").line;
+            assert!(usize::try_from(line).unwrap() <= lines, "{error}");
+        }
+    }
+}
+
+/// Found by the `config` fuzz target: libyaml puts a problem at the end of a file without a
+/// final newline on the line after the last one, so the error pointed past the end.
+#[test]
+fn a_problem_at_the_end_of_a_file_without_final_newline_points_inside_it() {
+    let errors = parse("server: {threads: 2}\ndta").expect_err("no colon");
+    let first = errors.iter().next().expect("one error");
+    assert_eq!(first.location, Some(Location { line: 2, column: 4 }), "{errors}");
+    assert!(first.message.starts_with("could not find expected ':'"), "{errors}");
+    for error in errors.iter() {
+        assert!(error.location.is_some_and(|l| l.line <= 2), "{error}");
+    }
+}
+
+/// Found by the `config` fuzz target: serde_yaml (libyaml) accepts a quoted string continued
+/// on a line less indented than its key, yaml-rust2 does not, and without yaml-rust2's index
+/// the compiler's errors had no position at all.
+#[test]
+fn yaml_only_the_lenient_parser_accepts_is_refused_with_a_position() {
+    let text = format!("{MINIMAL}tests:\n  - {{ request: \"GET\nx: y /x\", expect: allow }}\n");
+    let errors = parse(&text).expect_err(&text);
+    assert_eq!(errors.len(), 1, "{errors}");
+    let error = errors.iter().next().expect("one");
+    assert!(error.location.is_some_and(|l| l.line <= 10), "{errors}");
+    assert!(error.message.contains("this YAML is ambiguous"), "{errors}");
+}
+
+/// Found by the `config` fuzz target: yaml-rust2, like libyaml, places the end of a file
+/// without a final newline on the line after the last one, and "missing field" errors
+/// point at the first key, which here is an implicit one at that end.
+#[test]
+fn positions_from_the_index_at_the_end_of_the_file_point_inside_it() {
+    let text = "?\n\n # a comment, no final newline";
+    let errors = parse(text).expect_err(text);
+    for error in errors.iter() {
+        assert!(error.location.is_some_and(|l| l.line <= 3), "{errors}");
+    }
+}

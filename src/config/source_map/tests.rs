@@ -20,6 +20,7 @@ fn map_of(text: &str) -> SourceMap {
     SourceMap {
         shifts: ColumnShifts::default(),
         index: PathIndex::build(text).expect("parses"),
+        end: None,
     }
 }
 
