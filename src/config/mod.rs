@@ -30,6 +30,7 @@ mod deserialize;
 mod duration;
 mod error;
 mod interpolate;
+mod documents;
 mod line_breaks;
 pub mod raw;
 mod source_map;
@@ -114,6 +115,7 @@ fn parse_document<T>(
     deserialise: Deserialise<T>,
 ) -> Result<(T, Source), ConfigErrors> {
     line_breaks::check(path, text)?;
+    documents::check(path, text)?;
     let interpolated = interpolate::interpolate(text, env).map_err(|problems| {
         let errors = problems
             .into_iter()
