@@ -98,14 +98,19 @@ fn clears_up(db: &dyn sqlx::error::DatabaseError) -> bool {
     false
 }
 
+/// The index or column part of a unique-violation message: SQLite's `table.column` after
+/// the last ": ", MySQL's `'index_name'` after the last " key ". The entry itself is
+/// quoted in MySQL's message and may contain anything, so only this tail is looked at.
+pub(super) fn violated_index(message: &str) -> &str {
+    let tail = message.rsplit_once(" key ").map_or(message, |(_, t)| t);
+    tail.rsplit_once(": ").map_or(tail, |(_, t)| t)
+}
+
 /// Which canonical column a unique-violation message is about. SQLite says
 /// `UNIQUE constraint failed: users.email_canonical`, MySQL/MariaDB
 /// `Duplicate entry '…' for key 'users_email_canonical'` (the index names the column).
 fn duplicate_field(message: &str) -> &'static str {
-    // The entry itself is quoted in MySQL's message and may contain anything, so look at
-    // the text after the last "key" / ":" only.
-    let tail = message.rsplit_once(" key ").map_or(message, |(_, t)| t);
-    let tail = tail.rsplit_once(": ").map_or(tail, |(_, t)| t);
+    let tail = violated_index(message);
     if tail.contains("email_canonical") {
         "email"
     } else if tail.contains("username_canonical") {

@@ -105,11 +105,8 @@ fn check_ids(jti: &str, family: &str) -> Result<(), StoreError> {
 
 /// Whether a unique violation is on `parent_jti` (SQLite: `UNIQUE constraint failed:
 /// refresh_tokens.parent_jti`; MySQL: `Duplicate entry '…' for key 'refresh_tokens_parent'`).
-/// Only the text after the quoted entry is looked at: the entry may contain anything.
 fn is_parent_violation(message: &str) -> bool {
-    let tail = message.rsplit_once(" key ").map_or(message, |(_, t)| t);
-    let tail = tail.rsplit_once(": ").map_or(tail, |(_, t)| t);
-    tail.contains("parent")
+    super::error::violated_index(message).contains("parent")
 }
 
 fn map_insert_error(e: sqlx::Error) -> StoreError {
