@@ -176,7 +176,7 @@ impl AuthGw {
         body: &str,
         token: Option<&str>,
     ) -> Reply {
-        let mut req = agent()
+        let mut req = auth_agent()
             .request(method, &format!("{}{}", self.gw.url, path))
             .set("Content-Type", content_type);
         if let Some(t) = token {

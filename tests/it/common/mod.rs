@@ -30,6 +30,28 @@ pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
+/// A free port on 127.0.0.1 for a server that a test stops and starts again on the
+/// same port. [`free_port`] answers from the kernel's ephemeral range, which is
+/// also where outgoing connections take their source ports: while the server is
+/// down, a connection made by a parallel test can take the port and the restart
+/// fails with `AddrInUse`. Ports below that range are only ever bound on purpose.
+pub fn restartable_port() -> u16 {
+    use rand::Rng;
+    let ephemeral_low = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|range| range.split_whitespace().next()?.parse::<u16>().ok())
+        .unwrap_or(32768);
+    let low = ephemeral_low.saturating_sub(12_000).max(1024);
+    let mut rng = rand::thread_rng();
+    for _ in 0..1000 {
+        let port = rng.gen_range(low..ephemeral_low);
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free port in {low}..{ephemeral_low}");
+}
+
 /// The routes most tests use (CONTRACT §2's example policy).
 pub const SHOP_ROUTES: &str = r#"
 roles: [ADMIN, SELLER, CUSTOMER]
@@ -309,10 +331,19 @@ pub fn raw_exchange(addr: &str, bytes: &[u8]) -> String {
 
 /// A ureq agent that never follows redirects.
 pub fn agent() -> ureq::Agent {
-    ureq::AgentBuilder::new()
-        .redirects(0)
-        .timeout(Duration::from_secs(10))
-        .build()
+    agent_with_timeout(Duration::from_secs(10))
+}
+
+/// An agent for the identity endpoints. They hash passwords on nice-19 threads
+/// (the proxy's workers always come first), so on a test host saturated by
+/// parallel tests one call may wait for CPU far longer than a proxied request.
+/// What those tests check is the answer, not how fast the scheduler gives it.
+pub fn auth_agent() -> ureq::Agent {
+    agent_with_timeout(Duration::from_secs(60))
+}
+
+fn agent_with_timeout(timeout: Duration) -> ureq::Agent {
+    ureq::AgentBuilder::new().redirects(0).timeout(timeout).build()
 }
 
 /// Status, headers and body of a response, whatever the status.

@@ -47,10 +47,11 @@ pub(crate) struct FaultServer {
 }
 
 impl FaultServer {
-    /// Starts one on a free port.
+    /// Starts one on a free port outside the ephemeral range, so that
+    /// [`FaultServer::restart`] finds it free again.
     pub(crate) fn start(mode: Mode) -> FaultServer {
         let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
-        let addr: SocketAddr = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+        let addr = SocketAddr::from(([127, 0, 0, 1], crate::common::restartable_port()));
         let server = FaultServer {
             addr,
             runtime,

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use rustix::process::{kill_process, Pid, Signal};
 
-use crate::common::free_port;
+use crate::common::restartable_port;
 
 /// The server binary: `NEXORA_TEST_MARIADBD`, else the usual Debian locations.
 fn server_binary() -> Option<PathBuf> {
@@ -62,7 +62,7 @@ impl PrivateMariaDb {
         });
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir(dir.path().join("data")).unwrap();
-        let port = free_port();
+        let port = restartable_port();
         let mut db = PrivateMariaDb { addr: format!("127.0.0.1:{port}"), binary, port, dir, child: None };
         db.run();
         Some(db)
