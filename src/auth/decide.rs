@@ -8,12 +8,11 @@
 //! default empty list, forward-auth is therefore off. The forwarded URI goes through the
 //! same [`admit`] as a proxied request: normalised, matched, verified, revocation-checked.
 
-use std::net::IpAddr;
-
 use http::header::{HeaderName, HeaderValue};
 use http::HeaderMap;
 
 use crate::proxy::admit::{admit, RequestFacts};
+use crate::proxy::forwarded::is_trusted;
 
 use super::error::AuthError;
 use super::response::{AuthResponse, Empty};
@@ -83,14 +82,6 @@ pub(crate) fn serve(shared: &Shared, call: &Call) -> Result<AuthResponse, AuthEr
         }
         Err(refused) => Err(AuthError::Denied(refused.denial)),
     }
-}
-
-fn is_trusted(nets: &[ipnet::IpNet], ip: IpAddr) -> bool {
-    let ip = match ip {
-        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
-        v4 => v4,
-    };
-    nets.iter().any(|net| net.contains(&ip))
 }
 
 /// The value of a header sent exactly once, as text.

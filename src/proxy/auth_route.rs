@@ -127,7 +127,7 @@ fn client_ip<'a>(
     forwarded_for: impl DoubleEndedIterator<Item = &'a HeaderValue>,
     trusted: &[IpNet],
 ) -> IpAddr {
-    let is_trusted = |ip: &IpAddr| trusted.iter().any(|net| net.contains(ip));
+    let is_trusted = |ip: &IpAddr| super::forwarded::is_trusted(trusted, *ip);
     if !is_trusted(&peer) {
         return peer;
     }

@@ -20,23 +20,39 @@ pub fn bearer_token(headers: &HeaderMap) -> Result<&str, Denial> {
     if values.next().is_some() {
         return Err(Denial::BadAuthorizationHeader);
     }
-    let Ok(value) = value.to_str() else {
+    // What `HeaderValue::to_str` accepts (visible ASCII, space, tab), checked
+    // without an early exit so the loop vectorises: a token is a few hundred
+    // bytes and this runs on every request.
+    let bytes = value.as_bytes();
+    let printable = bytes
+        .iter()
+        .fold(true, |ok, &b| ok & ((0x20..0x7f).contains(&b) | (b == b'\t')));
+    let Some(value) = printable.then(|| std::str::from_utf8(bytes).ok()).flatten() else {
         return Err(Denial::BadAuthorizationHeader);
     };
-    let mut parts = value.split_ascii_whitespace();
-    match parts.next() {
-        Some("Bearer") => {}
-        _ => return Err(Denial::NotAuthenticated),
+    let is_space = |c: char| c == ' ' || c == '\t';
+    let Some(rest) = value.trim_start_matches(is_space).strip_prefix("Bearer") else {
+        return Err(Denial::NotAuthenticated);
+    };
+    if !rest.is_empty() && !rest.starts_with(is_space) {
+        // `Bearerxyz` is another scheme's name, as simplejwt reads it.
+        return Err(Denial::NotAuthenticated);
     }
-    match (parts.next(), parts.next()) {
-        (Some(token), None) => Ok(token),
-        _ => Err(Denial::BadAuthorizationHeader),
+    let rest = rest.trim_start_matches(is_space);
+    let (token, after) = match memchr::memchr2(b' ', b'\t', rest.as_bytes()) {
+        Some(end) => rest.split_at(end),
+        None => (rest, ""),
+    };
+    if token.is_empty() || !after.trim_start_matches(is_space).is_empty() {
+        return Err(Denial::BadAuthorizationHeader);
     }
+    Ok(token)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use http::HeaderValue;
 
     fn with(values: &[&str]) -> HeaderMap {
         let mut h = HeaderMap::new();
@@ -63,5 +79,21 @@ mod tests {
             bearer_token(&with(&["Bearer a", "Bearer b"])),
             Err(Denial::BadAuthorizationHeader)
         );
+    }
+
+    #[test]
+    fn spacing_and_odd_bytes_are_read_as_before() {
+        assert_eq!(bearer_token(&with(&["Bearer   abc  "])), Ok("abc"));
+        assert_eq!(bearer_token(&with(&["\tBearer\tabc"])), Ok("abc"));
+        assert_eq!(bearer_token(&with(&["Bearer \t "])), Err(Denial::BadAuthorizationHeader));
+        assert_eq!(bearer_token(&with(&["Bearerabc"])), Err(Denial::NotAuthenticated));
+        assert_eq!(bearer_token(&with(&["BearerX abc"])), Err(Denial::NotAuthenticated));
+        assert_eq!(bearer_token(&with(&["Bearer a\tb"])), Err(Denial::BadAuthorizationHeader));
+        let obs_text = HeaderValue::from_bytes(b"Bearer ab\xffc").unwrap();
+        let mut h = HeaderMap::new();
+        h.append(http::header::AUTHORIZATION, obs_text);
+        assert_eq!(bearer_token(&h), Err(Denial::BadAuthorizationHeader));
+        let long = format!("Bearer {}", "x".repeat(4000));
+        assert_eq!(bearer_token(&with(&[&long])).map(str::len), Ok(4000));
     }
 }

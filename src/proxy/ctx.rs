@@ -67,8 +67,7 @@ impl RequestCtx {
                 return;
             }
         }
-        let mut buf = [0u8; 32];
-        self.request_id = super::header_value(request_id::mint(&mut buf));
+        self.request_id = request_id::mint_value();
     }
 
     /// The request id as a header value.
@@ -109,10 +108,7 @@ impl RequestCtx {
         };
         let elapsed = self.start.elapsed();
         route.duration.observe(elapsed.as_secs_f64());
-        metrics
-            .requests
-            .with_label_values(&[&route.name, decision, status_label(status)])
-            .inc();
+        route.count(metrics, decision, status_label(status));
         if gen.config.logging.access_log {
             tracing::info!(
                 target: "access",

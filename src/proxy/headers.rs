@@ -6,9 +6,12 @@
 //! client nominated in `Connection`, so a client cannot use `Connection:
 //! X-User-Id` to delete what the gateway adds (THREATS 5).
 
-use http::header::HeaderName;
+use bytes::Bytes;
+use http::header::{HeaderName, InvalidHeaderName};
 use pingora::http::RequestHeader;
 use pingora::prelude::*;
+
+use super::forwarded::FORWARDING_HEADERS;
 
 use crate::token::AccessClaims;
 
@@ -48,6 +51,18 @@ fn is_alias(ours: &HeaderName, name: &str) -> bool {
             .all(|(&o, &n)| o == n.to_ascii_lowercase() || (o == b'-' && is_alias_char(n)))
 }
 
+/// A header name in the form Pingora's `insert_header` takes without
+/// copying: its wire spelling as static bytes. (Given a `HeaderName`, Pingora
+/// builds the title-case spelling anew on every insert.)
+pub(super) fn wire_name(spelling: &'static [u8]) -> Bytes {
+    Bytes::from_static(spelling)
+}
+
+/// `X-Request-Id` as [`wire_name`].
+pub fn request_id_wire() -> Bytes {
+    wire_name(b"X-Request-Id")
+}
+
 /// The configured identity header names, compiled once per config.
 #[derive(Debug, Clone)]
 pub struct IdentityHeaders {
@@ -57,18 +72,54 @@ pub struct IdentityHeaders {
     pub username: HeaderName,
     /// Carries the verified `role` claim.
     pub role: HeaderName,
+    /// The three names as sent upstream, in the order above: spelled as
+    /// configured, kept as shared bytes so that inserting them copies nothing
+    /// (given a `HeaderName`, Pingora copies its spelling on every insert).
+    wire: [Bytes; 3],
 }
 
 impl IdentityHeaders {
+    /// The identity headers spelled `user_id`, `username` and `role` (sent
+    /// upstream exactly so; matched in any case).
+    pub fn new(
+        user_id: &str,
+        username: &str,
+        role: &str,
+    ) -> Result<IdentityHeaders, InvalidHeaderName> {
+        let name = |text: &str| HeaderName::from_bytes(text.as_bytes());
+        Ok(IdentityHeaders {
+            user_id: name(user_id)?,
+            username: name(username)?,
+            role: name(role)?,
+            wire: [user_id, username, role].map(|text| Bytes::copy_from_slice(text.as_bytes())),
+        })
+    }
+
     fn names(&self) -> [&HeaderName; 3] {
         [&self.user_id, &self.username, &self.role]
     }
 
-    /// True when `name`, with alias characters read as `-`, is one of ours or
-    /// an override header (`X_Original_URL` reaches a WSGI or PHP backend as
-    /// `HTTP_X_ORIGINAL_URL`, exactly like `X-Original-URL`).
+    /// True when the client sent a header the gateway must remove: one of
+    /// ours or an override header by its own name, or any name with an alias
+    /// character (which might spell one of them). One pass over the names,
+    /// comparing, without hashing.
+    fn may_carry_forged(&self, req: &RequestHeader) -> bool {
+        req.headers.keys().any(|k| {
+            self.names().contains(&k)
+                || OVERRIDE_HEADERS.contains(k)
+                || k.as_str().bytes().any(is_alias_char)
+        })
+    }
+
+    /// True when `name`, with alias characters read as `-`, is one of ours, an
+    /// override header or a forwarding header (`X_Original_URL` reaches a WSGI
+    /// or PHP backend as `HTTP_X_ORIGINAL_URL`, exactly like `X-Original-URL`;
+    /// `X_Forwarded_Proto` as `HTTP_X_FORWARDED_PROTO`). The real spellings of
+    /// the forwarding headers are [`super::forwarded`]'s business.
     fn is_alias_of_ours(&self, name: &str) -> bool {
-        self.names().into_iter().chain(&OVERRIDE_HEADERS).any(|ours| is_alias(ours, name))
+        self.names().into_iter().chain(&OVERRIDE_HEADERS).any(|h| is_alias(h, name))
+            || (name.bytes().any(is_alias_char)
+                && FORWARDING_HEADERS.iter().any(|h| is_alias(h, name)))
     }
 
     /// Removes every client-sent copy of the identity headers, including
@@ -76,6 +127,10 @@ impl IdentityHeaders {
     /// or by `_`-style alias characters, and the request override headers in
     /// the same spellings.
     pub fn strip_forged(&self, req: &mut RequestHeader) {
+        // Most requests carry none of them: one comparing pass, no removal.
+        if !self.may_carry_forged(req) {
+            return;
+        }
         for name in self.names() {
             req.remove_header(name);
         }
@@ -102,12 +157,15 @@ impl IdentityHeaders {
     pub fn apply(&self, req: &mut RequestHeader, claims: Option<&AccessClaims>) -> Result<()> {
         self.strip_forged(req);
         if let Some(claims) = claims {
-            req.insert_header(self.user_id.clone(), &*claims.user_id)?;
-            if let Some(username) = claims.username.as_deref() {
-                req.insert_header(self.username.clone(), username)?;
+            // Values and names are shared bytes: no copy of either.
+            let values = &claims.header_values;
+            let [user_id, username, role] = &self.wire;
+            req.insert_header(user_id.clone(), values.user_id.clone())?;
+            if let Some(value) = &values.username {
+                req.insert_header(username.clone(), value.clone())?;
             }
-            if let Some(role) = claims.role.as_deref() {
-                req.insert_header(self.role.clone(), role)?;
+            if let Some(value) = &values.role {
+                req.insert_header(role.clone(), value.clone())?;
             }
         }
         Ok(())
@@ -126,13 +184,10 @@ pub fn is_well_formed_request_id(value: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::token::IdentityValues;
 
     fn identity() -> IdentityHeaders {
-        IdentityHeaders {
-            user_id: HeaderName::from_static("x-user-id"),
-            username: HeaderName::from_static("x-username"),
-            role: HeaderName::from_static("x-user-role"),
-        }
+        IdentityHeaders::new("X-User-Id", "X-Username", "X-User-Role").unwrap()
     }
 
     #[test]
@@ -151,6 +206,9 @@ mod tests {
             ("x.rewrite.url", "/api/admin"),
             ("X_HTTP_Method_Override", "DELETE"),
             ("X_Forwarded_Prefix", "/api/admin"),
+            ("X_Forwarded_Proto", "https"),
+            ("x.forwarded.for", "127.0.0.1"),
+            ("X-Forwarded-For", "kept here, decided in forwarded.rs"),
             ("x-user-idx", "kept"),
             ("accept", "kept"),
         ] {
@@ -159,7 +217,56 @@ mod tests {
         identity().strip_forged(&mut req);
         let mut left: Vec<&str> = req.headers.keys().map(|k| k.as_str()).collect();
         left.sort_unstable();
-        assert_eq!(left, vec!["accept", "x-user-idx"]);
+        assert_eq!(left, vec!["accept", "x-forwarded-for", "x-user-idx"]);
+    }
+
+    fn claims(role: Option<&str>) -> AccessClaims {
+        AccessClaims {
+            user_id: "7".into(),
+            username: Some("ana".into()),
+            role: role.map(Into::into),
+            iat: 0,
+            exp: 0,
+            jti: "j".into(),
+            header_values: IdentityValues::new("7", Some("ana"), role).unwrap(),
+        }
+    }
+
+    fn wire(req: &RequestHeader) -> String {
+        let mut buf = bytes::BytesMut::new();
+        req.header_to_h1_wire(&mut buf);
+        String::from_utf8(buf.to_vec()).unwrap()
+    }
+
+    #[test]
+    fn verified_identity_is_set_in_title_case_and_replaces_forged_copies() {
+        let mut req = RequestHeader::build("GET", b"/", None).unwrap();
+        req.append_header("x-user-role", "ADMIN").unwrap();
+        req.append_header("Accept", "*/*").unwrap();
+        identity().apply(&mut req, Some(&claims(Some("SELLER")))).unwrap();
+        insert_request_id(&mut req);
+        let wire = wire(&req);
+        for line in ["X-User-Id: 7\r\n", "X-Username: ana\r\n", "X-User-Role: SELLER\r\n", "X-Request-Id: r-1\r\n", "Accept: */*\r\n"] {
+            assert!(wire.contains(line), "{line:?} not in {wire:?}");
+        }
+        assert!(!wire.contains("ADMIN"), "{wire:?}");
+        assert_eq!(req.headers.get_all("x-user-role").iter().count(), 1);
+    }
+
+    #[test]
+    fn a_missing_claim_leaves_its_header_absent_and_no_claims_add_nothing() {
+        let mut req = RequestHeader::build("GET", b"/", None).unwrap();
+        identity().apply(&mut req, Some(&claims(None))).unwrap();
+        assert!(req.headers.get("x-user-role").is_none());
+        assert_eq!(req.headers.get("x-user-id").unwrap(), "7");
+        let mut anonymous = RequestHeader::build("GET", b"/", None).unwrap();
+        anonymous.append_header("X-User-Id", "1").unwrap();
+        identity().apply(&mut anonymous, None).unwrap();
+        assert_eq!(anonymous.headers.len(), 0);
+    }
+
+    fn insert_request_id(req: &mut RequestHeader) {
+        req.insert_header(request_id_wire(), http::HeaderValue::from_static("r-1")).unwrap();
     }
 
     #[test]

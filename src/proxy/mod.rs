@@ -8,7 +8,7 @@
 //!      │ refused ──► respond::send (401/403/400 JSON) ──► logging
 //!      ▼ admitted (path rewritten to its normalised form)
 //! upstream_peer ──► the rule's upstream (round-robin, health-checked)
-//! upstream_request_filter ──► strip forged identity, add verified, X-Request-Id
+//! upstream_request_filter ──► strip forged identity, add verified, X-Forwarded-*, X-Request-Id
 //! response_filter ──► X-Request-Id back to the client
 //! fail_to_proxy ──► 502 / 504 JSON
 //! logging ──► metrics + one access-log line
@@ -21,6 +21,7 @@ pub mod admit;
 mod auth_route;
 pub mod bearer;
 mod ctx;
+pub mod forwarded;
 pub mod headers;
 mod host;
 mod request_id;
@@ -32,7 +33,6 @@ use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
-use http::HeaderValue;
 use pingora::http::{RequestHeader, ResponseHeader};
 use pingora::prelude::*;
 use pingora::proxy::FailToProxy;
@@ -188,17 +188,20 @@ impl ProxyHttp for Gateway {
 
     async fn upstream_request_filter(
         &self,
-        _session: &mut Session,
+        session: &mut Session,
         upstream_request: &mut RequestHeader,
         ctx: &mut RequestCtx,
     ) -> Result<()> {
         let gen = ctx.generation()?;
         let config = &gen.config;
+        let peer = session.client_addr().and_then(|a| a.as_inet()).map(|a| a.ip());
+        let tls = config.listen.tls.is_some();
+        forwarded::apply(upstream_request, peer, &config.server.trusted_proxies, tls)?;
         config.identity_headers.apply(upstream_request, ctx.claims.as_deref())?;
         if !config.forward_authorization {
             upstream_request.remove_header(&http::header::AUTHORIZATION);
         }
-        upstream_request.insert_header(headers::REQUEST_ID, ctx.request_id_value())?;
+        upstream_request.insert_header(headers::request_id_wire(), ctx.request_id_value())?;
         Ok(())
     }
 
@@ -208,7 +211,7 @@ impl ProxyHttp for Gateway {
         upstream_response: &mut ResponseHeader,
         ctx: &mut RequestCtx,
     ) -> Result<()> {
-        upstream_response.insert_header(headers::REQUEST_ID, ctx.request_id_value())?;
+        upstream_response.insert_header(headers::request_id_wire(), ctx.request_id_value())?;
         Ok(())
     }
 
@@ -282,10 +285,4 @@ async fn client_failure(session: &mut Session, e: &Error) -> FailToProxy {
         let _ = session.respond_error(code).await;
     }
     FailToProxy { error_code: code, can_reuse_downstream: false }
-}
-
-/// A header value for the request id (an owned copy: header values are cheap
-/// to clone, as they share their bytes).
-pub(crate) fn header_value(id: &str) -> HeaderValue {
-    HeaderValue::from_str(id).unwrap_or_else(|_| HeaderValue::from_static("invalid"))
 }

@@ -4,30 +4,40 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
 
+use bytes::Bytes;
+use http::HeaderValue;
+
 static COUNTER: AtomicU64 = AtomicU64::new(0);
 static PREFIX: OnceLock<u64> = OnceLock::new();
 
-/// A new 32-hex-digit request id, written into `buf`.
-pub(super) fn mint(buf: &mut [u8; 32]) -> &str {
+/// A new request id: 32 hex digits.
+pub(super) fn mint() -> [u8; 32] {
     let prefix = *PREFIX.get_or_init(rand::random::<u64>);
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
     const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut id = [0u8; 32];
     for (i, byte) in prefix.to_be_bytes().iter().chain(n.to_be_bytes().iter()).enumerate() {
-        buf[2 * i] = HEX[usize::from(byte >> 4)];
-        buf[2 * i + 1] = HEX[usize::from(byte & 0xf)];
+        id[2 * i] = HEX[usize::from(byte >> 4)];
+        id[2 * i + 1] = HEX[usize::from(byte & 0xf)];
     }
-    // Only ASCII hex digits were written.
-    std::str::from_utf8(buf).unwrap_or_default()
+    id
+}
+
+/// A new request id as a header value. One allocation, shared by every
+/// copy: the id goes upstream, back to the client and into the log.
+pub(super) fn mint_value() -> HeaderValue {
+    // Hex digits are always a valid header value.
+    HeaderValue::from_maybe_shared(Bytes::from_owner(mint()))
+        .unwrap_or_else(|_| HeaderValue::from_static("invalid"))
 }
 
 #[cfg(test)]
 mod tests {
     #[test]
     fn ids_are_distinct_hex() {
-        let (mut a, mut b) = ([0u8; 32], [0u8; 32]);
-        let (a, b) = (super::mint(&mut a).to_string(), super::mint(&mut b).to_string());
+        let (a, b) = (super::mint_value(), super::mint_value());
         assert_ne!(a, b);
         assert_eq!(a.len(), 32);
-        assert!(a.bytes().all(|c| c.is_ascii_hexdigit()));
+        assert!(a.as_bytes().iter().all(|c| c.is_ascii_hexdigit()));
     }
 }

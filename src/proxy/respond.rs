@@ -160,7 +160,7 @@ pub async fn send(session: &mut Session, denial: Denial, request_id: &str) -> Re
         header.insert_header(http::header::WWW_AUTHENTICATE, r#"Bearer realm="api""#)?;
     }
     if !request_id.is_empty() {
-        header.insert_header(super::headers::REQUEST_ID, request_id)?;
+        header.insert_header(super::headers::request_id_wire(), request_id)?;
     }
     if denial.status() >= 500 || has_request_body(session) {
         session.set_keepalive(None);
@@ -194,7 +194,7 @@ pub async fn send_auth(
         header.append_header(name, value)?;
     }
     if !request_id.is_empty() {
-        header.insert_header(super::headers::REQUEST_ID, request_id)?;
+        header.insert_header(super::headers::request_id_wire(), request_id)?;
     }
     if status >= 500 || !body_consumed {
         session.set_keepalive(None);

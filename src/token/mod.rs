@@ -12,7 +12,8 @@
 //!
 //! - `keys.rs`, `material.rs`: load and check keys; the JWKS document.
 //! - `decode.rs`, `wire.rs`: the verification rules and the strict JSON shapes.
-//! - `verify.rs`: [`Verifier`] and its moka cache. `issue.rs`: [`Issuer`]. `keygen.rs`.
+//! - `verify.rs`: [`Verifier`] and its moka cache; `identity_values.rs`: the claims as
+//!   header values, built once per verification. `issue.rs`: [`Issuer`]. `keygen.rs`.
 //!
 //! Threats closed here (THREATS.md §1): the algorithm comes from the configured key, never
 //! the header (T1, T2); `kid` only selects among configured keys and `jku`/`x5u`/`jwk`/
@@ -24,6 +25,7 @@
 
 mod decode;
 mod error;
+mod identity_values;
 mod issue;
 mod key_error;
 mod keygen;
@@ -40,6 +42,7 @@ pub use jsonwebtoken::Algorithm;
 
 pub use decode::MAX_TOKEN_BYTES;
 pub use error::TokenError;
+pub use identity_values::IdentityValues;
 pub use issue::{new_jti, Issuer, MintedRefresh, Subject};
 pub use key_error::{KeyError, KeyRef, PemRole};
 pub use keygen::{generate, keygen, KeygenError, PRIVATE_FILE, PUBLIC_FILE, RSA_BITS, SECRET_FILE};
@@ -63,6 +66,8 @@ pub struct AccessClaims {
     pub exp: u64,
     /// Token id.
     pub jti: Box<str>,
+    /// `user_id`, `username` and `role` ready to be identity header values.
+    pub header_values: IdentityValues,
 }
 
 /// The claims of a verified refresh token.

@@ -20,6 +20,7 @@ use sha2::{Digest, Sha256};
 use super::decode::{self, Checked, Expect, Rules, MAX_TOKEN_BYTES};
 use super::error::TokenError;
 use super::keys::Keys;
+use super::identity_values::IdentityValues;
 use super::settings::TokenSettings;
 use super::{AccessClaims, RefreshClaims};
 
@@ -200,6 +201,7 @@ impl Verifier {
             family: _,
         } = checked;
         let user_id = user_id.ok_or(TokenError::NoUserId)?;
+        let header_values = IdentityValues::new(&user_id, username.as_deref(), role.as_deref())?;
         Ok(AccessClaims {
             user_id,
             username,
@@ -207,6 +209,7 @@ impl Verifier {
             iat,
             exp,
             jti,
+            header_values,
         })
     }
 }

@@ -22,6 +22,7 @@ fn a_request_over_tls_is_authorized_and_carries_the_identity_upstream() {
         .get(&https_url(&gw, "/api/orders/7"))
         .set("Authorization", &format!("Bearer {}", access("42", "CUSTOMER")))
         .set("X-User-Id", "1")
+        .set("X-Forwarded-Proto", "http")
         .call()
         .unwrap();
     assert_eq!(resp.status(), 200);
@@ -29,6 +30,9 @@ fn a_request_over_tls_is_authorized_and_carries_the_identity_upstream() {
     assert_eq!(seen.target, "/api/orders/7");
     assert_eq!(seen.header_values("x-user-id"), vec!["42"], "forged header replaced: {seen:?}");
     assert_eq!(seen.header("x-user-role"), Some("CUSTOMER"));
+    // The upstream learns the client used TLS, whatever the client claimed.
+    assert_eq!(seen.header_values("x-forwarded-proto"), vec!["https"], "{seen:?}");
+    assert_eq!(seen.header_values("x-forwarded-for"), vec!["127.0.0.1"], "{seen:?}");
     // The policy still applies over TLS.
     let denied = cert.agent().get(&https_url(&gw, "/api/admin/x")).call();
     assert!(matches!(denied, Err(ureq::Error::Status(401, _))), "{denied:?}");

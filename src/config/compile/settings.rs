@@ -117,14 +117,21 @@ impl Compiler<'_> {
             Some(raw::IdentityHeaders { user_id, username, role }) => (user_id, username, role),
             None => (None, None, None),
         };
-        let user_id = self.header_name("identity_headers.user_id", user_id.as_deref().unwrap_or("X-User-Id"));
-        let username = self.header_name("identity_headers.username", username.as_deref().unwrap_or("X-Username"));
-        let role = self.header_name("identity_headers.role", role.as_deref().unwrap_or("X-User-Role"));
-        let (user_id, username, role) = (user_id?, username?, role?);
-        if user_id == username || user_id == role || username == role {
+        let user_id = user_id.as_deref().unwrap_or("X-User-Id");
+        let username = username.as_deref().unwrap_or("X-Username");
+        let role = role.as_deref().unwrap_or("X-User-Role");
+        // All three are checked before giving up, so every error is reported.
+        let checked = [
+            self.header_name("identity_headers.user_id", user_id),
+            self.header_name("identity_headers.username", username),
+            self.header_name("identity_headers.role", role),
+        ];
+        let [Some(a), Some(b), Some(c)] = checked else { return None };
+        if a == b || a == c || b == c {
             self.error("identity_headers", "the three header names must differ");
         }
-        Some(IdentityHeaders { user_id, username, role })
+        // Each name was just checked, so this cannot fail.
+        IdentityHeaders::new(user_id, username, role).ok()
     }
 
     fn header_name(&mut self, yaml_path: &str, text: &str) -> Option<HeaderName> {

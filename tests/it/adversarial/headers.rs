@@ -239,3 +239,58 @@ fn identity_headers_in_chunked_trailers_do_not_arrive() {
         assert!(seen.header_values("x-user-id").is_empty(), "{seen:?}");
     }
 }
+
+/// Forwarding headers a client might forge, with values a backend would act on.
+const FORGED_FORWARDING: &str = "X-Forwarded-For: 10.0.0.1\r\nx-forwarded-for: 127.0.0.1\r\n\
+    X-Forwarded-Proto: https\r\nX-Forwarded-Host: admin.internal\r\nX-Forwarded-Port: 443\r\n\
+    X-Real-IP: 10.0.0.1\r\nForwarded: for=10.0.0.1;proto=https\r\nX_Forwarded_Proto: https\r\n\
+    X.Forwarded.For: 10.0.0.1\r\n";
+
+// Forwarding headers from a client that is not a trusted proxy: a backend that
+// believes X-Forwarded-For (IP allow-lists, audit, rate limits) or
+// X-Forwarded-Proto (Django SECURE_PROXY_SSL_HEADER: "is this HTTPS?") would be
+// lied to. The upstream gets the real peer address and scheme, nothing the client
+// wrote (no X-Forwarded-Proto on a plain listener: its absence means http). CWE-348 (use of less trusted source); Oathkeeper GHSA-vhr5-ggp3-qq85
+// (X-Forwarded-Proto trusted without trust_forwarded_headers); Traefik
+// forwardedHeaders.trustedIPs.
+#[test]
+fn forwarding_headers_from_an_untrusted_client_are_replaced_by_the_truth() {
+    let (up, gw) = start();
+    for token in [None, Some(access("9", "CUSTOMER"))] {
+        let auth = token.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
+        let path = if auth.is_empty() { "/api/products/1" } else { "/api/orders/9" };
+        let raw = gw.raw(
+            format!("GET {path} HTTP/1.1\r\nHost: shop\r\n{auth}{FORGED_FORWARDING}Connection: close\r\n\r\n")
+                .as_bytes(),
+        );
+        assert_eq!(status_of(&raw), 200, "{raw}");
+        let seen = up.last();
+        assert_eq!(seen.header_values("x-forwarded-for"), vec!["127.0.0.1"], "{:?}", seen.headers);
+        for gone in ["x-forwarded-proto", "x-forwarded-host", "x-forwarded-port", "x-real-ip", "forwarded", "x_forwarded_proto", "x.forwarded.for"] {
+            assert!(seen.header_values(gone).is_empty(), "{gone} reached the upstream: {:?}", seen.headers);
+        }
+        assert_no_forged_value(&up, "https");
+        assert_no_forged_value(&up, "admin.internal");
+    }
+}
+
+// The same headers from a peer in `server.trusted_proxies` (a load balancer in
+// front of the gateway): its chain is kept and the peer appended, its scheme kept.
+// RFC 7239 §5.2 and the de-facto X-Forwarded-For append convention (MDN).
+#[test]
+fn a_trusted_proxy_chain_is_kept_and_extended() {
+    let up = Upstream::start(Behaviour::Ok);
+    let (proxy, admin) = (free_port(), free_port());
+    let yaml = config_yaml(proxy, admin, &up.addr, &adversarial_routes(), "")
+        .replace("server:\n  threads: 1\n", "server:\n  threads: 1\n  trusted_proxies: [127.0.0.1/32]\n");
+    let gw = Gateway::start_yaml(&yaml, proxy, admin);
+    let raw = gw.raw(
+        b"GET /api/products/1 HTTP/1.1\r\nHost: shop\r\nX-Forwarded-For: 203.0.113.9\r\n\
+          X-Forwarded-Proto: https\r\nX-Forwarded-Host: shop.example\r\nConnection: close\r\n\r\n",
+    );
+    assert_eq!(status_of(&raw), 200, "{raw}");
+    let seen = up.last();
+    assert_eq!(seen.header_values("x-forwarded-for"), vec!["203.0.113.9, 127.0.0.1"]);
+    assert_eq!(seen.header_values("x-forwarded-proto"), vec!["https"]);
+    assert_eq!(seen.header_values("x-forwarded-host"), vec!["shop.example"]);
+}
