@@ -1,4 +1,10 @@
-//! The admin listener: `/metrics`, `/healthz`, `/readyz`.
+//! The admin listener: `/metrics`, `/healthz`, `/readyz`, `/readyz/proxy`.
+//!
+//! `/readyz` is CONTRACT 5's readiness: config loaded and the database
+//! reachable. `/readyz/proxy` leaves the database out: the hot path needs no
+//! database, so a load balancer probing it keeps sending traffic to a
+//! gateway whose user store is down (the identity endpoints answer 503 with
+//! `Retry-After` meanwhile), instead of taking every replica out at once.
 //!
 //! Served on its own address (never the proxy port, so metrics and health
 //! are not reachable through the public listener) by a one-thread Pingora
@@ -87,7 +93,15 @@ impl ServeHttp for AdminApp {
                 let body = format!(r#"{{"status":"ready","generation":{}}}"#, self.live.current().id);
                 json(StatusCode::OK, &body)
             }
-            "/readyz" => json(StatusCode::SERVICE_UNAVAILABLE, r#"{"status":"not ready"}"#),
+            "/readyz" => json(
+                StatusCode::SERVICE_UNAVAILABLE,
+                r#"{"status":"not ready","database":"unreachable"}"#,
+            ),
+            // Listening means the config compiled and its generation was built.
+            "/readyz/proxy" => {
+                let body = format!(r#"{{"status":"ready","generation":{}}}"#, self.live.current().id);
+                json(StatusCode::OK, &body)
+            }
             _ => json(StatusCode::NOT_FOUND, r#"{"detail":"Not found.","code":"not_found"}"#),
         }
     }

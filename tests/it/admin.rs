@@ -9,6 +9,9 @@ fn health_readiness_and_metrics_are_served_on_the_admin_port_only() {
     let gw = Gateway::start(&up);
     assert_eq!(agent().get(&format!("{}/healthz", gw.admin_url)).call().unwrap().status(), 200);
     assert_eq!(agent().get(&format!("{}/readyz", gw.admin_url)).call().unwrap().status(), 200);
+    let proxy_ready = agent().get(&format!("{}/readyz/proxy", gw.admin_url)).call().unwrap();
+    assert_eq!(proxy_ready.status(), 200);
+    assert!(proxy_ready.into_string().unwrap().contains(r#""generation":1"#));
     // On the proxy port /metrics is just an unmatched path: default deny.
     assert_eq!(gw.get("/metrics", None, &[]).status, 403);
     gw.get("/api/products/1", None, &[]);

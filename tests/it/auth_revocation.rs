@@ -165,6 +165,9 @@ fn mariadb_store_down_is_503_while_proxying_goes_on() {
     assert_eq!(r.status, 200, "{}", r.body);
     let ready = agent().get(&format!("{}/readyz", gw.gw.admin_url)).call();
     assert!(matches!(ready, Err(ureq::Error::Status(503, _))));
+    // The proxy-only readiness ignores the store: the hot path is serving.
+    let proxy_ready = agent().get(&format!("{}/readyz/proxy", gw.gw.admin_url)).call().unwrap();
+    assert_eq!(proxy_ready.status(), 200);
 }
 
 /// Unix seconds now.

@@ -93,7 +93,7 @@ fn the_configmap_gateway_config_passes_check() {
 }
 
 #[test]
-fn probes_hit_readyz_and_healthz_on_the_admin_port_of_the_config() {
+fn probes_hit_the_readiness_and_health_endpoints_on_the_admin_port_of_the_config() {
     let deployment = the_one("Deployment");
     let container = the_container(&deployment);
     let config: serde_yaml::Value = serde_yaml::from_str(&configmap_gateway_yaml()).unwrap();
@@ -102,7 +102,9 @@ fn probes_hit_readyz_and_healthz_on_the_admin_port_of_the_config() {
     assert_eq!(resolve_port(&container, &"admin".into()), admin, "container port `admin` = listen.admin");
     assert_eq!(resolve_port(&container, &"proxy".into()), proxy, "container port `proxy` = listen.proxy");
     assert!(get_str(&config, &["listen", "admin"]).starts_with("0.0.0.0:"), "kubelet probes reach the pod IP");
-    for (probe, path) in [("readinessProbe", "/readyz"), ("livenessProbe", "/healthz")] {
+    // Readiness without the database (/readyz/proxy): a user-store outage must not
+    // empty the Service while the hot path can serve.
+    for (probe, path) in [("readinessProbe", "/readyz/proxy"), ("livenessProbe", "/healthz")] {
         let get_ = get(&container, &[probe, "httpGet"]).unwrap_or_else(|| panic!("{probe}.httpGet"));
         assert_eq!(get_str(get_, &["path"]), path, "{probe}");
         assert_eq!(resolve_port(&container, get_.get("port").unwrap()), admin, "{probe} on the admin port");

@@ -70,6 +70,8 @@ fn mariadb_stopped_and_restarted_under_load() {
         check_unavailable(&reply).unwrap();
         let ready = try_get(&gw.gw.admin_url, "/readyz", None).unwrap();
         assert_eq!(ready.status, 503, "/readyz while the database is down: {}", ready.body);
+        let proxy_ready = try_get(&gw.gw.admin_url, "/readyz/proxy", None).unwrap();
+        assert_eq!(proxy_ready.status, 200, "/readyz/proxy needs no database: {}", proxy_ready.body);
         thread::sleep(Duration::from_millis(1500)); // load keeps running against the outage
         db.restart();
         // Back without a gateway restart: a registration succeeds within 30 s.
