@@ -29,6 +29,7 @@ mod compiled;
 mod deserialize;
 mod duration;
 mod error;
+mod files;
 mod interpolate;
 mod documents;
 mod line_breaks;
@@ -67,7 +68,7 @@ pub struct Source {
 /// # Errors
 /// The file cannot be read, or every problem [`parse_str`] finds.
 pub fn parse_file(path: &Path) -> Result<(RawConfig, Source), ConfigErrors> {
-    let text = std::fs::read_to_string(path)
+    let text = files::read_text_capped(path, files::MAX_CONFIG_BYTES)
         .map_err(|error| ConfigError::whole_file(path, format!("cannot read the file: {error}")))?;
     parse_str(path, &text, &|name| std::env::var(name).ok())
 }
@@ -96,7 +97,7 @@ pub fn parse_str(
 /// # Errors
 /// The file cannot be read, or its problems.
 pub(crate) fn parse_shadow_file(path: &Path) -> Result<(raw::ShadowPolicyFile, Source), ConfigErrors> {
-    let text = std::fs::read_to_string(path)
+    let text = files::read_text_capped(path, files::MAX_CONFIG_BYTES)
         .map_err(|error| ConfigError::whole_file(path, format!("cannot read the shadow policy: {error}")))?;
     parse_document(path, &text, &|name| std::env::var(name).ok(), deserialize::document)
 }

@@ -77,6 +77,25 @@ fn check_refuses_a_short_hmac_secret() {
     assert!(stderr.contains("signing_key"), "{stderr}");
 }
 
+// A key path pointing at an endless file (/dev/zero) or a huge one is refused
+// with its position, not read until memory runs out.
+#[test]
+fn check_refuses_a_key_file_that_never_ends() {
+    let yaml = base(SHOP_ROUTES).replace(
+        "  algorithm: HS256\n  signing_key: ${IT_SIGNING_KEY}\n",
+        "  algorithm: RS256\n  private_key_file: /dev/zero\n  public_key_file: /dev/zero\n",
+    );
+    assert!(yaml.contains("/dev/zero"), "the replacement must apply: {yaml}");
+    let (_dir, path) = write_config(&yaml);
+    let out = run_cli(&["--config", path.to_str().unwrap(), "check"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    for key in ["tokens.private_key_file", "tokens.public_key_file"] {
+        let line = stderr.lines().find(|l| l.contains(key)).unwrap_or_else(|| panic!("no {key} error: {stderr}"));
+        assert!(line.contains("gateway.yaml:1") && line.contains("/dev/zero") && line.contains("larger than"), "{line}");
+    }
+}
+
 #[test]
 fn explain_prints_normalised_path_rule_and_decision() {
     let (_dir, path) = write_config(&base(SHOP_ROUTES));

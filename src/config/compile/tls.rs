@@ -16,6 +16,7 @@ use rustls::{Error as TlsError, InconsistentKeys};
 
 use super::tokens::resolve;
 use super::Compiler;
+use crate::config::files::{read_capped, MAX_KEY_BYTES};
 use crate::config::{raw, TlsFiles, UpstreamTlsSpec};
 
 impl Compiler<'_> {
@@ -122,7 +123,7 @@ impl Compiler<'_> {
     }
 
     fn read_pem(&mut self, at: &str, path: &Path) -> Option<Vec<u8>> {
-        match std::fs::read(path) {
+        match read_capped(path, MAX_KEY_BYTES) {
             Ok(bytes) => Some(bytes),
             Err(e) => {
                 self.error(at, format!("cannot read {}: {e}", path.display()));

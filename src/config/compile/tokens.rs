@@ -5,6 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use super::Compiler;
+use crate::config::files::{read_capped, MAX_KEY_BYTES};
 use crate::config::raw;
 use crate::config::TokenPolicy;
 use crate::token::{Algorithm, KeyMaterial, KeyRef, KeySpec, Keys, Secret, TokenSettings};
@@ -114,21 +115,23 @@ impl Compiler<'_> {
                 self.error(&format!("{at}.signing_key"), "RS256/ES256/EdDSA take private_key_file and public_key_file, not a secret");
                 return None;
             }
+            // Both files are looked at before giving up, so both problems are reported.
             let public_pem = match public_file {
-                Some(f) => self.read_key_file(&format!("{at}.public_key_file"), &f)?,
+                Some(f) => self.read_key_file(&format!("{at}.public_key_file"), &f),
                 None => {
                     self.error(&format!("{at}.public_key_file"), "required for asymmetric algorithms");
-                    return None;
+                    None
                 }
             };
             let private_pem = match private_file {
-                Some(f) => Some(self.read_key_file(&format!("{at}.private_key_file"), &f)?),
+                Some(f) => self.read_key_file(&format!("{at}.private_key_file"), &f).map(Some),
                 None if needs_private => {
                     self.error(&format!("{at}.private_key_file"), "required: the gateway signs the tokens it issues");
-                    return None;
+                    None
                 }
-                None => None,
+                None => Some(None),
             };
+            let (public_pem, private_pem) = (public_pem?, private_pem?);
             KeyMaterial::Asymmetric { private_pem, public_pem }
         };
         Some(KeySpec { kid, algorithm, material })
@@ -137,7 +140,7 @@ impl Compiler<'_> {
     /// Reads a key file, relative to the config file's directory.
     fn read_key_file(&mut self, at: &str, name: &str) -> Option<Vec<u8>> {
         let path = resolve(&self.src.path, name);
-        match std::fs::read(&path) {
+        match read_capped(&path, MAX_KEY_BYTES) {
             Ok(bytes) => Some(bytes),
             Err(e) => {
                 self.error(at, format!("cannot read {}: {e}", path.display()));
