@@ -106,7 +106,7 @@ pub fn serve(config: Config, options: ServeOptions) -> anyhow::Result<()> {
     admin.add_tcp(&admin_addr);
     admin.threads = Some(1);
 
-    let health = background_service("upstream health checks", HealthChecker { live });
+    let health = background_service("upstream health checks and DNS", HealthChecker { live });
 
     server.add_service(proxy);
     server.add_service(admin);
@@ -188,7 +188,8 @@ fn pingora_conf(config: &Config) -> ServerConf {
     }
 }
 
-/// Runs each health-checked upstream's check when its interval is due.
+/// Runs each health-checked upstream's check, and each named upstream's DNS
+/// lookup, when its interval is due.
 struct HealthChecker {
     live: Arc<Live>,
 }
@@ -203,6 +204,7 @@ impl BackgroundService for HealthChecker {
                 _ = tick.tick() => {
                     let gen = self.live.current();
                     for upstream in &gen.upstreams {
+                        upstream.refresh_dns_if_due().await;
                         upstream.health_check_if_due().await;
                     }
                 }

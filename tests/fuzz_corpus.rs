@@ -101,7 +101,7 @@ fn config_seeds_hold_every_property() {
         }
     }
     // Valid seeds must reach the end of the pipeline, broken ones must not.
-    for name in ["gateway.yaml", "contract.yaml", "rs256-rotation.yaml", "eddsa-minimal.yaml"] {
+    for name in ["gateway.yaml", "contract.yaml", "rs256-rotation.yaml", "eddsa-minimal.yaml", "upstream-names.yaml"] {
         assert!(compiled.iter().any(|c| c == name), "{name} no longer compiles");
     }
     assert!(!compiled.iter().any(|c| c == "errors.yaml"), "errors.yaml compiled");

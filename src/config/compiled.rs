@@ -122,7 +122,9 @@ pub struct UpstreamSpec {
     /// Its name in the config (also its metrics label).
     pub name: String,
     /// Servers, balanced round-robin. Never empty.
-    pub servers: Vec<SocketAddr>,
+    pub servers: Vec<ServerAddr>,
+    /// How often servers given by name are looked up again.
+    pub dns_refresh: Duration,
     /// Active health check, if configured.
     pub health_check: Option<HealthCheckSpec>,
     /// TCP connect timeout.
@@ -131,6 +133,30 @@ pub struct UpstreamSpec {
     pub read_timeout: Duration,
     /// TLS towards the servers; plain HTTP when None.
     pub tls: Option<UpstreamTlsSpec>,
+}
+
+/// One entry of `upstreams.NAME.servers`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ServerAddr {
+    /// `IP:PORT`, used as is.
+    Ip(SocketAddr),
+    /// `HOST:PORT`: looked up when the config is loaded and every
+    /// `dns_refresh`; every address the name has is a server.
+    Name {
+        /// The DNS name.
+        host: String,
+        /// The port.
+        port: u16,
+    },
+}
+
+impl std::fmt::Display for ServerAddr {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ServerAddr::Ip(addr) => addr.fmt(f),
+            ServerAddr::Name { host, port } => write!(f, "{host}:{port}"),
+        }
+    }
 }
 
 /// TLS towards an upstream (`upstreams.NAME.tls`).

@@ -137,6 +137,9 @@ pub struct Upstream {
     pub read_timeout: Option<String>,
     /// TLS towards the servers. Default: plain HTTP.
     pub tls: Option<UpstreamTls>,
+    /// Duration between new DNS lookups of servers given by host name.
+    /// Default: 30s.
+    pub dns_refresh: Option<String>,
 }
 
 /// `upstreams.NAME.health_check:`.

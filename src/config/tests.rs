@@ -42,6 +42,7 @@ fn contract_example_parses_every_key() {
         connect_timeout: None,
         read_timeout: None,
         tls: None,
+        dns_refresh: None,
     };
     let route = |name: &str, path: &str, methods: Option<&[&str]>, allow: Allow| Route {
         name: name.into(),

@@ -21,6 +21,7 @@ pub mod admit;
 mod auth_route;
 pub mod bearer;
 mod ctx;
+mod discovery;
 pub mod forwarded;
 pub mod headers;
 mod host;

@@ -1,9 +1,11 @@
 //! Upstreams at run time: prebuilt peers, round-robin over several servers,
-//! and active HTTP health checks that take a server out and bring it back.
+//! active HTTP health checks that take a server out and bring it back, and
+//! servers named by host name, looked up again every `dns_refresh`.
 //!
 //! Built once per config generation from [`UpstreamSpec`]s. A single server
-//! without a health check is a prebuilt [`HttpPeer`] that is cloned per
-//! request; anything else goes through a Pingora [`LoadBalancer`]. With
+//! given by address, without a health check, is a prebuilt [`HttpPeer`] that
+//! is cloned per request; anything else goes through a Pingora
+//! [`LoadBalancer`] fed by [`super::discovery`]. With
 //! `tls`, peers (and health checks) speak TLS with the configured SNI and,
 //! unless `verify: false`, a verified certificate chain and name.
 
@@ -14,11 +16,12 @@ use std::time::{Duration, Instant};
 use pingora::http::RequestHeader;
 use pingora::lb::health_check::HttpHealthCheck;
 use pingora::lb::selection::RoundRobin;
-use pingora::lb::LoadBalancer;
+use pingora::lb::{Backends, LoadBalancer};
 use pingora::prelude::HttpPeer;
 use tokio::sync::Mutex;
 
-use crate::config::{HealthCheckSpec, UpstreamSpec, UpstreamTlsSpec};
+use super::discovery::Servers;
+use crate::config::{HealthCheckSpec, ServerAddr, UpstreamSpec, UpstreamTlsSpec};
 
 /// How long an idle upstream connection stays in the keep-alive pool.
 const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
@@ -30,7 +33,10 @@ pub struct Upstream {
     connect_timeout: Duration,
     read_timeout: Duration,
     tls: Option<UpstreamTlsSpec>,
-    health: Option<Health>,
+    /// Set when a health check is configured: how often to run it.
+    health: Option<Due>,
+    /// Set when some server is a name: how often to look again.
+    dns: Option<Due>,
 }
 
 enum Pool {
@@ -38,9 +44,32 @@ enum Pool {
     Balanced(Arc<LoadBalancer<RoundRobin>>),
 }
 
-struct Health {
-    interval: Duration,
+/// A periodic job's interval and when it last ran (None: never, so it is due).
+struct Due {
+    every: Duration,
     last_run: Mutex<Option<Instant>>,
+}
+
+impl Due {
+    /// Due at once, then every `every`.
+    fn at_once(every: Duration) -> Due {
+        Due { every, last_run: Mutex::new(None) }
+    }
+
+    /// Due `every` from now (the job has just been done).
+    fn after(every: Duration) -> Due {
+        Due { every, last_run: Mutex::new(Some(Instant::now())) }
+    }
+
+    /// True (and the clock restarted) when the job is due.
+    async fn take(&self) -> bool {
+        let mut last = self.last_run.lock().await;
+        if last.is_some_and(|t| t.elapsed() < self.every) {
+            return false;
+        }
+        *last = Some(Instant::now());
+        true
+    }
 }
 
 /// Could not build an upstream from its spec.
@@ -55,17 +84,21 @@ impl Upstream {
     /// Builds the upstream and, for balanced ones, fills the selector.
     pub async fn build(spec: &UpstreamSpec) -> Result<Upstream, UpstreamError> {
         let fail = |reason: String| UpstreamError { name: spec.name.clone(), reason };
-        let pool = if spec.servers.len() == 1 && spec.health_check.is_none() {
-            Pool::Single(Box::new(make_peer(spec.servers[0], spec)))
-        } else {
-            let mut lb = LoadBalancer::<RoundRobin>::try_from_iter(spec.servers.iter().copied())
-                .map_err(|e| fail(format!("bad server address: {e}")))?;
-            if let Some(hc) = &spec.health_check {
-                lb.set_health_check(health_check(hc, spec.tls.as_ref()).map_err(|e| fail(e.to_string()))?);
-                lb.parallel_health_check = true;
+        let named = Servers::has_names(&spec.servers);
+        let pool = match spec.servers.as_slice() {
+            [ServerAddr::Ip(addr)] if spec.health_check.is_none() => {
+                Pool::Single(Box::new(make_peer(*addr, spec)))
             }
-            lb.update().await.map_err(|e| fail(format!("cannot list servers: {e}")))?;
-            Pool::Balanced(Arc::new(lb))
+            servers => {
+                let discovery = Box::new(Servers::new(&spec.name, servers));
+                let mut lb = LoadBalancer::<RoundRobin>::from_backends(Backends::new(discovery));
+                if let Some(hc) = &spec.health_check {
+                    lb.set_health_check(health_check(hc, spec.tls.as_ref()).map_err(|e| fail(e.to_string()))?);
+                    lb.parallel_health_check = true;
+                }
+                lb.update().await.map_err(|e| fail(format!("cannot list servers: {e}")))?;
+                Pool::Balanced(Arc::new(lb))
+            }
         };
         Ok(Upstream {
             name: spec.name.as_str().into(),
@@ -73,10 +106,8 @@ impl Upstream {
             connect_timeout: spec.connect_timeout,
             read_timeout: spec.read_timeout,
             tls: spec.tls.clone(),
-            health: spec.health_check.as_ref().map(|hc| Health {
-                interval: hc.interval,
-                last_run: Mutex::new(None),
-            }),
+            health: spec.health_check.as_ref().map(|hc| Due::at_once(hc.interval)),
+            dns: named.then(|| Due::after(spec.dns_refresh)),
         })
     }
 
@@ -97,17 +128,28 @@ impl Upstream {
         }
     }
 
+    /// Looks the servers given by name up again if `dns_refresh` elapsed.
+    /// A failed lookup keeps the servers found before.
+    pub async fn refresh_dns_if_due(&self) {
+        let (Some(dns), Pool::Balanced(lb)) = (&self.dns, &self.pool) else {
+            return;
+        };
+        if !dns.take().await {
+            return;
+        }
+        if let Err(e) = lb.update().await {
+            tracing::warn!(upstream = %self.name, error = %e, "DNS lookup of upstream servers failed; keeping the servers found before");
+        }
+    }
+
     /// Runs the health check if one is configured and its interval elapsed.
     pub async fn health_check_if_due(&self) {
         let (Some(health), Pool::Balanced(lb)) = (&self.health, &self.pool) else {
             return;
         };
-        let mut last = health.last_run.lock().await;
-        if last.is_some_and(|t| t.elapsed() < health.interval) {
-            return;
+        if health.take().await {
+            lb.backends().run_health_check(true).await;
         }
-        *last = Some(Instant::now());
-        lb.backends().run_health_check(true).await;
     }
 }
 

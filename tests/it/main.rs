@@ -30,3 +30,4 @@ mod soak;
 mod simplejwt_interop;
 mod tls;
 mod upstream_faults;
+mod upstream_names;

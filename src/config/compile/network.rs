@@ -7,7 +7,7 @@ use ipnet::IpNet;
 
 use super::Compiler;
 use crate::config::raw;
-use crate::config::{HealthCheckSpec, ListenSettings, ServerSettings, UpstreamSpec};
+use crate::config::{HealthCheckSpec, ListenSettings, ServerAddr, ServerSettings, UpstreamSpec};
 
 /// Default admin listener (loopback only).
 const DEFAULT_ADMIN: &str = "127.0.0.1:9901";
@@ -89,15 +89,19 @@ impl Compiler<'_> {
         let mut names = BTreeMap::new();
         for (name, up) in raw {
             let at = format!("upstreams.{name}");
-            let raw::Upstream { servers, health_check, connect_timeout, read_timeout, tls } = up;
+            let raw::Upstream { servers, health_check, connect_timeout, read_timeout, tls, dns_refresh } = up;
             if servers.is_empty() {
-                self.error(&format!("{at}.servers"), "needs at least one server (IP:PORT)");
+                self.error(&format!("{at}.servers"), "needs at least one server (IP:PORT or HOST:PORT)");
             }
-            let addrs: Vec<SocketAddr> = servers
+            let addrs: Vec<ServerAddr> = servers
                 .iter()
                 .enumerate()
-                .filter_map(|(i, s)| self.socket_addr(&format!("{at}.servers[{i}]"), s))
+                .filter_map(|(i, s)| self.server_addr(&format!("{at}.servers[{i}]"), s))
                 .collect();
+            let refresh = self.duration(&format!("{at}.dns_refresh"), dns_refresh.as_deref(), "30s");
+            if refresh.is_some_and(|r| r.is_zero()) {
+                self.error(&format!("{at}.dns_refresh"), "must be more than 0s");
+            }
             let tls_ok = match tls {
                 Some(raw) => self.upstream_tls(&at, raw).map(Some),
                 None => Some(None),
@@ -106,9 +110,9 @@ impl Compiler<'_> {
             let read = self.duration(&format!("{at}.read_timeout"), read_timeout.as_deref(), "60s");
             let health = health_check.and_then(|hc| self.health_check(&at, hc));
             names.insert(name.clone(), specs.len());
-            if let (Some(connect_timeout), Some(read_timeout), Some(tls)) = (connect, read, tls_ok) {
+            if let (Some(connect_timeout), Some(read_timeout), Some(tls), Some(dns_refresh)) = (connect, read, tls_ok, refresh) {
                 if addrs.len() == servers.len() && !addrs.is_empty() {
-                    specs.push(UpstreamSpec { name, servers: addrs, health_check: health, connect_timeout, read_timeout, tls });
+                    specs.push(UpstreamSpec { name, servers: addrs, dns_refresh, health_check: health, connect_timeout, read_timeout, tls });
                     continue;
                 }
             }
@@ -117,6 +121,7 @@ impl Compiler<'_> {
             specs.push(UpstreamSpec {
                 name,
                 servers: Vec::new(),
+                dns_refresh: std::time::Duration::ZERO,
                 health_check: None,
                 connect_timeout: std::time::Duration::ZERO,
                 read_timeout: std::time::Duration::ZERO,
@@ -166,11 +171,41 @@ impl Compiler<'_> {
         match text.parse() {
             Ok(addr) => Some(addr),
             Err(_) => {
-                self.error(yaml_path, format!("{text:?} is not IP:PORT (e.g. 127.0.0.1:8080; host names are not resolved)"));
+                self.error(yaml_path, format!("{text:?} is not IP:PORT (e.g. 127.0.0.1:8080)"));
                 None
             }
         }
     }
+
+    fn server_addr(&mut self, yaml_path: &str, text: &str) -> Option<ServerAddr> {
+        if let Ok(addr) = text.parse::<SocketAddr>() {
+            return Some(ServerAddr::Ip(addr));
+        }
+        let named = text.rsplit_once(':').and_then(|(host, port)| {
+            let port = port.parse::<u16>().ok().filter(|&p| p > 0)?;
+            is_dns_name(host).then(|| ServerAddr::Name { host: host.to_owned(), port })
+        });
+        if named.is_none() {
+            self.error(yaml_path, format!("{text:?} is not IP:PORT or HOST:PORT (e.g. 127.0.0.1:8080, backend:8080, [::1]:8080)"));
+        }
+        named
+    }
+}
+
+/// A DNS name as RFC 1123 allows it: dot-separated labels of letters, digits
+/// and inner hyphens, each 1–63 characters, 253 in all; not all digits (an
+/// IPv4 address that failed to parse is a typo, not a name).
+fn is_dns_name(host: &str) -> bool {
+    let host = host.strip_suffix('.').unwrap_or(host);
+    let label_ok = |label: &str| {
+        (1..=63).contains(&label.len())
+            && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            && !label.starts_with('-')
+            && !label.ends_with('-')
+    };
+    (1..=253).contains(&host.len())
+        && host.split('.').all(label_ok)
+        && !host.bytes().all(|b| b.is_ascii_digit() || b == b'.')
 }
 
 /// A CIDR range, or a bare address as a single-host range.

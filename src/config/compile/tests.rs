@@ -78,10 +78,37 @@ auth: { self_register_roles: [ADMIN] }
 }
 
 #[test]
+fn servers_may_be_addresses_or_host_names() {
+    use crate::config::ServerAddr;
+    let yaml = base("").replacen(
+        "servers: [127.0.0.1:9000] }",
+        "servers: [backend:9000, api.internal.example.:8443, \"[::1]:9001\", 10.0.0.7:80], dns_refresh: 10s }",
+        1,
+    );
+    let config = load_str(Path::new("gw.yaml"), &yaml, &env).unwrap();
+    let shop = &config.upstreams[0];
+    let shown: Vec<String> = shop.servers.iter().map(ToString::to_string).collect();
+    assert_eq!(shown, ["backend:9000", "api.internal.example.:8443", "[::1]:9001", "10.0.0.7:80"]);
+    assert!(matches!(&shop.servers[0], ServerAddr::Name { host, port: 9000 } if host == "backend"));
+    assert!(matches!(shop.servers[3], ServerAddr::Ip(_)));
+    assert_eq!(shop.dns_refresh.as_secs(), 10);
+    let default = load_str(Path::new("gw.yaml"), &base(""), &env).unwrap();
+    assert_eq!(default.upstreams[0].dns_refresh.as_secs(), 30);
+}
+
+#[test]
 fn table_of_rejected_values() {
     let cases: &[(&str, &str, &str)] = &[
         ("listen: { proxy: 127.0.0.1:8080, admin: 127.0.0.1:9901 }", "listen: { proxy: 127.0.0.1:8080, admin: 127.0.0.1:8080 }", "must differ"),
-        ("servers: [127.0.0.1:9000]", "servers: [localhost:9000]", "not IP:PORT"),
+        ("servers: [127.0.0.1:9000]", "servers: [localhost]", "not IP:PORT or HOST:PORT"),
+        ("servers: [127.0.0.1:9000]", "servers: [localhost:0]", "not IP:PORT or HOST:PORT"),
+        ("servers: [127.0.0.1:9000]", "servers: [localhost:70000]", "not IP:PORT or HOST:PORT"),
+        ("servers: [127.0.0.1:9000]", "servers: [999.0.0.1:9000]", "not IP:PORT or HOST:PORT"),
+        ("servers: [127.0.0.1:9000]", "servers: [-backend:9000]", "not IP:PORT or HOST:PORT"),
+        ("servers: [127.0.0.1:9000]", "servers: [back_end:9000]", "not IP:PORT or HOST:PORT"),
+        ("servers: [127.0.0.1:9000]", "servers: [\"back end:9000\"]", "not IP:PORT or HOST:PORT"),
+        ("servers: [127.0.0.1:9000]", "servers: [\"::1:9000\"]", "not IP:PORT or HOST:PORT"),
+        ("servers: [127.0.0.1:9000] }", "servers: [backend:9000], dns_refresh: 0s }", "dns_refresh: must be more than 0s"),
         ("servers: [127.0.0.1:9000]", "servers: []", "at least one server"),
         ("signing_key: ${KEY}", "signing_key: short", "tokens.signing_key"),
         ("algorithm: HS256", "algorithm: RS256", "public_key_file"),
