@@ -8,6 +8,7 @@
 # they pass without running and print no line.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+scripts/install-deps.sh   # cmake: Pingora builds zlib-ng with it
 
 lines=$(cargo test --test it faults -- --nocapture 2>/dev/null | grep '^RELIABILITY faults ' | sort)
 

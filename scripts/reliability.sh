@@ -17,6 +17,7 @@
 # no new line keep their old table; lines of skipped tests are ignored.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+scripts/install-deps.sh   # cmake: Pingora builds zlib-ng with it
 doc=docs/RELIABILITY.md
 from="" print=0 all=0
 while [ $# -gt 0 ]; do

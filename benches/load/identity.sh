@@ -47,6 +47,7 @@ BASE=http://127.0.0.1:$PROXY_PORT
 USER_NAME=benchuser
 USER_PASS='Quartz-Lantern-Orbit-73'
 
+"$here/tools.sh"
 for tool in wrk curl taskset setsid python3; do
   command -v "$tool" >/dev/null || { echo "identity.sh: $tool is required" >&2; exit 1; }
 done

@@ -9,24 +9,18 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 root=$PWD
+benches/load/tools.sh
 DURATION=${DURATION:-8}
 out=$root/target/profile; rm -rf "$out"; mkdir -p "$out"
-export JWT_SECRET=${JWT_SECRET:-bench-secret-please-change-0123456789abcdef}
-bin=${NEXORA_BIN:-}
-if [ -z "$bin" ]; then cargo build --release --bin nexora-gate >/dev/null; bin=target/release/nexora-gate; fi
-cat >"$out/nginx.conf" <<NGX
-worker_processes 1; daemon off; pid $out/nginx.pid; error_log $out/nginx.err warn;
-events { worker_connections 4096; }
-http { access_log off; keepalive_requests 1000000;
-  server { listen 127.0.0.1:19000 backlog=4096;
-    location / { default_type application/json; return 200 '{"ok":true,"service":"bench-upstream","pad":"0123456789012345678901234567890123456"}'; } } }
-NGX
+. benches/load/common.sh
+bin=$(gateway_bin)
+write_upstream_conf "$out" 19000
 taskset -c 0 nginx -c "$out/nginx.conf" & ngx=$!
 LISTEN=127.0.0.1:19110 UPSTREAM=127.0.0.1:19000 THREADS=1 taskset -c 1 \
   "$bin" --config benches/load/gateway.yaml serve 2>"$out/gateway.log" & gw=$!
 trap 'kill $gw $ngx 2>/dev/null; wait 2>/dev/null' EXIT
 sleep 1
-python3 ../shared/bench/tokens.py valid --role MIX --n 1000 >"$out/tokens.txt"
+mint_tokens "$out/tokens.txt"
 taskset -c 0 wrk -t1 -c64 -d2s -s ../shared/bench/lua/bearer.lua http://127.0.0.1:19110/orders/123 -- "$out/tokens.txt" >/dev/null
 perf record -F 2999 -g -p $gw -o "$out/perf.data" -- sleep "$DURATION" 2>/dev/null &
 perf_pid=$!

@@ -14,15 +14,7 @@ shared=${NEXORA_BENCH_DIR:-$root/../shared/bench}
 work=$root/target/bench-harness
 
 scripts/install-deps.sh
-need=()
-command -v nginx >/dev/null || need+=(nginx-light)
-command -v haproxy >/dev/null || need+=(haproxy)
-command -v wrk >/dev/null || need+=(wrk)
-command -v curl >/dev/null || need+=(curl)
-if [ ${#need[@]} -gt 0 ]; then
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
-fi
-python3 -c 'import jwt' 2>/dev/null || pip install -q PyJWT
+benches/load/tools.sh
 
 cargo build --release --bin nexora-gate
 mkdir -p "$work"

@@ -1,0 +1,30 @@
+# Sourced by profile.sh and instructions.sh: what they set up alike.
+# Expects the repository root as the working directory.
+
+export JWT_SECRET=${JWT_SECRET:-bench-secret-please-change-0123456789abcdef}
+
+# The gateway binary: $NEXORA_BIN, else a fresh release build.
+gateway_bin() {
+  if [ -n "${NEXORA_BIN:-}" ]; then echo "$NEXORA_BIN"; return; fi
+  scripts/install-deps.sh
+  cargo build --release --bin nexora-gate >/dev/null
+  echo target/release/nexora-gate
+}
+
+# Writes DIR/nginx.conf: the harness's upstream (one worker, keep-alive, a
+# fixed 96-byte JSON body for any path) listening on 127.0.0.1:PORT.
+write_upstream_conf() {
+  local dir=$1 port=$2
+  cat >"$dir/nginx.conf" <<NGX
+worker_processes 1; daemon off; pid $dir/nginx.pid; error_log $dir/nginx.err warn;
+events { worker_connections 4096; }
+http { access_log off; keepalive_requests 1000000;
+  server { listen 127.0.0.1:$port backlog=4096;
+    location / { default_type application/json; return 200 '{"ok":true,"service":"bench-upstream","pad":"0123456789012345678901234567890123456"}'; } } }
+NGX
+}
+
+# 1000 distinct valid tokens (SELLER/CUSTOMER), one per line, into FILE.
+mint_tokens() {
+  python3 ../shared/bench/tokens.py valid --role MIX --n 1000 >"$1"
+}
