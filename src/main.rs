@@ -6,6 +6,9 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+// mimalloc, unless built with `--features system-allocator` (the C library's
+// malloc), which heap profilers such as heaptrack can see into.
+#[cfg(not(feature = "system-allocator"))]
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
