@@ -1,5 +1,5 @@
-# Sourced by profile.sh and instructions.sh: what they set up alike.
-# Expects the repository root as the working directory.
+# Sourced by profile.sh, instructions.sh and idle_memory.sh: what they set up
+# alike. Expects the repository root as the working directory.
 
 export JWT_SECRET=${JWT_SECRET:-bench-secret-please-change-0123456789abcdef}
 
@@ -27,4 +27,17 @@ NGX
 # 1000 distinct valid tokens (SELLER/CUSTOMER), one per line, into FILE.
 mint_tokens() {
   python3 ../shared/bench/tokens.py valid --role MIX --n 1000 >"$1"
+}
+
+# The common start of a measurement script: tools installed, root=$PWD,
+# DURATION defaulted to $2 seconds, an empty out=target/$1, bin= the gateway
+# binary, and an nginx upstream config for 127.0.0.1:$3 in $out.
+bench_setup() {
+  local name=$1 default_duration=$2 upstream_port=$3
+  benches/load/tools.sh
+  root=$PWD
+  DURATION=${DURATION:-$default_duration}
+  out=$root/target/$name; rm -rf "$out"; mkdir -p "$out"
+  bin=$(gateway_bin)
+  write_upstream_conf "$out" "$upstream_port"
 }

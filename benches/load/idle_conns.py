@@ -39,7 +39,7 @@ def main() -> None:
     before = rss_kib(pid)
     socks, ok = [], 0
     for _ in range(n):
-        s = socket.create_connection((host, int(port)))
+        s = socket.create_connection((host, int(port)), timeout=10)
         s.sendall(req)
         data = b""
         while b"\r\n\r\n" not in data:

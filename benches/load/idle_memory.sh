@@ -50,7 +50,9 @@ for bin in "${bins[@]}"; do
     curl -fsS -o /dev/null -H "Authorization: Bearer $token" http://$LISTEN/orders/1
   done
   echo "$bin: $(python3 benches/load/idle_conns.py "$pid" "$LISTEN" /orders/1 "$token" "$n" "$hold")"
-  kill -INT "$gateway" 2>/dev/null || true
+  # SIGINT to the gateway itself, not a heaptrack wrapper, so heaptrack's
+  # output is flushed when the gateway exits.
+  kill -INT "$pid" 2>/dev/null || true
   wait "$gateway" 2>/dev/null || true
   gateway=
 done

@@ -16,13 +16,8 @@
 # top.txt: inclusive cost per function; the callgrind dump).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-root=$PWD
-benches/load/tools.sh
-DURATION=${DURATION:-10}
-out=$root/target/instructions; rm -rf "$out"; mkdir -p "$out"
 . benches/load/common.sh
-bin=$(gateway_bin)
-write_upstream_conf "$out" 19300
+bench_setup instructions 10 19300
 nginx -c "$out/nginx.conf" & ngx=$!
 LISTEN=127.0.0.1:19310 UPSTREAM=127.0.0.1:19300 THREADS=1 \
   valgrind --tool=callgrind --callgrind-out-file="$out/callgrind.out.%p" \

@@ -8,13 +8,8 @@
 #   DURATION=15 benches/load/profile.sh
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-root=$PWD
-benches/load/tools.sh
-DURATION=${DURATION:-8}
-out=$root/target/profile; rm -rf "$out"; mkdir -p "$out"
 . benches/load/common.sh
-bin=$(gateway_bin)
-write_upstream_conf "$out" 19000
+bench_setup profile 8 19000
 taskset -c 0 nginx -c "$out/nginx.conf" & ngx=$!
 LISTEN=127.0.0.1:19110 UPSTREAM=127.0.0.1:19000 THREADS=1 taskset -c 1 \
   "$bin" --config benches/load/gateway.yaml serve 2>"$out/gateway.log" & gw=$!
