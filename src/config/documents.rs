@@ -3,9 +3,12 @@
 //! serde_yaml refuses a stream of several documents with a message that has no position
 //! ("more than one document is not supported"), which left `check` unable to say where
 //! (found by the `config` fuzz target). A line that starts a second document — `---`
-//! after content, or content after `...` — is refused here, at its position, before any
-//! parsing. Document markers are only markers at the start of a line, where YAML gives
-//! them that meaning even inside scalars, so a plain line scan is exact enough.
+//! after content, a directive (`%TAG`, `%YAML`) after content, or content after `...` —
+//! is refused here, at its position, before any parsing. Document markers are only
+//! markers at the start of a line, where YAML gives them that meaning even inside
+//! scalars, so a plain line scan is exact enough. libyaml reads any line that starts
+//! with `%` as a directive, which can only open the next document; inside a quoted
+//! scalar continued on such a line it would be text, a shape no config needs.
 
 use std::path::Path;
 
@@ -33,6 +36,13 @@ pub(super) fn check(path: &Path, text: &str) -> Result<(), ConfigErrors> {
         }
         if ended {
             return Err(refuse(path, at, "content after the end of the YAML document (`...`)"));
+        }
+        if line.starts_with('%') {
+            if content_seen {
+                return Err(refuse(path, at, "a YAML directive after content starts a second document (`%`)"));
+            }
+            // A directive of the first document, before its `---`.
+            continue;
         }
         content_seen = true;
     }
@@ -71,6 +81,18 @@ mod tests {
     }
 
     #[test]
+    fn a_directive_after_content_is_refused_where_it_stands() {
+        // The fuzzer's second find: `%TAG` lines in the middle of the example
+        // config, which serde_yaml refused as "more than one document" with no
+        // position (the input is fuzz/corpus/config/regression-directive-after-content.yaml).
+        let e = errors("routes:  # r\n%TAG ! \t  x\n%TAG ! \t y\n  - name: a\n");
+        assert_eq!(e.len(), 1, "{e:?}");
+        assert!(e[0].starts_with("gw.yaml:2:1: a YAML directive after content"), "{e:?}");
+        // Indented, it is not a directive.
+        assert!(errors("a: |\n  %TAG is text here\n").is_empty());
+    }
+
+    #[test]
     fn one_document_with_or_without_markers_passes() {
         for ok in [
             "a: 1\nb: 2\n",
@@ -78,6 +100,7 @@ mod tests {
             "---\na: 1\n...\n# trailing comment\n",
             "a: |\n  ---not a marker\n  --- indented is text\nb: '---'\n",
             "a: 1\n----\n",
+            "%YAML 1.2\n---\na: 1\n",
         ] {
             assert!(errors(ok).is_empty(), "{ok:?}: {:?}", errors(ok));
         }
