@@ -14,4 +14,7 @@ if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import rest_framework
   "$venv/bin/pip" install -q 'django>=5.2,<6' 'djangorestframework>=3.15' 'djangorestframework-simplejwt==5.5.1'
 fi
 cargo test --all-targets "$@"
+# The lean build without TLS (`--no-default-features`) keeps compiling and
+# refuses TLS settings where they stand.
+cargo test --no-default-features --lib config::compile::tls::build_tests
 cargo test --doc

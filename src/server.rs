@@ -13,7 +13,9 @@
 //! parsed from argv (Pingora's `-c` would clash with ours).
 //!
 //! With `listen.tls` the proxy listener terminates TLS (rustls, ALPN h2 and
-//! http/1.1) with the certificate and key checked when the config compiled.
+//! http/1.1) with the certificate and key checked when the config compiled;
+//! a build without the `tls` feature refuses `listen.tls` when compiling the
+//! config, so it never gets here.
 //! Shutdown drains (see [`crate::drain`]); `--upgrade` takes the listening
 //! sockets over from a running gateway (Pingora's zero-downtime upgrade).
 
@@ -23,17 +25,21 @@ use std::time::Duration;
 
 use anyhow::Context;
 use async_trait::async_trait;
+#[cfg(feature = "tls")]
 use pingora::listeners::tls::TlsSettings;
 use pingora::server::configuration::{Opt, ServerConf};
 use pingora::server::{Server, ShutdownWatch};
 use pingora::services::background::{background_service, BackgroundService};
 use pingora::services::listening::Service;
+#[cfg(feature = "tls")]
 use rustls::sign::SingleCertAndKey;
 
 use crate::admin::{AdminApp, Readiness};
 use crate::auth::password::PasswordHasher;
 use crate::auth::{AuthRuntime, AuthService, DatabaseLink, Revocations};
-use crate::config::{Config, TlsFiles};
+use crate::config::Config;
+#[cfg(feature = "tls")]
+use crate::config::TlsFiles;
 use crate::drain::DrainThenExit;
 use crate::echo::EchoApp;
 use crate::generation::{Generation, Live};
@@ -97,7 +103,10 @@ pub fn serve(config: Config, options: ServeOptions) -> anyhow::Result<()> {
         "nexora proxy",
     );
     match &proxy_tls {
+        #[cfg(feature = "tls")]
         Some(tls) => proxy.add_tls_with_settings(&proxy_addr, None, tls_settings(tls)?),
+        #[cfg(not(feature = "tls"))]
+        Some(_) => anyhow::bail!("listen.tls: this nexora-gate was built without TLS (cargo feature `tls`)"),
         None => proxy.add_tcp(&proxy_addr),
     }
 
@@ -153,6 +162,7 @@ fn start_identity(
 
 /// The proxy listener's TLS: the compiled certificate and key (never re-read
 /// here), HTTP/2 offered before HTTP/1.1.
+#[cfg(feature = "tls")]
 fn tls_settings(tls: &TlsFiles) -> anyhow::Result<TlsSettings> {
     let cert = tls.cert.to_string_lossy();
     let key = tls.key.to_string_lossy();

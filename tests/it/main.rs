@@ -28,6 +28,8 @@ mod reload;
 mod scaleout;
 mod soak;
 mod simplejwt_interop;
+// TLS listener and upstreams: only in a build with the `tls` feature (the default).
+#[cfg(feature = "tls")]
 mod tls;
 mod upstream_faults;
 mod upstream_names;

@@ -4,6 +4,10 @@
 //! matched against each other here, so a bad file is a located config error
 //! that `check` reports, not a failure when the listener starts. Paths are
 //! relative to the config file, like key files.
+//!
+//! A binary built without the `tls` feature cannot serve or speak TLS: both
+//! settings are then refused here, still with their files checked, so `check`
+//! says so before a listener or an upstream fails at run time.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -19,10 +23,14 @@ use super::Compiler;
 use crate::config::files::{read_capped, MAX_KEY_BYTES};
 use crate::config::{raw, TlsFiles, UpstreamTlsSpec};
 
+/// Whether this binary links a TLS backend (the `tls` cargo feature, on by default).
+const TLS_BUILT_IN: bool = cfg!(feature = "tls");
+
 impl Compiler<'_> {
     /// `listen.tls`: both files readable, PEM that parses, a key that belongs to
     /// the first certificate of the chain.
     pub(super) fn listen_tls(&mut self, raw: raw::ListenTls) -> Option<TlsFiles> {
+        self.refuse_without_tls_backend("listen.tls");
         let raw::ListenTls { cert, key } = raw;
         let cert_path = resolve(&self.src.path, &cert);
         let key_path = resolve(&self.src.path, &key);
@@ -58,6 +66,7 @@ impl Compiler<'_> {
     /// `upstreams.NAME.tls`: a server name to send and check; verification on
     /// unless `verify: false`.
     pub(super) fn upstream_tls(&mut self, at: &str, raw: raw::UpstreamTls) -> Option<UpstreamTlsSpec> {
+        self.refuse_without_tls_backend(&format!("{at}.tls"));
         let raw::UpstreamTls { sni, verify } = raw;
         if ServerName::try_from(sni.as_str()).is_err() {
             self.error(
@@ -67,6 +76,17 @@ impl Compiler<'_> {
             return None;
         }
         Some(UpstreamTlsSpec { sni, verify: verify.unwrap_or(true) })
+    }
+
+    /// A TLS setting is an error in a build without the `tls` feature.
+    fn refuse_without_tls_backend(&mut self, at: &str) {
+        if !TLS_BUILT_IN {
+            self.error(
+                at,
+                "this nexora-gate was built without TLS (cargo feature `tls`, on by default): \
+                 use a build with default features, or remove the setting and terminate TLS in front of the gateway",
+            );
+        }
     }
 
     /// Every `CERTIFICATE` block of a PEM file, leaf first; at least one.
@@ -133,5 +153,10 @@ impl Compiler<'_> {
     }
 }
 
-#[cfg(test)]
+// What a TLS setting compiles to: needs the TLS backend.
+#[cfg(all(test, feature = "tls"))]
 mod tests;
+
+// TLS settings against the build's feature set: runs in both builds.
+#[cfg(test)]
+mod build_tests;

@@ -4,6 +4,7 @@
 #![allow(dead_code, unreachable_pub)]
 
 pub mod auth;
+#[cfg(feature = "tls")]
 pub mod tls;
 pub mod tokens;
 pub mod upstream;
