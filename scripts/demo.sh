@@ -6,4 +6,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 cargo build --release --bin nexora-gate
-exec target/release/nexora-gate demo "$@"
+# CARGO_TARGET_DIR, when set, is where cargo put it.
+exec "${CARGO_TARGET_DIR:-target}/release/nexora-gate" demo "$@"

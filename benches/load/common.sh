@@ -8,7 +8,7 @@ gateway_bin() {
   if [ -n "${NEXORA_BIN:-}" ]; then echo "$NEXORA_BIN"; return; fi
   scripts/install-deps.sh
   cargo build --release --bin nexora-gate >/dev/null
-  echo target/release/nexora-gate
+  echo "${CARGO_TARGET_DIR:-target}/release/nexora-gate"
 }
 
 # Writes DIR/nginx.conf: the harness's upstream (one worker, keep-alive, a

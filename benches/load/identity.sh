@@ -25,7 +25,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 
-BIN=${NEXORA_BIN:-$root/target/release/nexora-gate}
+BIN=${NEXORA_BIN:-${CARGO_TARGET_DIR:-$root/target}/release/nexora-gate}
 DURATION=${DURATION:-10}
 SINGLE_DURATION=${SINGLE_DURATION:-5}
 WARMUP=${WARMUP:-2}

@@ -17,15 +17,18 @@ scripts/install-deps.sh
 benches/load/tools.sh
 
 cargo build --release --bin nexora-gate
+# Where cargo put it (CARGO_TARGET_DIR may be relative to the repository root).
+gateway_bin=$(cd "${CARGO_TARGET_DIR:-target}" && pwd)/release/nexora-gate
 mkdir -p "$work"
 # The shared folder is read-only: work on a copy, keeping its build cache.
 rsync -a --exclude target --exclude out "$shared/" "$work/" 2>/dev/null || cp -r "$shared/." "$work/"
 chmod -R u+w "$work"
-(cd "$work" && cargo build --release --workspace)
+# The harness finds its own builds under its target/, whatever CARGO_TARGET_DIR says.
+(cd "$work" && CARGO_TARGET_DIR="$work/target" cargo build --release --workspace)
 
 cd "$work"
 export SKIP_BUILD=1
-export GATEWAY_CMD="$root/target/release/nexora-gate --config $root/benches/load/gateway.yaml serve"
+export GATEWAY_CMD="$gateway_bin --config $root/benches/load/gateway.yaml serve"
 export GATEWAY_NAME=${GATEWAY_NAME:-nexora}
 export GATEWAY_PORT=${GATEWAY_PORT:-9110}
 exec ./run.sh
