@@ -1,4 +1,6 @@
-//! `listen.tls` and `upstreams.NAME.tls`: files checked, errors located.
+//! `listen.tls` and `upstreams.NAME.tls`: files checked, errors located. A
+//! build without the `tls` feature refuses both (see `build_tests`).
+#![cfg(feature = "tls")]
 
 use std::path::{Path, PathBuf};
 
