@@ -112,6 +112,12 @@ fn table_of_rejected_values() {
         ("servers: [127.0.0.1:9000]", "servers: []", "at least one server"),
         ("signing_key: ${KEY}", "signing_key: short", "tokens.signing_key"),
         ("algorithm: HS256", "algorithm: RS256", "public_key_file"),
+        // An HMAC key never comes from a key file: a public key must not become a
+        // secret (key confusion). Reached only by the config fuzzer until session 5.
+        ("signing_key: ${KEY}", "signing_key: ${KEY}\n  public_key_file: k.pub.pem", "tokens.algorithm: an HS* algorithm takes signing_key, never key files"),
+        ("signing_key: ${KEY}", "signing_key: ${KEY}\n  previous_keys:\n    - { kid: old, algorithm: HS256, public_key_file: k.pub.pem }", "tokens.previous_keys[0].algorithm: an HS* algorithm takes signing_key"),
+        ("signing_key: ${KEY}", "public_key_file: k.pub.pem", "never key files"),
+        ("signing_key: ${KEY}", "kid: now", "tokens.signing_key: required for HS* algorithms"),
         ("path: /api/admin/**", "path: /api/**/admin", "routes[1].match.path"),
         ("methods: [GET]", "methods: [get]", "upper-case method"),
         ("name: admin", "name: catalogue", "unique"),
