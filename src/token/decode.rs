@@ -93,7 +93,11 @@ fn parse_part<'b, T: serde::Deserialize<'b>>(
     if json.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
         return Err(TokenError::Malformed);
     }
-    serde_json::from_slice(json).map_err(|_| TokenError::Malformed)
+    // JSON text is UTF-8 (RFC 8259 §8.1). serde_json checks that only in the strings it
+    // keeps, and skips unknown members unchecked: a signed payload with invalid UTF-8 in
+    // an ignored claim passed (found by the `token` fuzz target). Checked whole here.
+    let json = std::str::from_utf8(json).map_err(|_| TokenError::Malformed)?;
+    serde_json::from_str(json).map_err(|_| TokenError::Malformed)
 }
 
 /// Picks the candidate keys (by `kid`, or current + kid-less previous keys) and verifies

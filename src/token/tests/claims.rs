@@ -294,6 +294,26 @@ fn duplicate_claim_names_are_refused() {
 }
 
 #[test]
+fn a_signed_payload_that_is_not_utf8_is_malformed_even_in_an_ignored_claim() {
+    // The `token` fuzz target's find: serde_json skips unknown members without checking
+    // their UTF-8, so these claims verified although they are not JSON text (RFC 8259 §8.1).
+    let kit = hs256();
+    let exp = NOW + 60;
+    let members = format!(r#""token_type":"access",{JTI},"user_id":"400","exp":{exp},"iat":{NOW},"note":""#);
+    for bad in [&b"\xa1\x9a\x8c\x8c"[..], b"\xff", b"\xed\xa0\x80"] {
+        let mut claims = format!("{{{members}").into_bytes();
+        claims.extend_from_slice(bad);
+        claims.extend_from_slice(b"\"}");
+        let t = forge_hs256(HS256_HEADER, &claims);
+        assert_eq!(kit.verifier.verify_access(&t, NOW).unwrap_err(), TokenError::Malformed, "{bad:?}");
+        assert_eq!(kit.verifier.verify_any(&t, NOW).unwrap_err(), TokenError::Malformed, "{bad:?}");
+    }
+    // The same claims with valid UTF-8 there verify.
+    let good = forge_hs256(HS256_HEADER, format!("{{{members}\u{e9}\"}}"));
+    assert!(kit.verifier.verify_access(&good, NOW).is_ok());
+}
+
+#[test]
 fn username_and_role_must_be_strings_and_unknown_claims_are_ignored() {
     let kit = hs256();
     assert_eq!(

@@ -99,8 +99,8 @@ pub(super) fn access_json(iat: u64, extra: &str) -> String {
 
 pub(super) const HS256_HEADER: &str = r#"{"alg":"HS256","typ":"JWT"}"#;
 
-/// Signs `header.claims` exactly as given with `key` under `alg`.
-pub(super) fn forge(header: &str, claims: &str, alg: Algorithm, key: &EncodingKey) -> String {
+/// Signs `header.claims` exactly as given (claims may be any bytes) with `key` under `alg`.
+pub(super) fn forge(header: &str, claims: impl AsRef<[u8]>, alg: Algorithm, key: &EncodingKey) -> String {
     let message = format!(
         "{}.{}",
         URL_SAFE_NO_PAD.encode(header),
@@ -111,7 +111,7 @@ pub(super) fn forge(header: &str, claims: &str, alg: Algorithm, key: &EncodingKe
 }
 
 /// Signs with the test HMAC secret under HS256.
-pub(super) fn forge_hs256(header: &str, claims: &str) -> String {
+pub(super) fn forge_hs256(header: &str, claims: impl AsRef<[u8]>) -> String {
     forge(
         header,
         claims,
