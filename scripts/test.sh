@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The test command (README "Run the tests"): unit tests, the integration
 # suite (real gateway processes on loopback ports), the benches in test mode
-# (each run once, so they cannot rot) and doc tests.
+# (each run once, so they cannot rot), doc tests and clippy (warnings are errors).
 # Tests that need MySQL/MariaDB run when NEXORA_TEST_MYSQL_URL is set
 # (.ci/run sets it); everything else needs nothing but this machine.
 set -euo pipefail
@@ -18,3 +18,7 @@ cargo test --all-targets "$@"
 # refuses TLS settings where they stand.
 cargo test --no-default-features --lib config::compile::tls::build_tests
 cargo test --doc
+# Lints: a lint that slipped in unnoticed (session 5's needless borrows in token
+# tests) is cheaper to fix the day it is written.
+cargo clippy --version >/dev/null 2>&1 || rustup component add clippy
+cargo clippy --all-targets -- -D warnings

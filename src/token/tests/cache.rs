@@ -51,7 +51,7 @@ fn entries_expire_with_their_token_in_real_time() {
     // exp + leeway is one second away.
     let token = forge_hs256(
         HS256_HEADER,
-        &format!(
+        format!(
             r#"{{"token_type":"access","exp":{},"iat":{now},"jti":"j","user_id":"1"}}"#,
             now + 1 - LEEWAY
         ),

@@ -12,7 +12,7 @@ use crate::token::{Algorithm, TokenError, MAX_TOKEN_BYTES};
 fn a_token_over_8192_bytes_is_refused_even_when_valid() {
     let kit = hs256();
     let pad = |n: usize| format!(r#","pad":"{}""#, "x".repeat(n));
-    let big = forge_hs256(HS256_HEADER, &access_json(NOW, &pad(6500)));
+    let big = forge_hs256(HS256_HEADER, access_json(NOW, &pad(6500)));
     assert!(big.len() > MAX_TOKEN_BYTES);
     assert_eq!(
         kit.verifier.verify_access(&big, NOW).unwrap_err(),
@@ -27,7 +27,7 @@ fn a_token_over_8192_bytes_is_refused_even_when_valid() {
         TokenError::TooLarge
     );
     // Just under the cap still verifies: the cap is where it says.
-    let fits = forge_hs256(HS256_HEADER, &access_json(NOW, &pad(5900)));
+    let fits = forge_hs256(HS256_HEADER, access_json(NOW, &pad(5900)));
     assert!(
         fits.len() <= MAX_TOKEN_BYTES && fits.len() > 8000,
         "{}",
@@ -206,7 +206,7 @@ fn any_crit_parameter_is_refused() {
     let kit = hs256();
     for crit in [r#"["exp"]"#, r#"["foo"]"#, "[]", "null", r#""b64""#] {
         let header = format!(r#"{{"alg":"HS256","crit":{crit},"typ":"JWT"}}"#);
-        let token = forge_hs256(&header, &access_json(NOW, ""));
+        let token = forge_hs256(&header, access_json(NOW, ""));
         assert_eq!(
             kit.verifier.verify_access(&token, NOW).unwrap_err(),
             TokenError::UnsupportedCritical,
@@ -268,14 +268,14 @@ fn only_three_parts_with_json_objects_are_accepted() {
         assert!(kit.verifier.verify_access(&bad, NOW).is_err(), "{bad:?}");
     }
     // serde would read a JSON array positionally into the header or claims struct.
-    let array_header = forge_hs256(r#"["HS256"]"#, &access_json(NOW, ""));
+    let array_header = forge_hs256(r#"["HS256"]"#, access_json(NOW, ""));
     assert_eq!(
         kit.verifier.verify_access(&array_header, NOW).unwrap_err(),
         TokenError::Malformed
     );
     let array_claims = forge_hs256(
         HS256_HEADER,
-        &format!(
+        format!(
             r#"["access",{},{NOW},{NOW},"0123456789abcdef0123456789abcdef","400"]"#,
             NOW + 60
         ),

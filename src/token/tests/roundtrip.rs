@@ -242,7 +242,7 @@ fn integer_user_id_from_older_simplejwt_verifies() {
     let kit = hs256();
     let old_style = forge_hs256(
         HS256_HEADER,
-        &format!(
+        format!(
             r#"{{"token_type":"access","exp":{},"iat":{NOW},"jti":"efc4b90f904c405aab369bb712fdc985","user_id":400}}"#,
             NOW + 60
         ),
