@@ -10,7 +10,7 @@ const JTI: &str = r#""jti":"0123456789abcdef0123456789abcdef""#;
 
 /// Claims from raw members (no braces), signed HS256 with the test secret.
 fn token(members: &str) -> String {
-    forge_hs256(HS256_HEADER, &format!("{{{members}}}"))
+    forge_hs256(HS256_HEADER, format!("{{{members}}}"))
 }
 
 fn access_with(members: &str) -> String {
@@ -311,6 +311,42 @@ fn a_signed_payload_that_is_not_utf8_is_malformed_even_in_an_ignored_claim() {
     // The same claims with valid UTF-8 there verify.
     let good = forge_hs256(HS256_HEADER, format!("{{{members}\u{e9}\"}}"));
     assert!(kit.verifier.verify_access(&good, NOW).is_ok());
+}
+
+#[test]
+fn a_number_beyond_f64_in_an_ignored_member_verifies_as_in_pyjwt() {
+    // `1e999` is valid JSON (RFC 8259 §6 sets no range); Python reads it as infinity, so
+    // simplejwt accepts such a token, and the gateway skips the member unread. Found when
+    // the `token` fuzz target's oracle (`serde_json::Value`, which refuses the number)
+    // panicked on an accepted token. In a claim a rule reads, the same number is refused.
+    let kit = hs256();
+    let exp = (NOW + 60).to_string();
+    let (now, user_id, jti) = (NOW.to_string(), r#""400""#.to_owned(), r#""j-1""#.to_owned());
+    let valid = [
+        ("token_type", r#""access""#.to_owned()),
+        ("jti", jti),
+        ("user_id", user_id),
+        ("exp", exp),
+        ("iat", now),
+    ];
+    let claims = |replace: &str, value: &str| {
+        let members: Vec<String> = valid
+            .iter()
+            .map(|(name, v)| format!(r#""{name}":{}"#, if *name == replace { value } else { v }))
+            .collect();
+        format!("{{{}}}", members.join(","))
+    };
+    for huge in ["1e999", "-0.6e977777777777777777777777777777777777777", "1E+400"] {
+        let in_claim = forge_hs256(HS256_HEADER, claims("note", huge).replace('}', &format!(r#","note":{huge}}}"#)));
+        assert!(kit.verifier.verify_access(&in_claim, NOW).is_ok(), "claim {huge}");
+        let header = format!(r#"{{"alg":"HS256","typ":"JWT","x-note":[{huge}]}}"#);
+        let in_header = forge_hs256(&header, claims("", ""));
+        assert!(kit.verifier.verify_access(&in_header, NOW).is_ok(), "header {huge}");
+        for read in ["exp", "iat", "user_id", "jti", "token_type"] {
+            let t = forge_hs256(HS256_HEADER, claims(read, huge));
+            assert_eq!(kit.verifier.verify_access(&t, NOW).unwrap_err(), TokenError::Malformed, "{read}: {huge}");
+        }
+    }
 }
 
 #[test]
