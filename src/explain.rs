@@ -9,6 +9,7 @@ use std::path::Path;
 use anyhow::bail;
 
 use crate::cli::{load_config, ExplainArgs};
+use crate::proxy::host::is_host_and_port;
 use crate::config::{Config, ShadowOrigin, ShadowPolicy};
 use crate::policy::{
     normalize_path, run_cases, Access, Decision, DefaultAccess, DenyReason, Rule, Who,
@@ -84,6 +85,11 @@ pub fn explain(config: &Config, args: &ExplainArgs) -> anyhow::Result<String> {
         }
     };
     let _ = writeln!(out, "normalised:  {normalised}");
+    if let Some(host) = host.as_deref().filter(|h| !is_host_and_port(h.as_bytes())) {
+        let _ = writeln!(out, "host:        {host:?} (rejected: not host[:port])");
+        let _ = writeln!(out, "decision:    400 bad request: the gateway refuses the Host");
+        return Ok(out);
+    }
     let role_id = match role {
         Some(r) => Some(config.roles.id(r).ok_or_else(|| {
             anyhow::anyhow!("unknown role {r:?}: the config's roles are {:?}", config.roles.names())

@@ -13,6 +13,7 @@ use http::HeaderMap;
 
 use crate::proxy::admit::{admit, RequestFacts};
 use crate::proxy::forwarded::is_trusted;
+use crate::proxy::host::is_host_and_port;
 
 use super::error::AuthError;
 use super::response::{AuthResponse, Empty};
@@ -39,7 +40,11 @@ pub(crate) fn serve(shared: &Shared, call: &Call) -> Result<AuthResponse, AuthEr
     let raw_path = path_of(uri).ok_or(AuthError::BadForwardedRequest)?;
     let host = match headers.get_all(&FORWARDED_HOST).iter().count() {
         0 => None,
-        1 => Some(single(headers, &FORWARDED_HOST).ok_or(AuthError::BadForwardedRequest)?),
+        1 => Some(
+            single(headers, &FORWARDED_HOST)
+                .filter(|h| is_host_and_port(h.as_bytes()))
+                .ok_or(AuthError::BadForwardedRequest)?,
+        ),
         _ => return Err(AuthError::BadForwardedRequest),
     };
     let request_id = headers

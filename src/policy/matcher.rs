@@ -253,8 +253,12 @@ impl<'a> Query<'a> {
 }
 
 fn strip_host(host: &str) -> &str {
-    let name = if host.starts_with('[') {
-        host.find(']').map_or(host, |end| &host[..=end])
+    // An IP literal keeps its brackets; a `[` without its `]` is no literal, so its
+    // `:port` is dropped like a name's (the gateway refuses such a Host before matching,
+    // but `explain` and the policy `tests:` must not read it as two different names).
+    let literal_end = if host.starts_with('[') { host.find(']') } else { None };
+    let name = if let Some(end) = literal_end {
+        &host[..=end]
     } else {
         // A byte loop rather than `rsplit_once`, which costs more to set up than to run here.
         match host.bytes().rposition(|b| b == b':') {

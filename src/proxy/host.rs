@@ -9,40 +9,63 @@ use http::Version;
 use pingora::http::RequestHeader;
 
 /// Whether the request's `Host` is acceptable: present on HTTP/1.1 unless the
-/// target carries the authority, and made only of URI host and port characters.
+/// target carries the authority, and shaped `host [":" port]`.
 pub(crate) fn host_is_acceptable(req: &RequestHeader) -> bool {
     match req.headers.get(http::header::HOST) {
-        Some(value) => value.as_bytes().iter().all(|&b| is_host_byte(b)),
+        Some(value) => is_host_and_port(value.as_bytes()),
         None => req.version != Version::HTTP_11 || req.uri.authority().is_some(),
     }
 }
 
-/// RFC 3986 `host [ ":" port ]` bytes: unreserved, percent, sub-delims, `:` and
-/// the brackets of an IP literal. No `/`, `\`, `@`, `?`, `#`, space or control.
-fn is_host_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric()
-        || matches!(
-            b,
-            b'-' | b'.'
-                | b'_'
-                | b'~'
-                | b'%'
-                | b'!'
-                | b'$'
-                | b'&'
-                | b'\''
-                | b'('
-                | b')'
-                | b'*'
-                | b'+'
-                | b','
-                | b';'
-                | b'='
-                | b':'
-                | b'['
-                | b']'
-        )
+/// RFC 3986 §3.2.2–3.2.3 `host [ ":" port ]`: an IP literal in brackets or a name
+/// of unreserved, percent and sub-delim bytes, then at most one `:` and digits.
+/// Empty is accepted (RFC 9112 §3.2 allows an empty `Host`). Brackets anywhere but
+/// around a whole literal, text after the literal, a second `:` or a port that is
+/// not digits are refused: the policy's host rules read the name before the port,
+/// and a shape such as `[x.example.com:80` (found by the `path_policy` fuzz
+/// target) would otherwise be matched as a name other than the one it spells.
+pub(crate) fn is_host_and_port(value: &[u8]) -> bool {
+    let port = if let Some(rest) = value.strip_prefix(b"[") {
+        let Some(end) = rest.iter().position(|&b| b == b']') else {
+            return false;
+        };
+        let literal = &rest[..end];
+        if literal.is_empty() || !literal.iter().all(|&b| b == b':' || NAME_BYTE[usize::from(b)]) {
+            return false;
+        }
+        match &rest[end + 1..] {
+            [] => return true,
+            [b':', port @ ..] => port,
+            _ => return false,
+        }
+    } else {
+        // One pass over the name (this runs on every request).
+        let name_len = value.iter().position(|&b| !NAME_BYTE[usize::from(b)]).unwrap_or(value.len());
+        match &value[name_len..] {
+            [] => return true,
+            [b':', port @ ..] => port,
+            _ => return false,
+        }
+    };
+    port.iter().all(u8::is_ascii_digit)
 }
+
+/// RFC 3986 `reg-name` bytes: unreserved, percent and sub-delims. No `/`, `\\`,
+/// `@`, `?`, `#`, `:`, brackets, space or control.
+const NAME_BYTE: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        table[b] = c.is_ascii_alphanumeric()
+            || matches!(
+                c,
+                b'-' | b'.' | b'_' | b'~' | b'%' | b'!' | b'$' | b'&' | b'\'' | b'(' | b')' | b'*' | b'+' | b',' | b';' | b'='
+            );
+        b += 1;
+    }
+    table
+};
 
 #[cfg(test)]
 mod tests {
@@ -59,10 +82,19 @@ mod tests {
 
     #[test]
     fn host_shapes() {
-        for ok in [&b"shop"[..], b"shop:8080", b"127.0.0.1:80", b"[::1]:443", b"xn--bcher-kva.example", b""] {
+        for ok in [
+            &b"shop"[..], b"shop:8080", b"shop:", b"127.0.0.1:80", b"[::1]", b"[::1]:443",
+            b"[fe80::1%25en0]:8443", b"[v1.fe80::a+en1]", b"xn--bcher-kva.example", b"",
+        ] {
             assert!(host_is_acceptable(&request(Version::HTTP_11, Some(ok))), "{ok:?}");
         }
-        for bad in [&b"a b"[..], b"shop/../admin", b"user@shop", b"shop\\x", b"shop?x", b"shop#x", b"shop\t"] {
+        for bad in [
+            &b"a b"[..], b"shop/../admin", b"user@shop", b"shop\\x", b"shop?x", b"shop#x", b"shop\t",
+            // Bracket and port shapes that are not `host[:port]`.
+            b"[x.example.com", b"[x.example.com:80", b"x.example.com]", b"x[y].example.com",
+            b"[::1]x", b"[::1]:80:80", b"[]", b"[]:80", b"[[::1]]", b"[::1/x]",
+            b"shop:80:80", b"shop:abc", b"shop:8o", b"a:b@c",
+        ] {
             assert!(!host_is_acceptable(&request(Version::HTTP_11, Some(bad))), "{bad:?}");
         }
     }

@@ -119,6 +119,15 @@ fn explain_prints_normalised_path_rule_and_decision() {
     ]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("own-mailbox") && stdout.contains("allow"), "{stdout}");
+
+    // A host the proxy would refuse is explained as that refusal.
+    let out = run_cli(&[
+        "--config", path.to_str().unwrap(), "explain", "GET", "/api/products/7", "--anonymous", "--host", "[shop.example:80",
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("rejected: not host[:port]") && stdout.contains("400"), "{stdout}");
+    assert!(!stdout.contains("rule:"), "{stdout}");
 }
 
 #[test]

@@ -454,6 +454,46 @@ default: deny
     assert_eq!(status_of(&raw), 200, "{raw}");
 }
 
+// A Host with a stray bracket or a second port (`[x.admin.example.com:80`) is not
+// `host[:port]`: refused with 400 before the policy, never read as a name that a
+// wildcard host rule fails to match, so never handed to the public rule behind it.
+// The `path_policy` fuzz target found the policy reading `[x.exD` and `[X.EXD:8443`
+// as different names. RFC 3986 §3.2.2 (IP-literal); RFC 9112 §3.2; PortSwigger
+// "HTTP Host header attacks" (vhost bypass).
+#[test]
+fn malformed_bracket_and_port_hosts_do_not_dodge_a_wildcard_host_rule() {
+    let up = Upstream::start(Behaviour::Ok);
+    let policy = r#"
+roles: [ADMIN, SELLER, CUSTOMER]
+routes:
+  - name: admin-sites
+    match: { host: "*.admin.example.com", path: /** }
+    allow: [ADMIN]
+    upstream: shop
+  - name: everything-else
+    match: { path: /** }
+    allow: public
+    upstream: shop
+default: deny
+"#;
+    let gw = Gateway::start_with(&up, policy, "auth:\n  prefix: /identity\n");
+    for host in [
+        "[x.admin.example.com:80", "[x.admin.example.com", "x.admin.example.com]", "[x].admin.example.com",
+        "[::1]x.admin.example.com", "x.admin.example.com:80:80", "x.admin.example.com:http", "[]:80",
+    ] {
+        let raw = gw.raw(format!("GET /users HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n").as_bytes());
+        assert_eq!(status_of(&raw), 400, "Host: {host}: {raw}");
+    }
+    assert!(up.seen().is_empty(), "{:?}", up.seen());
+    // Control: the well-formed spellings get the host rule, an IP literal the public one.
+    for host in ["x.admin.example.com", "X.ADMIN.EXAMPLE.COM:8443"] {
+        let raw = gw.raw(format!("GET /users HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n").as_bytes());
+        assert_eq!(status_of(&raw), 401, "Host: {host}: {raw}");
+    }
+    let raw = gw.raw(b"GET /users HTTP/1.1\r\nHost: [::1]:8443\r\nConnection: close\r\n\r\n");
+    assert_eq!(status_of(&raw), 200, "{raw}");
+}
+
 // Operational endpoints (/metrics, /healthz, /readyz) are not reachable through the
 // proxy listener in any spelling: they stay on the admin listener. OWASP ASVS V14.3
 // (unintended information leakage); CWE-200; Spring Boot actuator exposure class.
