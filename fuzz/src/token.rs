@@ -14,9 +14,11 @@
 //!
 //! In both modes: an accepted access or refresh token is also accepted by `verify_any`,
 //! no token is both an access and a refresh token, and a second `verify_access` of an
-//! accepted token comes from the cache with the same claims.
+//! accepted token comes from the cache with the same claims (while the cache has room:
+//! see [`check_common`]).
 
 use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
@@ -172,8 +174,13 @@ pub fn seeds() -> Vec<Vec<u8>> {
     seeds
 }
 
+/// Capacity of the fixture's verified-token cache.
+const CACHE_ENTRIES: u64 = 10_000;
+
 struct Fixture {
     verifier: Verifier,
+    /// Access tokens verified by a signature check (not from the cache) so far.
+    fresh_accesses: AtomicU64,
     /// Signed bytes (`header.payload`) of each known token, with its expected claims.
     known: Vec<(String, Value)>,
 }
@@ -202,7 +209,7 @@ fn fixture() -> &'static Fixture {
         settings.leeway = Duration::from_secs(LEEWAY);
         settings.issuer = Some(ISSUER.to_owned());
         settings.audience = Some(AUDIENCE.to_owned());
-        settings.cache_max_entries = 10_000;
+        settings.cache_max_entries = CACHE_ENTRIES;
         let keys = Arc::new(Keys::new(&settings).expect("the fuzz key set is valid"));
         let known = known_tokens()
             .into_iter()
@@ -214,6 +221,7 @@ fn fixture() -> &'static Fixture {
             .collect();
         Fixture {
             verifier: Verifier::new(keys, &settings),
+            fresh_accesses: AtomicU64::new(0),
             known,
         }
     })
@@ -319,7 +327,16 @@ fn check_common(fixture: &Fixture, token: &str) -> Option<Option<Arc<AccessClaim
     let access = match access {
         Ok(first) => {
             let again = verifier.verify_access(token, NOW).expect("verified twice");
-            assert!(again.from_cache, "a verified access token was not cached");
+            let fresh = if first.from_cache { 0 } else { 1 };
+            let verified = fixture.fresh_accesses.fetch_add(fresh, Ordering::Relaxed) + fresh;
+            // Once more distinct tokens were verified than the cache holds, moka's TinyLFU
+            // admission may keep a new one out of the full cache in favour of the entries
+            // already used (found after 21 M executions): the wanted behaviour under a flood
+            // of one-off tokens, so only the claims are compared from then on.
+            assert!(
+                again.from_cache || verified > CACHE_ENTRIES,
+                "a verified access token was not cached ({verified} verified so far)"
+            );
             assert_eq!(first.claims, again.claims, "the cache changed the claims");
             assert!(!first.claims.user_id.is_empty(), "an access token without a user");
             Some(first.claims)
