@@ -9,10 +9,9 @@ use std::path::Path;
 use anyhow::bail;
 
 use crate::cli::{load_config, ExplainArgs};
-use crate::proxy::host::is_host_and_port;
 use crate::config::{Config, ShadowOrigin, ShadowPolicy};
 use crate::policy::{
-    normalize_path, run_cases, Access, Decision, DefaultAccess, DenyReason, Rule, Who,
+    is_host_and_port, normalize_path, run_cases, Access, Decision, DefaultAccess, DenyReason, Rule, Who,
 };
 
 /// Validates the config, prints warnings to stderr, runs the policy tests.

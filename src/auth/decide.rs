@@ -13,7 +13,7 @@ use http::HeaderMap;
 
 use crate::proxy::admit::{admit, RequestFacts};
 use crate::proxy::forwarded::is_trusted;
-use crate::proxy::host::is_host_and_port;
+use crate::policy::is_host_and_port;
 
 use super::error::AuthError;
 use super::response::{AuthResponse, Empty};

@@ -54,6 +54,7 @@
 
 mod analysis;
 mod decision;
+mod host;
 mod index;
 mod matcher;
 mod path;
@@ -65,6 +66,7 @@ mod selftest;
 
 pub use analysis::{Finding, FindingKind};
 pub use decision::{authorize, Access, Decision, DefaultAccess, DenyReason, Verdict, Who};
+pub use host::is_host_and_port;
 pub use matcher::{ConditionError, HostMatch, Methods};
 pub use path::{normalize_path, path_segments, PathError, Segments};
 pub use pattern::{Pattern, PatternError, Segment};

@@ -24,7 +24,7 @@ mod ctx;
 mod discovery;
 pub mod forwarded;
 pub mod headers;
-pub(crate) mod host;
+mod host;
 mod request_id;
 pub mod respond;
 pub mod shadow;

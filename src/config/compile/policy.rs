@@ -9,6 +9,7 @@ use super::ConfigErrors;
 use crate::config::raw;
 use crate::config::{ConfigError, ShadowOrigin, ShadowPolicy};
 use crate::policy::{
+    is_host_and_port,
     Access, CaseWho, DefaultAccess, Expect, PolicyCase, RoleSet, Roles, RuleSet, RuleSetBuilder,
     RuleSpec,
 };
@@ -168,6 +169,13 @@ impl Compiler<'_> {
                 .is_some_and(|(m, p)| !m.is_empty() && m.bytes().all(|b| b.is_ascii_uppercase()) && p.starts_with('/'));
             if !well_formed {
                 self.error(&format!("{at}.request"), "write the request as \"METHOD /path\", e.g. \"GET /api/orders/1\"");
+                continue;
+            }
+            if let Some(host) = host.as_deref().filter(|h| !is_host_and_port(h.as_bytes())) {
+                self.error(
+                    &format!("{at}.host"),
+                    format!("{host:?} is not host[:port] (the gateway answers such a Host with 400 before any rule)"),
+                );
                 continue;
             }
             let expect = match expect {

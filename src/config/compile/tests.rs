@@ -141,6 +141,15 @@ fn policy_tests_need_a_known_role_and_a_request_line() {
 }
 
 #[test]
+fn policy_tests_with_a_host_the_gateway_refuses_are_errors() {
+    let errors = errors_of(&base(
+        "tests:\n  - { request: \"GET /x\", anonymous: true, host: \"[shop.example:80\", expect: deny }\n  - { request: \"GET /x\", anonymous: true, host: \"shop.example:8443\", expect: deny }\n",
+    ));
+    assert!(errors.iter().any(|e| e.contains("tests[0].host") && e.contains("not host[:port]")), "{errors:#?}");
+    assert!(!errors.iter().any(|e| e.contains("tests[1]")), "{errors:#?}");
+}
+
+#[test]
 fn shadowed_route_is_a_warning_not_an_error() {
     let yaml = base(
         r#"  - name: shadowed
