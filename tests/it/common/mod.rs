@@ -9,10 +9,12 @@ pub mod tls;
 pub mod tokens;
 pub mod upstream;
 
+use std::collections::BTreeSet;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 pub use tokens::*;
@@ -26,9 +28,19 @@ pub fn binary() -> &'static str {
     env!("CARGO_BIN_EXE_nexora-gate")
 }
 
-/// A free TCP port on 127.0.0.1 (bound and released).
+/// A free TCP port on 127.0.0.1 (bound and released), never one this test process
+/// handed out before. The kernel may give a released port again at once: a CI run
+/// got the same port for `(free_port(), free_port())` and the gateway refused a
+/// config whose admin and proxy listeners were equal; tests running in parallel
+/// could likewise take each other's ports before their servers bind them.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    static HANDED_OUT: Mutex<BTreeSet<u16>> = Mutex::new(BTreeSet::new());
+    loop {
+        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        if HANDED_OUT.lock().unwrap_or_else(|e| e.into_inner()).insert(port) {
+            return port;
+        }
+    }
 }
 
 /// A free port on 127.0.0.1 for a server that a test stops and starts again on the
