@@ -421,36 +421,51 @@ fn unicode_look_alike_segments_do_not_open_the_admin_area() {
     ]);
 }
 
+/// A gateway whose first rule gives hosts matching `host_pattern` to ADMIN only, in
+/// front of a catch-all public rule: a Host spelling that dodges the first rule is
+/// answered 200 by the second.
+fn start_behind_a_host_rule(host_pattern: &str) -> (Upstream, Gateway) {
+    let up = Upstream::start(Behaviour::Ok);
+    let policy = format!(
+        r#"
+roles: [ADMIN, SELLER, CUSTOMER]
+routes:
+  - name: admin-site
+    match: {{ host: "{host_pattern}", path: /** }}
+    allow: [ADMIN]
+    upstream: shop
+  - name: everything-else
+    match: {{ path: /** }}
+    allow: public
+    upstream: shop
+default: deny
+"#
+    );
+    let gw = Gateway::start_with(&up, &policy, "auth:\n  prefix: /identity\n");
+    (up, gw)
+}
+
+/// `GET /users` with `Host: {host}`, anonymous, over a raw socket.
+fn get_users_on(gw: &Gateway, host: &str) -> String {
+    gw.raw(format!("GET /users HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n").as_bytes())
+}
+
 // Host-restricted rules: every spelling of the protected virtual host (case, port,
 // trailing dot, absolute-form authority) gets its rule, not the catch-all public
 // rule behind it. RFC 9110 §4.2.3 (scheme-based normalisation: case, default
 // port); PortSwigger "HTTP Host header attacks" (routing-based SSRF / vhost bypass).
 #[test]
 fn host_spellings_do_not_dodge_a_host_restricted_rule() {
-    let up = Upstream::start(Behaviour::Ok);
-    let policy = r#"
-roles: [ADMIN, SELLER, CUSTOMER]
-routes:
-  - name: admin-site
-    match: { host: admin.example.com, path: /** }
-    allow: [ADMIN]
-    upstream: shop
-  - name: everything-else
-    match: { path: /** }
-    allow: public
-    upstream: shop
-default: deny
-"#;
-    let gw = Gateway::start_with(&up, policy, "auth:\n  prefix: /identity\n");
+    let (up, gw) = start_behind_a_host_rule("admin.example.com");
     for host in ["admin.example.com", "ADMIN.Example.COM", "admin.example.com:80", "admin.example.com:8443", "admin.example.com.", "admin.example.com.:80"] {
-        let raw = gw.raw(format!("GET /users HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n").as_bytes());
+        let raw = get_users_on(&gw, host);
         assert_eq!(status_of(&raw), 401, "Host: {host}: {raw}");
     }
     let raw = gw.raw(b"GET http://admin.example.com/users HTTP/1.1\r\nHost: admin.example.com\r\nConnection: close\r\n\r\n");
     assert_eq!(status_of(&raw), 401, "absolute-form: {raw}");
     assert!(up.seen().is_empty(), "{:?}", up.seen());
     // Control: another host is public.
-    let raw = gw.raw(b"GET /users HTTP/1.1\r\nHost: www.example.com\r\nConnection: close\r\n\r\n");
+    let raw = get_users_on(&gw, "www.example.com");
     assert_eq!(status_of(&raw), 200, "{raw}");
 }
 
@@ -462,35 +477,21 @@ default: deny
 // "HTTP Host header attacks" (vhost bypass).
 #[test]
 fn malformed_bracket_and_port_hosts_do_not_dodge_a_wildcard_host_rule() {
-    let up = Upstream::start(Behaviour::Ok);
-    let policy = r#"
-roles: [ADMIN, SELLER, CUSTOMER]
-routes:
-  - name: admin-sites
-    match: { host: "*.admin.example.com", path: /** }
-    allow: [ADMIN]
-    upstream: shop
-  - name: everything-else
-    match: { path: /** }
-    allow: public
-    upstream: shop
-default: deny
-"#;
-    let gw = Gateway::start_with(&up, policy, "auth:\n  prefix: /identity\n");
+    let (up, gw) = start_behind_a_host_rule("*.admin.example.com");
     for host in [
         "[x.admin.example.com:80", "[x.admin.example.com", "x.admin.example.com]", "[x].admin.example.com",
         "[::1]x.admin.example.com", "x.admin.example.com:80:80", "x.admin.example.com:http", "[]:80",
     ] {
-        let raw = gw.raw(format!("GET /users HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n").as_bytes());
+        let raw = get_users_on(&gw, host);
         assert_eq!(status_of(&raw), 400, "Host: {host}: {raw}");
     }
     assert!(up.seen().is_empty(), "{:?}", up.seen());
     // Control: the well-formed spellings get the host rule, an IP literal the public one.
     for host in ["x.admin.example.com", "X.ADMIN.EXAMPLE.COM:8443"] {
-        let raw = gw.raw(format!("GET /users HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n").as_bytes());
+        let raw = get_users_on(&gw, host);
         assert_eq!(status_of(&raw), 401, "Host: {host}: {raw}");
     }
-    let raw = gw.raw(b"GET /users HTTP/1.1\r\nHost: [::1]:8443\r\nConnection: close\r\n\r\n");
+    let raw = get_users_on(&gw, "[::1]:8443");
     assert_eq!(status_of(&raw), 200, "{raw}");
 }
 
