@@ -1,7 +1,8 @@
 //! Benchmarks of the policy hot path: `RuleSet::decide` at 10, 100 and 1000 rules,
 //! for a request that matches one of the last rules (`hit`) and one that matches
-//! none (`miss`), the same request decided twice as shadow mode does (`shadow`), and
-//! `normalize_path` on a canonical and a dotted path.
+//! none (`miss`), the same request decided twice as shadow mode does (`shadow`),
+//! `normalize_path` on a canonical and a dotted path, and the `Host` shape check
+//! (`is_host_and_port`) every proxied request passes.
 //!
 //! Rule sets and inputs are built outside the measured closures.
 
@@ -9,7 +10,7 @@ use std::hint::black_box;
 
 use criterion::{criterion_main, Criterion};
 use nexora_gate::policy::{
-    normalize_path, Access, DefaultAccess, RoleSet, Roles, RuleSet, RuleSetBuilder, RuleSpec, Who,
+    is_host_and_port, normalize_path, Access, DefaultAccess, RoleSet, Roles, RuleSet, RuleSetBuilder, RuleSpec, Who,
 };
 
 /// Five rules per service, in the shape of a real API: a public listing, an
@@ -154,10 +155,19 @@ fn normalize(c: &mut Criterion) {
     group.finish();
 }
 
+fn host_shape(c: &mut Criterion) {
+    let mut group = c.benchmark_group("policy/host_shape");
+    for (case, host) in [("name", "gw.example.com"), ("name_port", "api.internal.example.com:8443"), ("ipv6_port", "[::1]:443")] {
+        assert!(is_host_and_port(host.as_bytes()));
+        group.bench_function(case, |b| b.iter(|| is_host_and_port(black_box(host.as_bytes()))));
+    }
+    group.finish();
+}
+
 /// The benchmark group; `criterion_group!` generates an undocumented `pub fn`.
 mod group {
     #![allow(missing_docs)]
-    criterion::criterion_group!(benches, super::decide, super::shadow, super::normalize);
+    criterion::criterion_group!(benches, super::decide, super::shadow, super::normalize, super::host_shape);
 }
 
 criterion_main!(group::benches);

@@ -9,6 +9,7 @@
 /// not digits are refused: the policy's host rules read the name before the port,
 /// and a shape such as `[x.example.com:80` (found by the `path_policy` fuzz
 /// target) would otherwise be matched as a name other than the one it spells.
+#[inline]
 pub fn is_host_and_port(value: &[u8]) -> bool {
     let port = if let Some(rest) = value.strip_prefix(b"[") {
         let Some(end) = rest.iter().position(|&b| b == b']') else {
