@@ -240,6 +240,12 @@ impl ProxyHttp for Gateway {
         FailToProxy { error_code: code, can_reuse_downstream: false }
     }
 
+    fn suppress_error_log(&self, _session: &Session, _ctx: &RequestCtx, e: &Error) -> bool {
+        // A client hanging up is routine (timeouts, a closed tab, a load
+        // test ending); the access line records it with status 0.
+        client_hung_up(e)
+    }
+
     async fn logging(&self, session: &mut Session, e: Option<&Error>, ctx: &mut RequestCtx) {
         ctx.record(session, e, &self.metrics);
     }
@@ -261,6 +267,11 @@ fn rewrite_path(req: &mut RequestHeader, path: &str) -> Result<()> {
 /// The JSON answer for an upstream failure, or None if the fault is the client's.
 fn upstream_denial(e: &Error) -> Option<Denial> {
     use ErrorType::*;
+    if client_hung_up(e) {
+        // Pingora reports a client that closed its connection while the
+        // upstream was answering as ConnectionClosed too: not an upstream fault.
+        return None;
+    }
     match e.etype() {
         ConnectTimedout | ReadTimedout | WriteTimedout => Some(Denial::GatewayTimeout),
         HTTPStatus(502) => Some(Denial::NoHealthyUpstream),
@@ -271,6 +282,11 @@ fn upstream_denial(e: &Error) -> Option<Denial> {
         }
         _ => None,
     }
+}
+
+/// The client closed its connection before it got its answer (nginx's 499).
+fn client_hung_up(e: &Error) -> bool {
+    e.esource() == &pingora::ErrorSource::Downstream && e.etype() == &ErrorType::ConnectionClosed
 }
 
 /// Pingora's own handling for errors caused by the client (bad request

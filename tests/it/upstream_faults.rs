@@ -66,3 +66,27 @@ fn round_robin_spreads_and_health_checks_take_a_dead_server_out() {
 fn count_path(u: &Upstream, path: &str) -> usize {
     u.seen().iter().filter(|s| s.target == path).count()
 }
+
+#[test]
+fn a_client_hanging_up_is_not_counted_as_an_upstream_failure() {
+    use std::io::Write;
+    use std::net::TcpStream;
+
+    let up = Upstream::start(Behaviour::Slow(Duration::from_millis(800)));
+    let gw = Gateway::start(&up); // read_timeout: 2s
+    let mut client = TcpStream::connect(gw.proxy_addr()).unwrap();
+    client.write_all(b"GET /api/products/1 HTTP/1.1\r\nHost: shop\r\n\r\n").unwrap();
+    // Hang up while the upstream is still thinking.
+    std::thread::sleep(Duration::from_millis(200));
+    drop(client);
+    let needle = r#"nexora_requests_total{decision="error",route="catalogue",status="0"} 1"#;
+    let metrics = gw.metrics_with(needle);
+    assert!(metrics.contains(needle), "the hang-up is recorded as no answer:\n{metrics}");
+    assert!(
+        !metrics.contains("nexora_upstream_errors_total{"),
+        "a client hanging up is not the upstream's fault:\n{metrics}"
+    );
+    assert!(!metrics.contains(r#"status="502""#), "{metrics}");
+    // The upstream connection and the gateway are fine: the next client is served.
+    assert_eq!(gw.get("/api/products/2", None, &[]).status, 200);
+}
