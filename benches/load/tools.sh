@@ -4,16 +4,5 @@
 # (instructions.sh) and PyJWT (the harness's tokens.py). Debian packages.
 set -euo pipefail
 
-need=()
-command -v nginx >/dev/null || need+=(nginx-light)
-command -v haproxy >/dev/null || need+=(haproxy)
-command -v wrk >/dev/null || need+=(wrk)
-command -v curl >/dev/null || need+=(curl)
-command -v valgrind >/dev/null || need+=(valgrind)
-if [ ${#need[@]} -gt 0 ]; then
-  if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
-  echo "installing: ${need[*]}" >&2
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
-fi
+"$(dirname "$0")/../../scripts/need.sh" nginx=nginx-light haproxy wrk curl valgrind
 python3 -c 'import jwt' 2>/dev/null || pip install -q PyJWT
