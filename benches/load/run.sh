@@ -6,6 +6,8 @@
 # of the harness, e.g.:
 #   benches/load/run.sh                                  # full run (~15 min)
 #   ROUNDS=1 PHASES=tput-1000tok benches/load/run.sh     # a quick one
+#   PGO=1 benches/load/run.sh                            # the PGO build (scripts/build-pgo.sh)
+#   NEXORA_BIN=path/to/nexora-gate benches/load/run.sh   # a binary built elsewhere
 # Results: target/bench-harness/out/<date-time>/report.md
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -16,9 +18,17 @@ work=$root/target/bench-harness
 scripts/install-deps.sh
 benches/load/tools.sh
 
-cargo build --release --bin nexora-gate
-# Where cargo put it (CARGO_TARGET_DIR may be relative to the repository root).
-gateway_bin=$(cd "${CARGO_TARGET_DIR:-target}" && pwd)/release/nexora-gate
+# NEXORA_BIN: a gateway binary built elsewhere (e.g. by scripts/build-pgo.sh);
+# PGO=1 builds the profile-guided one first; otherwise the release build.
+if [ -n "${NEXORA_BIN:-}" ]; then
+  gateway_bin=$(realpath "$NEXORA_BIN")
+elif [ "${PGO:-0}" = 1 ]; then
+  gateway_bin=$(scripts/build-pgo.sh | tail -n1)
+else
+  cargo build --release --bin nexora-gate
+  # Where cargo put it (CARGO_TARGET_DIR may be relative to the repository root).
+  gateway_bin=$(cd "${CARGO_TARGET_DIR:-target}" && pwd)/release/nexora-gate
+fi
 mkdir -p "$work"
 # The shared folder is read-only: work on a copy, keeping its build cache.
 rsync -a --exclude target --exclude out "$shared/" "$work/" 2>/dev/null || cp -r "$shared/." "$work/"
