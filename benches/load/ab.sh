@@ -6,7 +6,8 @@
 # (benches/load/gateway.yaml), the nginx upstream and wrk on CPU 0, 1000
 # distinct tokens, a warm-up, then DURATION seconds measured. Reports req/s
 # and the gateway's CPU time per request (user + system, from /proc), whose
-# ratio B/A is the figure to quote. Loopback only; every run is bounded.
+# ratio B/A is the figure to quote, and the gateway's peak RSS (VmHWM).
+# Loopback only; every run is bounded.
 #   benches/load/ab.sh BIN_A BIN_B
 #   ROUNDS=8 DURATION=10 CONNS=4 benches/load/ab.sh BIN_A BIN_B
 # Output: target/ab/rounds.tsv and the summary on stdout.
@@ -45,20 +46,21 @@ measure() {
   result=$(taskset -c 0 wrk -t1 -c"$CONNS" -d"${DURATION}s" -s ../shared/bench/lua/bearer.lua \
     "http://127.0.0.1:$port/orders/123" -- "$out/tokens.txt" | grep '^RESULT')
   after=$(cpu_ticks "$gw")
+  peak_kib=$(awk '/^VmHWM:/ {print $2}' "/proc/$gw/status")
   kill "$gw"; wait "$gw" 2>/dev/null || true; gw=
-  python3 - "$name" "$round" "$result" "$before" "$after" "$clk_tck" >>"$out/rounds.tsv" <<'ROW'
+  python3 - "$name" "$round" "$result" "$before" "$after" "$clk_tck" "$peak_kib" >>"$out/rounds.tsv" <<'ROW'
 import sys
-name, rnd, result, before, after, tck = sys.argv[1:]
+name, rnd, result, before, after, tck, peak_kib = sys.argv[1:]
 fields = dict(kv.split("=") for kv in result.split()[1:])
 requests = int(fields["requests"])
 cpu_us = (int(after) - int(before)) / int(tck) * 1e6
 bad = sum(int(fields[k]) for k in fields if k.startswith("err_"))
-print(f"{name}\t{rnd}\t{float(fields['rps']):.0f}\t{cpu_us / requests:.2f}\t{int(fields['p99_us'])}\t{bad}")
+print(f"{name}\t{rnd}\t{float(fields['rps']):.0f}\t{cpu_us / requests:.2f}\t{int(fields['p99_us'])}\t{int(peak_kib) / 1024:.1f}\t{bad}")
 ROW
   tail -n1 "$out/rounds.tsv"
 }
 
-printf 'binary\tround\treq/s\tcpu_us_per_req\tp99_us\terrors\n' >"$out/rounds.tsv"
+printf 'binary\tround\treq/s\tcpu_us_per_req\tp99_us\tpeak_rss_mib\terrors\n' >"$out/rounds.tsv"
 echo "A: $bin_a"
 echo "B: $bin_b"
 for round in $(seq 1 "$ROUNDS"); do
@@ -75,7 +77,7 @@ def col(name, key):
     return [float(r[key]) for r in rows if r["binary"] == name]
 errors = sum(int(r["errors"]) for r in rows)
 print(f"\nrounds: {len(rows) // 2}, socket or status errors: {errors}")
-for key, label in (("req/s", "req/s"), ("cpu_us_per_req", "CPU us/request"), ("p99_us", "p99 us")):
+for key, label in (("req/s", "req/s"), ("cpu_us_per_req", "CPU us/request"), ("p99_us", "p99 us"), ("peak_rss_mib", "peak RSS MiB")):
     a, b = statistics.median(col("A", key)), statistics.median(col("B", key))
     pairs = [y / x for x, y in zip(col("A", key), col("B", key))]
     print(f"{label:>15}: A {a:,.1f}  B {b:,.1f}  B/A {b / a:.3f} (per round {min(pairs):.3f}..{max(pairs):.3f})")
