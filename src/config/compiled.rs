@@ -57,6 +57,19 @@ pub struct Config {
     pub warnings: Vec<ConfigError>,
     /// The policy evaluated beside the enforced one, never enforced.
     pub shadow: Option<ShadowPolicy>,
+    /// The files this config read besides itself and a reload reads again:
+    /// key files and the shadow policy file. Live reload watches them too.
+    /// TLS certificate files are not among them (a restart applies those).
+    pub inputs: Vec<InputFile>,
+}
+
+/// A file a config read besides itself, with a digest of the bytes read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InputFile {
+    /// The file, resolved against the config file's directory.
+    pub path: PathBuf,
+    /// SHA-256 of its content when the config was compiled.
+    pub sha256: [u8; 32],
 }
 
 /// A policy decided beside the enforced one (shadow mode): differences are

@@ -94,12 +94,16 @@ pub fn parse_str(
 /// Reads and parses the candidate policy file of `shadow.policy`, through the same pipeline as
 /// the config (interpolation, duplicate keys, unknown keys, positions in that file).
 ///
+/// Also returns the file's bytes as read (before interpolation), which live reload
+/// fingerprints.
+///
 /// # Errors
 /// The file cannot be read, or its problems.
-pub(crate) fn parse_shadow_file(path: &Path) -> Result<(raw::ShadowPolicyFile, Source), ConfigErrors> {
+pub(crate) fn parse_shadow_file(path: &Path) -> Result<(raw::ShadowPolicyFile, Source, String), ConfigErrors> {
     let text = files::read_text_capped(path, files::MAX_CONFIG_BYTES)
         .map_err(|error| ConfigError::whole_file(path, format!("cannot read the shadow policy: {error}")))?;
-    parse_document(path, &text, &|name| std::env::var(name).ok(), deserialize::document)
+    let (file, source) = parse_document(path, &text, &|name| std::env::var(name).ok(), deserialize::document)?;
+    Ok((file, source, text))
 }
 
 /// A deserialiser of one document kind: text, its index, the position mapping.

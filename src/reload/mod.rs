@@ -3,8 +3,9 @@
 //! new [`Generation`] and swap it in, counting the outcome.
 //!
 //! ```text
-//!  SIGHUP ─────────────────────────────┐
-//!  file watch ─ debounce ─ changed? ───┴─► Reloader::reload
+//!  SIGHUP ──────────────────────────────────────┐
+//!  watch of the config, its key files and its
+//!  shadow policy ─ debounce ─ changed? ─────────┴─► Reloader::reload
 //!        read → ${VAR} + compile → policy tests → keep restart-only values
 //!        → Generation::build → Live::swap → metrics
 //! ```
@@ -33,7 +34,7 @@ use crate::config::{self, ConfigErrors};
 use crate::generation::{Generation, GenerationError, Live};
 use crate::metrics::Metrics;
 use crate::policy::run_cases;
-use watch::Fingerprint;
+use watch::{digest, Fingerprint};
 
 /// What asked for a reload (logged with the outcome).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -98,9 +99,17 @@ pub struct Reloader {
     path: PathBuf,
     live: Arc<Live>,
     metrics: Metrics,
-    /// The file's content when the reloader was made, right after the first
+    /// The files' content when the reloader was made, right after the first
     /// load: the baseline the watch compares against.
     initial: Fingerprint,
+}
+
+/// The config file as just read, and the fingerprint of it and its inputs.
+pub struct Look {
+    /// The config file's bytes, or why they could not be read.
+    pub read: std::io::Result<Vec<u8>>,
+    /// Its digest and those of the inputs of the generation in force.
+    pub fingerprint: Fingerprint,
 }
 
 impl Reloader {
@@ -109,7 +118,7 @@ impl Reloader {
     /// series of `nexora_policy_reloads_total` visible at 0.
     pub fn new(live: Arc<Live>, metrics: Metrics) -> Reloader {
         let path = live.current().config.path.clone();
-        let initial = Fingerprint::of(&std::fs::read(&path));
+        let initial = compiled_fingerprint(&live, digest(&std::fs::read(&path)));
         metrics.config_last_reload_success.set(unix_seconds());
         for result in ["ok", "error"] {
             metrics.policy_reloads.with_label_values(&[result]);
@@ -122,9 +131,40 @@ impl Reloader {
         &self.path
     }
 
-    /// The file's content when this reloader was made.
+    /// The files' content when this reloader was made.
     pub fn initial_fingerprint(&self) -> Fingerprint {
-        self.initial
+        self.initial.clone()
+    }
+
+    /// The files a change of which may change the config: the config file,
+    /// then the inputs of the generation in force (key files, shadow policy).
+    pub fn watched_files(&self) -> Vec<PathBuf> {
+        let current = self.live.current();
+        std::iter::once(self.path.clone()).chain(current.config.inputs.iter().map(|i| i.path.clone())).collect()
+    }
+
+    /// Reads the config file and the inputs of the generation in force.
+    pub async fn look(&self) -> Look {
+        let read = tokio::fs::read(&self.path).await;
+        let inputs: Vec<PathBuf> = self.live.current().config.inputs.iter().map(|i| i.path.clone()).collect();
+        let mut digests = Vec::with_capacity(inputs.len());
+        for path in &inputs {
+            digests.push(digest(&tokio::fs::read(path).await));
+        }
+        let fingerprint = Fingerprint::new(digest(&read), digests);
+        Look { read, fingerprint }
+    }
+
+    /// Reloads from `look` and returns the baseline for the next look: what
+    /// the new generation was compiled from when it applied (so a file that
+    /// changes while the reload runs is seen as changed), else what was seen
+    /// (so a refused file is not tried again until it changes).
+    pub async fn reload_from(&self, look: Look, trigger: Trigger) -> Fingerprint {
+        let Look { read, fingerprint } = look;
+        match self.reload(read, trigger).await {
+            Ok(_) => compiled_fingerprint(&self.live, fingerprint.config()),
+            Err(_) => fingerprint,
+        }
     }
 
     /// Applies `read` (the file's bytes, as just read) and counts the outcome.
@@ -192,6 +232,13 @@ fn compile(path: &Path, bytes: Vec<u8>) -> Result<config::Config, ConfigErrors> 
         config::ConfigError::whole_file(path, format!("cannot read the file: not UTF-8 ({e})"))
     })?;
     config::load_str(path, &text, &|name| std::env::var(name).ok())
+}
+
+/// The fingerprint of the generation in force: `config` (the digest of the
+/// config file it was loaded from) and the digests its inputs had when read.
+fn compiled_fingerprint(live: &Live, config: Option<[u8; 32]>) -> Fingerprint {
+    let current = live.current();
+    Fingerprint::new(config, current.config.inputs.iter().map(|i| Some(i.sha256)).collect())
 }
 
 fn unix_seconds() -> i64 {

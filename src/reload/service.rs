@@ -1,12 +1,14 @@
 //! The Pingora background service that triggers reloads: SIGHUP always
-//! reloads; a change seen by the file watch reloads once the burst is over
-//! and only if the bytes differ from the last ones read.
+//! reloads; a change seen by the file watch (the config, its key files, its
+//! shadow policy) reloads once the burst is over and only if some file's
+//! bytes differ from the last ones read.
 //!
 //! Pingora handles SIGTERM, SIGINT and SIGQUIT itself and leaves SIGHUP at
 //! its default action, which ends the process. [`claim_sighup`] replaces that
 //! action before the server starts; from then on a SIGHUP is only ever a
 //! reload request.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -15,7 +17,7 @@ use pingora::services::background::BackgroundService;
 use tokio::signal::unix::{signal, Signal, SignalKind};
 use tokio::sync::mpsc;
 
-use super::watch::{watch_config, ConfigWatch, Debounce, Fingerprint, MAX_DELAY, QUIET};
+use super::watch::{watch_files, ConfigWatch, Debounce, MAX_DELAY, QUIET};
 use super::{Reloader, Trigger};
 
 /// Installs the process's SIGHUP handler (needs a tokio runtime with the I/O
@@ -47,13 +49,8 @@ impl BackgroundService for ReloadService {
         let reloader = &self.reloader;
         let mut hangups = listen_for_sighup();
         let (tx, mut changes) = mpsc::unbounded_channel();
-        let _watch: Option<ConfigWatch> = match watch_config(reloader.path(), tx) {
-            Ok(watch) => Some(watch),
-            Err(e) => {
-                tracing::warn!("{e}");
-                None
-            }
-        };
+        let mut watched = reloader.watched_files();
+        let mut _watch = start_watch(&watched, &tx);
         let mut last = reloader.initial_fingerprint();
         let mut debounce = Debounce::new(QUIET, MAX_DELAY);
         // A change made between the first load and the watch starting has no
@@ -64,21 +61,34 @@ impl BackgroundService for ReloadService {
             tokio::select! {
                 _ = shutdown.changed() => return,
                 Some(()) = recv_hangup(&mut hangups) => {
-                    let read = tokio::fs::read(reloader.path()).await;
-                    last = Fingerprint::of(&read);
-                    let _ = reloader.reload(read, Trigger::Signal).await;
+                    last = reloader.reload_from(reloader.look().await, Trigger::Signal).await;
                 }
                 Some(()) = changes.recv() => debounce.event(tokio::time::Instant::now()),
                 () = sleep_until(due) => {
                     debounce.clear();
-                    let read = tokio::fs::read(reloader.path()).await;
-                    let seen = Fingerprint::of(&read);
-                    if seen != last {
-                        last = seen;
-                        let _ = reloader.reload(read, Trigger::FileChanged).await;
+                    let look = reloader.look().await;
+                    if look.fingerprint != last {
+                        last = reloader.reload_from(look, Trigger::FileChanged).await;
                     }
                 }
             }
+            // A reload may name other key or shadow files: watch those now.
+            let now = reloader.watched_files();
+            if now != watched {
+                watched = now;
+                _watch = start_watch(&watched, &tx);
+            }
+        }
+    }
+}
+
+/// The watch of `files`, or None (logged) when it cannot be set up.
+fn start_watch(files: &[PathBuf], tx: &mpsc::UnboundedSender<()>) -> Option<ConfigWatch> {
+    match watch_files(files, tx.clone()) {
+        Ok(watch) => Some(watch),
+        Err(e) => {
+            tracing::warn!("{e}");
+            None
         }
     }
 }

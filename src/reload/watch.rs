@@ -1,15 +1,19 @@
-//! Noticing that the config file changed, the way files really get replaced.
+//! Noticing that the config file, or a file it names, changed, the way files
+//! really get replaced.
 //!
 //! Editors write a temporary file and rename it over the original; Kubernetes
-//! mounts a ConfigMap as `gateway.yaml -> ..data/gateway.yaml` and swaps the
-//! `..data` symlink. A watch on the file itself loses track after the first
-//! rename, so [`watch_config`] watches the file's *directory* (and the
-//! directory of the file a symlink points at) and passes on every event that
-//! names the config file, its symlink target or a `..` entry.
+//! mounts a ConfigMap or Secret as `gateway.yaml -> ..data/gateway.yaml` and
+//! swaps the `..data` symlink. A watch on the file itself loses track after
+//! the first rename, so [`watch_files`] watches each file's *directory* (and
+//! the directory of the file a symlink points at) and passes on every event
+//! that names a watched file, its symlink target or a `..` entry. The files
+//! are the config and what it read besides itself: key files and the shadow
+//! policy file ([`crate::config::Config::inputs`]).
 //!
 //! Events come in bursts (truncate, write, chmod, rename), so [`Debounce`]
-//! waits for a quiet moment before the file is read, and [`Fingerprint`] lets
-//! the reloader skip a read that finds the same bytes as last time.
+//! waits for a quiet moment before the files are read, and [`Fingerprint`]
+//! lets the reloader skip a reload that would find the same bytes as last
+//! time.
 
 use std::collections::HashSet;
 use std::ffi::OsString;
@@ -62,15 +66,35 @@ impl Debounce {
     }
 }
 
-/// SHA-256 of the config file's bytes as written (before `${VAR}`
-/// interpolation), or of "cannot be read".
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Fingerprint(Option<[u8; 32]>);
+/// SHA-256 of a file's bytes as read, or None when it could not be read.
+pub fn digest(read: &std::io::Result<Vec<u8>>) -> Option<[u8; 32]> {
+    read.as_ref().ok().map(|bytes| Sha256::digest(bytes).into())
+}
+
+/// What the config file and its input files held when looked at: the
+/// digest of each (before `${VAR}` interpolation), or "cannot be read".
+/// Inputs are listed in the order of the generation in force, so two
+/// fingerprints taken under the same generation compare file by file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fingerprint {
+    config: Option<[u8; 32]>,
+    inputs: Vec<Option<[u8; 32]>>,
+}
 
 impl Fingerprint {
-    /// The fingerprint of a read attempt.
+    /// The fingerprint of the config's digest and its inputs' digests.
+    pub fn new(config: Option<[u8; 32]>, inputs: Vec<Option<[u8; 32]>>) -> Fingerprint {
+        Fingerprint { config, inputs }
+    }
+
+    /// The fingerprint of a read of the config file alone.
     pub fn of(read: &std::io::Result<Vec<u8>>) -> Fingerprint {
-        Fingerprint(read.as_ref().ok().map(|bytes| Sha256::digest(bytes).into()))
+        Fingerprint::new(digest(read), Vec::new())
+    }
+
+    /// The config file's digest.
+    pub fn config(&self) -> Option<[u8; 32]> {
+        self.config
     }
 }
 
@@ -79,20 +103,22 @@ pub struct ConfigWatch {
     _watcher: RecommendedWatcher,
 }
 
-/// Why the config file cannot be watched (reloads still work with SIGHUP).
+/// Why the files cannot be watched (reloads still work with SIGHUP).
 #[derive(Debug, thiserror::Error)]
-#[error("cannot watch {dir} for changes to the config file ({source}); send SIGHUP to reload")]
+#[error("cannot watch {dir} for changes to the config or the files it names ({source}); send SIGHUP to reload")]
 pub struct WatchError {
     dir: PathBuf,
     #[source]
     source: notify::Error,
 }
 
-/// Watches the directories of `config` and sends `()` on `changes` for every
-/// event that may have changed what `config` reads as.
-pub fn watch_config(config: &Path, changes: mpsc::UnboundedSender<()>) -> Result<ConfigWatch, WatchError> {
-    let targets = WatchTargets::of(config);
+/// Watches the directories of `files` (the config first, then the files it
+/// read) and sends `()` on `changes` for every event that may have changed
+/// what one of them reads as.
+pub fn watch_files(files: &[PathBuf], changes: mpsc::UnboundedSender<()>) -> Result<ConfigWatch, WatchError> {
+    let targets = WatchTargets::of(files);
     let names = targets.names.clone();
+    let first_dir = targets.dirs.first().cloned().unwrap_or_else(|| PathBuf::from("."));
     let mut watcher = notify::recommended_watcher(move |event: notify::Result<Event>| {
         // An error from the backend (e.g. queue overflow) may hide a change: look.
         let relevant = event.map_or(true, |e| is_relevant(&e, &names));
@@ -100,7 +126,7 @@ pub fn watch_config(config: &Path, changes: mpsc::UnboundedSender<()>) -> Result
             let _ = changes.send(());
         }
     })
-    .map_err(|source| WatchError { dir: targets.dirs[0].clone(), source })?;
+    .map_err(|source| WatchError { dir: first_dir, source })?;
     for dir in &targets.dirs {
         watcher
             .watch(dir, RecursiveMode::NonRecursive)
@@ -117,13 +143,15 @@ struct WatchTargets {
 }
 
 impl WatchTargets {
-    /// The config's own directory and name, plus those of the file a symlink
+    /// Each file's own directory and name, plus those of the file a symlink
     /// chain ends at (when it resolves now).
-    fn of(config: &Path) -> WatchTargets {
+    fn of(files: &[PathBuf]) -> WatchTargets {
         let mut targets = WatchTargets { dirs: Vec::new(), names: HashSet::new() };
-        targets.add(config);
-        if let Ok(resolved) = std::fs::canonicalize(config) {
-            targets.add(&resolved);
+        for file in files {
+            targets.add(file);
+            if let Ok(resolved) = std::fs::canonicalize(file) {
+                targets.add(&resolved);
+            }
         }
         targets
     }
@@ -143,7 +171,7 @@ impl WatchTargets {
     }
 }
 
-/// Whether `event` may have changed the config: it touches one of `names` or
+/// Whether `event` may have changed a watched file: it touches one of `names` or
 /// a `..`-prefixed entry (Kubernetes' `..data` swap), or names no path at all.
 fn is_relevant(event: &Event, names: &HashSet<OsString>) -> bool {
     if matches!(event.kind, EventKind::Access(_)) {
@@ -203,6 +231,34 @@ mod tests {
         assert_eq!(gone, Fingerprint::of(&Err(std::io::ErrorKind::PermissionDenied.into())));
     }
 
+    #[test]
+    fn fingerprint_sees_a_changed_input_under_an_unchanged_config() {
+        let config = digest(&Ok(b"tokens: {}\n".to_vec()));
+        let key = |pem: &[u8]| digest(&Ok(pem.to_vec()));
+        let before = Fingerprint::new(config, vec![key(b"private v1"), key(b"public v1")]);
+        let same = Fingerprint::new(config, vec![key(b"private v1"), key(b"public v1")]);
+        let rotated = Fingerprint::new(config, vec![key(b"private v2"), key(b"public v1")]);
+        let missing = Fingerprint::new(config, vec![key(b"private v1"), None]);
+        assert_eq!(before, same);
+        assert_ne!(before, rotated);
+        assert_ne!(before, missing);
+        assert_eq!(before.config(), config);
+    }
+
+    #[test]
+    fn targets_cover_the_directory_of_every_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let keys = dir.path().join("keys");
+        std::fs::create_dir(&keys).unwrap();
+        let files = [dir.path().join("gateway.yaml"), keys.join("private.pem"), keys.join("public.pem")];
+        let t = WatchTargets::of(&files);
+        let top = std::fs::canonicalize(dir.path()).unwrap();
+        assert_eq!(t.dirs, vec![top.clone(), top.join("keys")]);
+        for name in ["gateway.yaml", "private.pem", "public.pem"] {
+            assert!(t.names.contains(&OsString::from(name)), "{name}");
+        }
+    }
+
     fn event(kind: EventKind, paths: &[&str]) -> Event {
         let mut e = Event::new(kind);
         for p in paths {
@@ -235,7 +291,7 @@ mod tests {
         std::fs::write(real.join("gateway.yaml"), "x").unwrap();
         std::os::unix::fs::symlink("..2026_01", dir.path().join("..data")).unwrap();
         std::os::unix::fs::symlink("..data/gateway.yaml", dir.path().join("gateway.yaml")).unwrap();
-        let t = WatchTargets::of(&dir.path().join("gateway.yaml"));
+        let t = WatchTargets::of(&[dir.path().join("gateway.yaml")]);
         let top = std::fs::canonicalize(dir.path()).unwrap();
         assert_eq!(t.dirs, vec![top.clone(), top.join("..2026_01")]);
         assert!(t.names.contains(&OsString::from("gateway.yaml")));

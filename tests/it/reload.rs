@@ -355,3 +355,96 @@ fn a_request_in_flight_finishes_under_the_generation_it_started_with() {
     assert!(reply.body.contains("\"upstream\":true"), "{}", reply.body);
     assert_eq!(generation(&gw), 2.0);
 }
+
+/// Longer than the reload service's first look, taken one debounce after it starts.
+const STARTUP_LOOK: Duration = Duration::from_millis(1500);
+
+/// `nexora-gate keygen --alg EdDSA --out DIR`: writes `private.pem` and `public.pem`.
+fn keygen_eddsa(dir: &Path) {
+    let out = run_cli(&["keygen", "--alg", "EdDSA", "--out", dir.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// An ADMIN access token minted by `token mint` with the key files `config` names now.
+fn mint_admin(config: &Path) -> String {
+    let out = run_cli(&[
+        "--config", config.to_str().unwrap(), "token", "mint", "--user-id", "9", "--username", "ops", "--role", "ADMIN",
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
+
+#[test]
+fn a_replaced_key_pair_applies_without_sighup() {
+    // The keys live in their own directory, away from the config, as a
+    // mounted Secret would.
+    let keys = tempfile::tempdir().unwrap();
+    let live = keys.path().join("live");
+    keygen_eddsa(&live);
+    let up = Upstream::start(Behaviour::Ok);
+    let (proxy, admin) = (free_port(), free_port());
+    let yaml = config_yaml(proxy, admin, &up.addr, SHOP_ROUTES, "").replace(
+        "  algorithm: HS256\n  signing_key: ${IT_SIGNING_KEY}\n",
+        &format!(
+            "  algorithm: EdDSA\n  private_key_file: {}\n  public_key_file: {}\n",
+            live.join("private.pem").display(),
+            live.join("public.pem").display()
+        ),
+    );
+    assert!(yaml.contains("EdDSA"));
+    let gw = Gateway::start_yaml(&yaml, proxy, admin);
+    let before = mint_admin(&gw.config_path);
+    assert_eq!(gw.get("/api/admin/x", Some(&before), &[]).status, 200);
+
+    // A new pair, moved over the old files one after the other, once the
+    // look taken at start (250 ms in) has passed: only the watch can see it.
+    thread::sleep(STARTUP_LOOK);
+    let next = keys.path().join("next");
+    keygen_eddsa(&next);
+    std::fs::rename(next.join("private.pem"), live.join("private.pem")).unwrap();
+    std::fs::rename(next.join("public.pem"), live.join("public.pem")).unwrap();
+    let after = mint_admin(&gw.config_path);
+    assert_ne!(after, before);
+    wait_for(&gw, "the new key pair to apply", || gw.get("/api/admin/x", Some(&after), &[]).status == 200);
+    assert_eq!(gw.get("/api/admin/x", Some(&before), &[]).status, 401, "a token of the replaced key still passes");
+    assert!(reloads(&gw, "ok") >= 1.0);
+    assert!(gw.log().contains("file changed"), "{}", gw.log());
+
+    // Touching a key file without changing its bytes is not a reload.
+    let applied = reloads(&gw, "ok") + reloads(&gw, "error");
+    let public = std::fs::read(live.join("public.pem")).unwrap();
+    std::fs::write(live.join("public.pem"), &public).unwrap();
+    thread::sleep(Duration::from_millis(1500));
+    assert_eq!(reloads(&gw, "ok") + reloads(&gw, "error"), applied);
+}
+
+#[test]
+fn a_reload_that_names_new_key_files_watches_them() {
+    let keys = tempfile::tempdir().unwrap();
+    let (first, second) = (keys.path().join("first"), keys.path().join("second"));
+    keygen_eddsa(&first);
+    keygen_eddsa(&second);
+    let up = Upstream::start(Behaviour::Ok);
+    let (proxy, admin) = (free_port(), free_port());
+    let key_lines = |dir: &Path| {
+        format!(
+            "  algorithm: EdDSA\n  private_key_file: {}\n  public_key_file: {}\n",
+            dir.join("private.pem").display(),
+            dir.join("public.pem").display()
+        )
+    };
+    let yaml = config_yaml(proxy, admin, &up.addr, SHOP_ROUTES, "")
+        .replace("  algorithm: HS256\n  signing_key: ${IT_SIGNING_KEY}\n", &key_lines(&first));
+    let gw = Gateway::start_yaml(&yaml, proxy, admin);
+
+    // The config moves to the second directory's keys...
+    replace_atomically(&gw.config_path, &yaml.replace(&key_lines(&first), &key_lines(&second)));
+    wait_for(&gw, "the move to the second key directory", || generation(&gw) == 2.0);
+    // ...whose files are watched from then on.
+    let third = keys.path().join("third");
+    keygen_eddsa(&third);
+    std::fs::rename(third.join("private.pem"), second.join("private.pem")).unwrap();
+    std::fs::rename(third.join("public.pem"), second.join("public.pem")).unwrap();
+    let token = mint_admin(&gw.config_path);
+    wait_for(&gw, "the replaced pair in the second directory", || gw.get("/api/admin/x", Some(&token), &[]).status == 200);
+}

@@ -127,3 +127,32 @@ fn a_reload_reads_the_candidate_file_again() {
     assert!(m.contains(line), "missing {line} in\n{m}");
     assert!(!m.contains(r#"shadow_route="seller-write""#), "the GET before the reload was equal:\n{m}");
 }
+
+#[test]
+fn saving_the_candidate_file_reloads_it() {
+    let up = Upstream::start(Behaviour::Ok);
+    let dir = tempfile::tempdir().unwrap();
+    let candidate = dir.path().join("candidate.yaml");
+    let write = |name: &str| {
+        let text = format!("routes:\n  - name: {name}\n    match: {{ path: /api/seller/** }}\n    allow: [ADMIN]\n    upstream: shop\ndefault: deny\n");
+        let tmp = dir.path().join("candidate.yaml.tmp");
+        std::fs::write(&tmp, text).unwrap();
+        std::fs::rename(&tmp, &candidate).unwrap();
+    };
+    write("seller-closed-v1");
+    let extra = format!("shadow:\n  policy: {}\n", candidate.display());
+    let gw = Gateway::start_with(&up, SHOP_ROUTES, &extra);
+    let seller = access("3", "SELLER");
+
+    // No SIGHUP: the watch sees the candidate replaced (after the look the
+    // reload service takes 250 ms after start, which would see it too).
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    write("seller-closed-v2");
+    let reloaded = r#"nexora_policy_reloads_total{result="ok"} 1"#;
+    assert!(gw.metrics_with(reloaded).contains(reloaded), "{}", gw.log());
+    assert_eq!(gw.get("/api/seller/items", Some(&seller), &[]).status, 200, "still not enforced");
+    let line = r#"shadow_route="seller-closed-v2"} 1"#;
+    let m = gw.metrics_with(line);
+    assert!(m.contains(line), "missing {line} in\n{m}");
+    assert!(!m.contains(r#"shadow_route="seller-closed-v1""#), "{m}");
+}

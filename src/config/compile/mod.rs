@@ -15,9 +15,11 @@ mod tokens;
 
 use std::path::Path;
 
+use sha2::{Digest, Sha256};
+
 use super::raw::RawConfig;
 use super::{
-    parse_file, parse_str, Config, ConfigError, ConfigErrors, ShadowOrigin, ShadowPolicy, Source,
+    parse_file, parse_str, Config, ConfigError, ConfigErrors, InputFile, ShadowOrigin, ShadowPolicy, Source,
 };
 use policy::CompiledRoutes;
 
@@ -39,7 +41,7 @@ pub fn load_str(
 
 /// Compiles a parsed config; fails with every problem found.
 pub fn compile(raw: RawConfig, source: &Source) -> Result<Config, ConfigErrors> {
-    let mut c = Compiler { src: source, errors: ConfigErrors(Vec::new()), notes: Vec::new() };
+    let mut c = Compiler::new(source);
     let RawConfig {
         server,
         listen,
@@ -96,7 +98,7 @@ pub fn compile(raw: RawConfig, source: &Source) -> Result<Config, ConfigErrors> 
         Some(CompiledRoutes { enforced, shadow: None, .. }) => (Some(enforced), shadow_policy),
         None => (None, None),
     };
-    let Compiler { errors, notes, .. } = c;
+    let Compiler { errors, notes, inputs, .. } = c;
     warnings.extend(notes);
     match (
         server, listen, database, token_settings, token_policy, roles, auth, identity_headers,
@@ -124,6 +126,7 @@ pub fn compile(raw: RawConfig, source: &Source) -> Result<Config, ConfigErrors> 
             logging,
             warnings,
             shadow: shadow_policy,
+            inputs,
         }),
         _ => {
             let mut errors = errors;
@@ -143,9 +146,26 @@ pub(super) struct Compiler<'s> {
     errors: ConfigErrors,
     /// Warnings about settings (policy warnings are computed separately).
     notes: Vec<ConfigError>,
+    /// Files read besides the config itself whose content a reload picks up
+    /// (key files, the shadow policy file), in the order first read.
+    inputs: Vec<InputFile>,
+}
+
+impl<'s> Compiler<'s> {
+    /// A compiler for `src` with nothing recorded yet.
+    fn new(src: &'s Source) -> Compiler<'s> {
+        Compiler { src, errors: ConfigErrors(Vec::new()), notes: Vec::new(), inputs: Vec::new() }
+    }
 }
 
 impl Compiler<'_> {
+    /// Notes that the compiled config depends on `bytes`, as read from `path`.
+    fn depends_on(&mut self, path: &Path, bytes: &[u8]) {
+        if !self.inputs.iter().any(|input| input.path == path) {
+            self.inputs.push(InputFile { path: path.to_owned(), sha256: Sha256::digest(bytes).into() });
+        }
+    }
+
     /// Records an error at a YAML path.
     fn error(&mut self, yaml_path: &str, message: impl Into<String>) {
         let e = self.src.error_at(yaml_path, message);

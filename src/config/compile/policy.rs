@@ -5,7 +5,6 @@ use std::collections::{BTreeMap, HashSet};
 
 use super::network::known;
 use super::Compiler;
-use super::ConfigErrors;
 use crate::config::raw;
 use crate::config::{ConfigError, ShadowOrigin, ShadowPolicy};
 use crate::policy::{
@@ -223,13 +222,16 @@ impl Compiler<'_> {
     ) -> Option<(ShadowPolicy, Vec<ConfigError>)> {
         let path = super::tokens::resolve(&self.src.path, &raw.policy);
         let (file, source) = match crate::config::parse_shadow_file(&path) {
-            Ok(parsed) => parsed,
+            Ok((file, source, bytes)) => {
+                self.depends_on(&path, bytes.as_bytes());
+                (file, source)
+            }
             Err(errors) => {
                 self.errors.0.extend(errors.0);
                 return None;
             }
         };
-        let mut inner = Compiler { src: &source, errors: ConfigErrors(Vec::new()), notes: Vec::new() };
+        let mut inner = Compiler::new(&source);
         let compiled = inner.routes(file.routes, file.default, roles, upstreams, false);
         let warnings = match &compiled {
             Some(c) => inner

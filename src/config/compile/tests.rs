@@ -268,3 +268,30 @@ fn the_retired_grace_period_key_loads_with_a_located_warning() {
     let without = load_str(Path::new("gw.yaml"), &base(""), &env).unwrap();
     assert!(without.warnings.iter().all(|w| !w.to_string().contains("grace_period")));
 }
+
+#[test]
+fn inputs_list_the_key_and_shadow_files_read_with_their_digests() {
+    use sha2::{Digest, Sha256};
+
+    let dir = tempfile::tempdir().unwrap();
+    let written = crate::token::keygen(jsonwebtoken::Algorithm::EdDSA, &dir.path().join("keys")).unwrap();
+    assert_eq!(written.len(), 2);
+    let candidate = dir.path().join("candidate.yaml");
+    std::fs::write(&candidate, "routes:\n  - name: x\n    match: { path: /x }\n    allow: public\n    upstream: shop\n").unwrap();
+    let config_path = dir.path().join("gw.yaml");
+    // Key files relative to the config's directory, the candidate absolute.
+    let yaml = base(&format!("shadow:\n  policy: {}\n", candidate.display())).replace(
+        "  algorithm: HS256\n  signing_key: ${KEY}\n",
+        "  algorithm: EdDSA\n  private_key_file: keys/private.pem\n  public_key_file: keys/public.pem\n",
+    );
+    let config = load_str(&config_path, &yaml, &env).unwrap();
+    let listed: Vec<_> = config.inputs.iter().map(|i| i.path.clone()).collect();
+    assert_eq!(listed, vec![dir.path().join("keys/public.pem"), dir.path().join("keys/private.pem"), candidate.clone()]);
+    for input in &config.inputs {
+        let bytes = std::fs::read(&input.path).unwrap();
+        assert_eq!(input.sha256, <[u8; 32]>::from(Sha256::digest(&bytes)), "{}", input.path.display());
+    }
+
+    // An HS256 config with no shadow file reads nothing besides itself.
+    assert!(load_str(&config_path, &base(""), &env).unwrap().inputs.is_empty());
+}

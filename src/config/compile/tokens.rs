@@ -141,7 +141,10 @@ impl Compiler<'_> {
     fn read_key_file(&mut self, at: &str, name: &str) -> Option<Vec<u8>> {
         let path = resolve(&self.src.path, name);
         match read_capped(&path, MAX_KEY_BYTES) {
-            Ok(bytes) => Some(bytes),
+            Ok(bytes) => {
+                self.depends_on(&path, &bytes);
+                Some(bytes)
+            }
             Err(e) => {
                 self.error(at, format!("cannot read {}: {e}", path.display()));
                 None
