@@ -54,6 +54,8 @@ pub mod drain;
 pub mod echo;
 pub mod explain;
 pub mod generation;
+#[cfg(feature = "tls")]
+pub mod listener_cert;
 pub mod logging;
 pub mod metrics;
 pub mod policy;

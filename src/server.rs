@@ -32,7 +32,7 @@ use pingora::server::{Server, ShutdownWatch};
 use pingora::services::background::{background_service, BackgroundService};
 use pingora::services::listening::Service;
 #[cfg(feature = "tls")]
-use rustls::sign::SingleCertAndKey;
+use crate::listener_cert::LiveCertificate;
 
 use crate::admin::{AdminApp, Readiness};
 use crate::auth::password::PasswordHasher;
@@ -104,7 +104,7 @@ pub fn serve(config: Config, options: ServeOptions) -> anyhow::Result<()> {
     );
     match &proxy_tls {
         #[cfg(feature = "tls")]
-        Some(tls) => proxy.add_tls_with_settings(&proxy_addr, None, tls_settings(tls)?),
+        Some(tls) => proxy.add_tls_with_settings(&proxy_addr, None, tls_settings(tls, &live)?),
         #[cfg(not(feature = "tls"))]
         Some(_) => anyhow::bail!("listen.tls: this nexora-gate was built without TLS (cargo feature `tls`)"),
         None => proxy.add_tcp(&proxy_addr),
@@ -160,15 +160,16 @@ fn start_identity(
     Ok(AuthService::new(runtime, link, hasher, revocations, metrics.clone()))
 }
 
-/// The proxy listener's TLS: the compiled certificate and key (never re-read
-/// here), HTTP/2 offered before HTTP/1.1.
+/// The proxy listener's TLS: the certificate and key of the generation in
+/// force (compiled and checked by the config, never re-read here; a reload
+/// brings a renewed pair), HTTP/2 offered before HTTP/1.1.
 #[cfg(feature = "tls")]
-fn tls_settings(tls: &TlsFiles) -> anyhow::Result<TlsSettings> {
+fn tls_settings(tls: &TlsFiles, live: &Arc<Live>) -> anyhow::Result<TlsSettings> {
     let cert = tls.cert.to_string_lossy();
     let key = tls.key.to_string_lossy();
     // The paths only name the listener in Pingora's messages: the resolver below serves.
     let mut settings = TlsSettings::intermediate(&cert, &key).context("TLS settings for the proxy listener")?;
-    settings.set_cert_resolver(Arc::new(SingleCertAndKey::from(tls.certified.clone())));
+    settings.set_cert_resolver(Arc::new(LiveCertificate::new(live.clone())));
     settings.enable_h2();
     Ok(settings)
 }

@@ -58,8 +58,8 @@ pub struct Config {
     /// The policy evaluated beside the enforced one, never enforced.
     pub shadow: Option<ShadowPolicy>,
     /// The files this config read besides itself and a reload reads again:
-    /// key files and the shadow policy file. Live reload watches them too.
-    /// TLS certificate files are not among them (a restart applies those).
+    /// token key files, the shadow policy file, the listener's certificate
+    /// and key. Live reload watches them too.
     pub inputs: Vec<InputFile>,
 }
 

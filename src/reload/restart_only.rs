@@ -7,7 +7,8 @@
 //! really runs with, and names every key whose value the file changed: the
 //! reloader logs them as "needs a restart". Everything else in the file
 //! (routes, roles, upstreams, keys, identity headers, auth prefix, limits…)
-//! takes effect with the new generation.
+//! takes effect with the new generation, and so does a renewed listener
+//! certificate: new content in the same `listen.tls` files.
 
 use crate::config::Config;
 
@@ -36,7 +37,15 @@ pub fn keep_running_values(running: &Config, next: &mut Config) -> Vec<&'static 
     keep("listen.proxy", old.proxy != new.proxy);
     keep("listen.admin", old.admin != new.admin);
     keep("listen.tls", tls_files(old) != tls_files(new));
+    // The same certificate files: what they hold now (a renewal) serves.
+    let renewed = match (&old.tls, &new.tls) {
+        (Some(_), Some(tls)) if tls_files(old) == tls_files(new) => Some(tls.certified.clone()),
+        _ => None,
+    };
     *new = old.clone();
+    if let (Some(tls), Some(certified)) = (new.tls.as_mut(), renewed) {
+        tls.certified = certified;
+    }
 
     let (old, new) = (&running.database, &mut next.database);
     keep("database.url", old.url != new.url);
@@ -128,5 +137,35 @@ routes:
         assert_eq!(next.server.trusted_proxies[0].to_string(), "10.0.0.0/8");
         assert_eq!(next.auth.prefix, "/identity");
         assert!(next.logging.access_log);
+    }
+
+    #[cfg(feature = "tls")]
+    #[test]
+    fn a_renewed_certificate_in_the_same_files_applies_and_other_files_wait_for_a_restart() {
+        let dir = tempfile::tempdir().unwrap();
+        let write_pair = |name: &str| {
+            let ck = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
+            std::fs::write(dir.path().join(format!("{name}.pem")), ck.cert.pem()).unwrap();
+            std::fs::write(dir.path().join(format!("{name}.key")), ck.key_pair.serialize_pem()).unwrap();
+            ck.cert.der().clone()
+        };
+        let with_tls = |name: &str| {
+            let d = dir.path().display();
+            BASE.replace("admin: 127.0.0.1:9901 }", &format!("admin: 127.0.0.1:9901, tls: {{ cert: {d}/{name}.pem, key: {d}/{name}.key }} }}"))
+        };
+        let served = |config: &Config| config.listen.tls.as_ref().unwrap().certified.cert[0].clone();
+        let first = write_pair("gw");
+        let running = load(&with_tls("gw"));
+        assert_eq!(served(&running), first);
+
+        let renewed = write_pair("gw");
+        let mut next = load(&with_tls("gw"));
+        assert!(keep_running_values(&running, &mut next).is_empty());
+        assert_eq!(served(&next), renewed);
+
+        write_pair("other");
+        let mut moved = load(&with_tls("other"));
+        assert_eq!(keep_running_values(&running, &mut moved), ["listen.tls"]);
+        assert_eq!(served(&moved), first, "new paths need a restart: the running pair stays");
     }
 }

@@ -121,3 +121,29 @@ fn check_locates_a_certificate_that_cannot_be_read() {
     let expected = format!("{file}:6:16: listen.tls.cert: cannot read {}", path.parent().unwrap().join("missing/gw.pem").display());
     assert!(stderr.contains(&expected), "expected {expected:?} in:\n{stderr}");
 }
+
+#[test]
+fn a_renewed_certificate_serves_once_its_files_are_replaced() {
+    let up = Upstream::start(Behaviour::Ok);
+    let first = TestCert::new();
+    let gw = tls_gateway(&up, &first);
+    // A fresh client each time, so each call is a new handshake.
+    let get = |trusting: &TestCert| trusting.agent().get(&https_url(&gw, "/api/products/1")).call().map(|r| r.status()).map_err(|e| e.to_string());
+    assert_eq!(get(&first).unwrap(), 200);
+    // Past the reload service's first look (250 ms after start): only the watch can see what follows.
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+
+    // The renewal moved over the files the config names, key first.
+    let renewed = TestCert::new();
+    std::fs::rename(&renewed.key_path, &first.key_path).unwrap();
+    std::fs::rename(&renewed.cert_path, &first.cert_path).unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    while get(&renewed).ok() != Some(200) {
+        assert!(std::time::Instant::now() < deadline, "the renewed certificate never served; log:\n{}", gw.log());
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert!(get(&first).is_err(), "the replaced certificate is still served");
+    let reloaded = r#"nexora_policy_reloads_total{result="ok"}"#;
+    assert!(gw.metrics().lines().any(|l| l.starts_with(reloaded) && !l.ends_with(" 0")), "{}", gw.metrics());
+    assert!(!gw.log().contains("listen.tls changed"), "{}", gw.log());
+}

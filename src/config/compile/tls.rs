@@ -144,7 +144,10 @@ impl Compiler<'_> {
 
     fn read_pem(&mut self, at: &str, path: &Path) -> Option<Vec<u8>> {
         match read_capped(path, MAX_KEY_BYTES) {
-            Ok(bytes) => Some(bytes),
+            Ok(bytes) => {
+                self.depends_on(path, &bytes);
+                Some(bytes)
+            }
             Err(e) => {
                 self.error(at, format!("cannot read {}: {e}", path.display()));
                 None
