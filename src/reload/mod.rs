@@ -177,9 +177,10 @@ impl Reloader {
         let outcome = self.try_reload(read).await;
         match &outcome {
             Ok(id) => {
-                self.metrics.policy_reloads.with_label_values(&["ok"]).inc();
+                // The gauges first: whoever sees the count go up also sees them.
                 self.metrics.config_generation.set(i64::try_from(*id).unwrap_or(i64::MAX));
                 self.metrics.config_last_reload_success.set(unix_seconds());
+                self.metrics.policy_reloads.with_label_values(&["ok"]).inc();
                 tracing::info!(generation = id, trigger = trigger.as_str(), file = %self.path.display(), "config reloaded");
             }
             Err(e) => {
