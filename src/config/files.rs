@@ -7,6 +7,8 @@ use std::fs::File;
 use std::io::{self, Read};
 use std::path::Path;
 
+use sha2::{Digest, Sha256};
+
 /// The largest config or shadow policy file read (a policy of thousands of
 /// rules is well under 1 MiB).
 pub(crate) const MAX_CONFIG_BYTES: u64 = 4 << 20;
@@ -14,6 +16,12 @@ pub(crate) const MAX_CONFIG_BYTES: u64 = 4 << 20;
 /// The largest key or certificate file read (a PEM chain of a dozen
 /// certificates is about 20 KiB).
 pub(crate) const MAX_KEY_BYTES: u64 = 1 << 20;
+
+/// SHA-256 of a file's content: what a compiled config records of each file it
+/// read ([`super::InputFile`]) and what live reload compares it with.
+pub fn content_digest(bytes: &[u8]) -> [u8; 32] {
+    Sha256::digest(bytes).into()
+}
 
 /// The whole file at `path`, refused when larger than `limit` bytes.
 pub(crate) fn read_capped(path: &Path, limit: u64) -> io::Result<Vec<u8>> {

@@ -30,6 +30,7 @@ mod deserialize;
 mod duration;
 mod error;
 mod files;
+pub use files::content_digest;
 mod interpolate;
 mod documents;
 mod line_breaks;

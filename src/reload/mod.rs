@@ -126,11 +126,6 @@ impl Reloader {
         Reloader { path, live, metrics, initial }
     }
 
-    /// The config file.
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
     /// The files' content when this reloader was made.
     pub fn initial_fingerprint(&self) -> Fingerprint {
         self.initial.clone()
@@ -139,14 +134,18 @@ impl Reloader {
     /// The files a change of which may change the config: the config file,
     /// then the inputs of the generation in force (key files, shadow policy).
     pub fn watched_files(&self) -> Vec<PathBuf> {
-        let current = self.live.current();
-        std::iter::once(self.path.clone()).chain(current.config.inputs.iter().map(|i| i.path.clone())).collect()
+        std::iter::once(self.path.clone()).chain(self.input_paths()).collect()
+    }
+
+    /// The files the generation in force read besides the config.
+    fn input_paths(&self) -> Vec<PathBuf> {
+        self.live.current().config.inputs.iter().map(|i| i.path.clone()).collect()
     }
 
     /// Reads the config file and the inputs of the generation in force.
     pub async fn look(&self) -> Look {
         let read = tokio::fs::read(&self.path).await;
-        let inputs: Vec<PathBuf> = self.live.current().config.inputs.iter().map(|i| i.path.clone()).collect();
+        let inputs = self.input_paths();
         let mut digests = Vec::with_capacity(inputs.len());
         for path in &inputs {
             digests.push(digest(&tokio::fs::read(path).await));

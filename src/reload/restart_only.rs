@@ -38,10 +38,7 @@ pub fn keep_running_values(running: &Config, next: &mut Config) -> Vec<&'static 
     keep("listen.admin", old.admin != new.admin);
     keep("listen.tls", tls_files(old) != tls_files(new));
     // The same certificate files: what they hold now (a renewal) serves.
-    let renewed = match (&old.tls, &new.tls) {
-        (Some(_), Some(tls)) if tls_files(old) == tls_files(new) => Some(tls.certified.clone()),
-        _ => None,
-    };
+    let renewed = new.tls.as_ref().filter(|_| tls_files(old) == tls_files(new)).map(|tls| tls.certified.clone());
     *new = old.clone();
     if let (Some(tls), Some(certified)) = (new.tls.as_mut(), renewed) {
         tls.certified = certified;

@@ -21,9 +21,10 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use notify::{Event, EventKind, RecommendedWatcher, RecursiveMode, Watcher};
-use sha2::{Digest, Sha256};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
+
+use crate::config::content_digest;
 
 /// How long the directory must be quiet before the file is read.
 pub const QUIET: Duration = Duration::from_millis(250);
@@ -66,9 +67,10 @@ impl Debounce {
     }
 }
 
-/// SHA-256 of a file's bytes as read, or None when it could not be read.
+/// The digest of a file's bytes as read (the one the compiled config records),
+/// or None when it could not be read.
 pub fn digest(read: &std::io::Result<Vec<u8>>) -> Option<[u8; 32]> {
-    read.as_ref().ok().map(|bytes| Sha256::digest(bytes).into())
+    read.as_ref().ok().map(|bytes| content_digest(bytes))
 }
 
 /// What the config file and its input files held when looked at: the
@@ -85,11 +87,6 @@ impl Fingerprint {
     /// The fingerprint of the config's digest and its inputs' digests.
     pub fn new(config: Option<[u8; 32]>, inputs: Vec<Option<[u8; 32]>>) -> Fingerprint {
         Fingerprint { config, inputs }
-    }
-
-    /// The fingerprint of a read of the config file alone.
-    pub fn of(read: &std::io::Result<Vec<u8>>) -> Fingerprint {
-        Fingerprint::new(digest(read), Vec::new())
     }
 
     /// The config file's digest.
@@ -219,16 +216,21 @@ mod tests {
         assert_eq!(d.deadline(), Some(t0 + ms(1000)));
     }
 
+    /// The fingerprint of a config file read alone, with no inputs.
+    fn config_only(read: &std::io::Result<Vec<u8>>) -> Fingerprint {
+        Fingerprint::new(digest(read), Vec::new())
+    }
+
     #[test]
     fn fingerprint_tells_content_changes_apart() {
-        let a = Fingerprint::of(&Ok(b"roles: [A]\n".to_vec()));
-        let same = Fingerprint::of(&Ok(b"roles: [A]\n".to_vec()));
-        let b = Fingerprint::of(&Ok(b"roles: [B]\n".to_vec()));
-        let gone = Fingerprint::of(&Err(std::io::ErrorKind::NotFound.into()));
+        let a = config_only(&Ok(b"roles: [A]\n".to_vec()));
+        let same = config_only(&Ok(b"roles: [A]\n".to_vec()));
+        let b = config_only(&Ok(b"roles: [B]\n".to_vec()));
+        let gone = config_only(&Err(std::io::ErrorKind::NotFound.into()));
         assert_eq!(a, same);
         assert_ne!(a, b);
         assert_ne!(a, gone);
-        assert_eq!(gone, Fingerprint::of(&Err(std::io::ErrorKind::PermissionDenied.into())));
+        assert_eq!(gone, config_only(&Err(std::io::ErrorKind::PermissionDenied.into())));
     }
 
     #[test]

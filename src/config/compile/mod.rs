@@ -15,8 +15,6 @@ mod tokens;
 
 use std::path::Path;
 
-use sha2::{Digest, Sha256};
-
 use super::raw::RawConfig;
 use super::{
     parse_file, parse_str, Config, ConfigError, ConfigErrors, InputFile, ShadowOrigin, ShadowPolicy, Source,
@@ -162,7 +160,7 @@ impl Compiler<'_> {
     /// Notes that the compiled config depends on `bytes`, as read from `path`.
     fn depends_on(&mut self, path: &Path, bytes: &[u8]) {
         if !self.inputs.iter().any(|input| input.path == path) {
-            self.inputs.push(InputFile { path: path.to_owned(), sha256: Sha256::digest(bytes).into() });
+            self.inputs.push(InputFile { path: path.to_owned(), sha256: super::files::content_digest(bytes) });
         }
     }
 
