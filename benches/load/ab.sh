@@ -28,9 +28,6 @@ trap 'kill $gw $ngx 2>/dev/null; wait 2>/dev/null' EXIT
 sleep 0.5
 mint_tokens "$out/tokens.txt"
 
-# cpu_ticks PID: user + system clock ticks the process has used.
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-
 # measure NAME BINARY ROUND: one gateway, one warm-up, one measured run.
 measure() {
   local name=$1 binary=$2 round=$3 before after result

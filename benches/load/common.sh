@@ -1,15 +1,22 @@
-# Sourced by profile.sh, instructions.sh and idle_memory.sh: what they set up
-# alike. Expects the repository root as the working directory.
+# Sourced by the load scripts (run.sh, ab.sh, new_conns.sh, profile.sh,
+# instructions.sh, idle_memory.sh): what they set up alike. Expects the
+# repository root as the working directory.
 
 export JWT_SECRET=${JWT_SECRET:-bench-secret-please-change-0123456789abcdef}
 
-# The gateway binary: $NEXORA_BIN, else a fresh release build.
+# The gateway binary, as an absolute path: $NEXORA_BIN; else, with PGO=1, the
+# profile-guided build (scripts/build-pgo.sh); else a fresh release build.
 gateway_bin() {
-  if [ -n "${NEXORA_BIN:-}" ]; then echo "$NEXORA_BIN"; return; fi
+  if [ -n "${NEXORA_BIN:-}" ]; then realpath "$NEXORA_BIN"; return; fi
   scripts/install-deps.sh
+  if [ "${PGO:-0}" = 1 ]; then scripts/build-pgo.sh | tail -n1; return; fi
   cargo build --release --bin nexora-gate >/dev/null
-  echo "${CARGO_TARGET_DIR:-target}/release/nexora-gate"
+  # Where cargo put it (CARGO_TARGET_DIR may be relative to the repository root).
+  echo "$(cd "${CARGO_TARGET_DIR:-target}" && pwd)/release/nexora-gate"
 }
+
+# cpu_ticks PID: user + system clock ticks the process (all its threads) has used.
+cpu_ticks() { awk '{sub(/^.*\) /, ""); print $12 + $13}' "/proc/$1/stat"; }
 
 # Writes DIR/nginx.conf: the harness's upstream (one worker, keep-alive, a
 # fixed 96-byte JSON body for any path) listening on 127.0.0.1:PORT.

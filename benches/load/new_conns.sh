@@ -54,9 +54,6 @@ else
   echo "(no $bare: run benches/load/run.sh once to build the harness's bare Pingora)"
 fi
 
-# cpu_ticks PID: user + system clock ticks of the process and its threads.
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-
 # measure NAME ROUND MODE: a warm-up, then DURATION seconds measured.
 measure() {
   local name=$1 round=$2 mode=$3 url before after result

@@ -15,20 +15,12 @@ root=$PWD
 shared=${NEXORA_BENCH_DIR:-$root/../shared/bench}
 work=$root/target/bench-harness
 
+. benches/load/common.sh
 scripts/install-deps.sh
 benches/load/tools.sh
 
-# NEXORA_BIN: a gateway binary built elsewhere (e.g. by scripts/build-pgo.sh);
-# PGO=1 builds the profile-guided one first; otherwise the release build.
-if [ -n "${NEXORA_BIN:-}" ]; then
-  gateway_bin=$(realpath "$NEXORA_BIN")
-elif [ "${PGO:-0}" = 1 ]; then
-  gateway_bin=$(scripts/build-pgo.sh | tail -n1)
-else
-  cargo build --release --bin nexora-gate
-  # Where cargo put it (CARGO_TARGET_DIR may be relative to the repository root).
-  gateway_bin=$(cd "${CARGO_TARGET_DIR:-target}" && pwd)/release/nexora-gate
-fi
+# NEXORA_BIN, PGO=1 or the release build (common.sh).
+gateway_bin=$(gateway_bin)
 mkdir -p "$work"
 # The shared folder is read-only: work on a copy, keeping its build cache.
 rsync -a --exclude target --exclude out "$shared/" "$work/" 2>/dev/null || cp -r "$shared/." "$work/"
