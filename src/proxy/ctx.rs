@@ -70,6 +70,12 @@ impl RequestCtx {
         self.request_id = request_id::mint_value();
     }
 
+    /// Records `denial` as the gateway's own answer to this request.
+    pub(super) fn refuse(&mut self, denial: Denial) -> super::Verdict {
+        self.denial = Some(denial);
+        super::Verdict::Answer(denial)
+    }
+
     /// The request id as a header value.
     pub fn request_id_value(&self) -> HeaderValue {
         self.request_id.clone()
@@ -89,15 +95,21 @@ impl RequestCtx {
 
     /// Updates the metrics and writes the access-log line.
     pub fn record(&self, session: &Session, e: Option<&Error>, metrics: &Metrics) {
-        let Some(gen) = &self.generation else { return };
         let status = session
             .response_written()
             .map_or(0, |r| r.status.as_u16());
+        self.record_outcome(session.req_header().method.as_str(), status, e.is_some(), metrics);
+    }
+
+    /// [`Self::record`] from its parts: the request method, the status
+    /// written to the client (0 when none was) and whether proxying failed.
+    pub fn record_outcome(&self, method: &str, status: u16, failed: bool, metrics: &Metrics) {
+        let Some(gen) = &self.generation else { return };
         let decision = match (self.auth_status, self.denial) {
             (Some(s), _) if s >= 500 => "error",
             (Some(s), _) if s >= 400 => "deny",
             (Some(_), _) => "allow",
-            (None, None) if e.is_none() => "allow",
+            (None, None) if !failed => "allow",
             (None, None) => "error",
             (None, Some(d)) if d.status() >= 500 => "error",
             (None, Some(_)) => "deny",
@@ -113,7 +125,7 @@ impl RequestCtx {
             tracing::info!(
                 target: "access",
                 request_id = self.request_id_str(),
-                method = session.req_header().method.as_str(),
+                method,
                 route = &*route.name,
                 decision,
                 reason = self.denial.map(|d| d.reason()),

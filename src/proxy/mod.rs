@@ -50,7 +50,19 @@ use crate::policy::normalize_path;
 use admit::{admit_path, RequestFacts};
 use respond::Denial;
 
+/// What the gateway makes of a request before any upstream is involved.
+enum Verdict {
+    /// Answered by the gateway itself (400, 401, 403): the denial to send.
+    Answer(Denial),
+    /// Under `auth.prefix` or the JWKS path: the identity service's path.
+    Identity(String),
+    /// Admitted: proxy it, with the normalised path when it differs.
+    Proxy(Option<String>),
+}
+
 /// The proxy application: shared, immutable apart from the generation slot.
+/// Cheap to clone: the fast lane and Pingora's proxy each hold one.
+#[derive(Clone)]
 pub struct Gateway {
     live: Arc<Live>,
     metrics: Metrics,
@@ -62,6 +74,98 @@ impl Gateway {
     /// endpoints through `auth`.
     pub fn new(live: Arc<Live>, metrics: Metrics, auth: AuthService) -> Gateway {
         Gateway { live, metrics, auth }
+    }
+
+    /// What `request_filter` decides, free of Pingora's session so that the
+    /// HTTP/1 fast lane ([`lane`]) decides exactly alike. Records the
+    /// generation, request id, rule, claims and any denial in `ctx`.
+    fn decide(&self, req: &RequestHeader, ctx: &mut RequestCtx) -> Verdict {
+        let gen = self.live.current();
+        ctx.adopt_request_id(req);
+        if !host::host_is_acceptable(req) {
+            ctx.generation = Some(gen);
+            return ctx.refuse(Denial::BadHost);
+        }
+        let path = match normalize_path(req.uri.path()) {
+            Ok(path) => path,
+            Err(e) => {
+                ctx.generation = Some(gen);
+                return ctx.refuse(Denial::BadPath(e));
+            }
+        };
+        if let Some(rest) = AuthService::claims_path(&gen, &path) {
+            let rest = rest.to_owned();
+            ctx.generation = Some(gen);
+            return Verdict::Identity(rest);
+        }
+        let facts = RequestFacts {
+            method: req.method.as_str(),
+            host: request_host(req),
+            raw_path: req.uri.path(),
+            headers: &req.headers,
+            request_id: ctx.request_id_str(),
+        };
+        let revocations = self.auth.revocations();
+        let verdict = admit_path(&gen, &facts, path, unix_now(), &self.metrics, revocations);
+        match verdict {
+            Ok(admitted) => {
+                ctx.rule = admitted.rule;
+                ctx.claims = admitted.claims;
+                ctx.generation = Some(gen);
+                Verdict::Proxy(match admitted.path {
+                    std::borrow::Cow::Owned(path) => Some(path),
+                    std::borrow::Cow::Borrowed(_) => None,
+                })
+            }
+            Err(refused) => {
+                ctx.rule = refused.rule;
+                ctx.claims = refused.claims;
+                ctx.generation = Some(gen);
+                ctx.refuse(refused.denial)
+            }
+        }
+    }
+
+    /// The server an admitted request goes to: its rule's upstream (or the
+    /// default one), round-robin among the healthy servers.
+    fn choose_peer(&self, ctx: &mut RequestCtx) -> Result<Box<HttpPeer>> {
+        let gen = ctx.generation()?;
+        let index = match ctx.rule {
+            Some(rule) => gen.config.rules.rules()[rule].upstream(),
+            None => gen.config.default_upstream.ok_or_else(|| {
+                Error::explain(ErrorType::HTTPStatus(502), "no upstream for unmatched requests")
+            })?,
+        };
+        // Deny rules carry no upstream (index usize::MAX) and never get here;
+        // a checked lookup keeps a policy bug from becoming a panic.
+        let upstream = gen.upstreams.get(index).ok_or_else(|| {
+            Error::explain(ErrorType::HTTPStatus(502), "rule has no upstream")
+        })?;
+        ctx.upstream = Some(upstream.name().clone());
+        upstream
+            .peer()
+            .ok_or_else(|| Error::explain(ErrorType::HTTPStatus(502), "no healthy upstream server"))
+    }
+
+    /// The upstream's copy of the request: forged identity and forwarding
+    /// headers replaced by what the gateway verified, `X-Request-Id` set.
+    /// `peer`: the client's TCP peer address.
+    fn prepare_upstream_request(
+        &self,
+        upstream_request: &mut RequestHeader,
+        peer: Option<std::net::IpAddr>,
+        ctx: &RequestCtx,
+    ) -> Result<()> {
+        let gen = ctx.generation()?;
+        let config = &gen.config;
+        let tls = config.listen.tls.is_some();
+        forwarded::apply(upstream_request, peer, &config.server.trusted_proxies, tls)?;
+        config.identity_headers.apply(upstream_request, ctx.claims.as_deref())?;
+        if !config.forward_authorization {
+            upstream_request.remove_header(&http::header::AUTHORIZATION);
+        }
+        upstream_request.insert_header(headers::request_id_wire(), ctx.request_id_value())?;
+        Ok(())
     }
 }
 
@@ -93,63 +197,23 @@ impl ProxyHttp for Gateway {
     }
 
     async fn request_filter(&self, session: &mut Session, ctx: &mut RequestCtx) -> Result<bool> {
-        let gen = self.live.current();
-        ctx.adopt_request_id(session.req_header());
-        let req = session.req_header();
-        if !host::host_is_acceptable(req) {
-            ctx.denial = Some(Denial::BadHost);
-            ctx.generation = Some(gen);
-            respond::send(session, Denial::BadHost, ctx.request_id_str()).await?;
-            return Ok(true);
-        }
-        let path = match normalize_path(req.uri.path()) {
-            Ok(path) => path,
-            Err(e) => {
-                let denial = Denial::BadPath(e);
-                ctx.denial = Some(denial);
-                ctx.generation = Some(gen);
+        match self.decide(session.req_header(), ctx) {
+            Verdict::Answer(denial) => {
                 respond::send(session, denial, ctx.request_id_str()).await?;
-                return Ok(true);
+                Ok(true)
             }
-        };
-        if let Some(rest) = AuthService::claims_path(&gen, &path) {
-            let rest = rest.to_owned();
-            ctx.generation = Some(gen.clone());
-            auth_route::serve(&self.auth, session, ctx, gen, rest).await?;
-            return Ok(true);
-        }
-        let facts = RequestFacts {
-            method: req.method.as_str(),
-            host: request_host(req),
-            raw_path: req.uri.path(),
-            headers: &req.headers,
-            request_id: ctx.request_id_str(),
-        };
-        let revocations = self.auth.revocations();
-        let verdict = admit_path(&gen, &facts, path, unix_now(), &self.metrics, revocations);
-        let rewritten = match verdict {
-            Ok(admitted) => {
-                ctx.rule = admitted.rule;
-                ctx.claims = admitted.claims;
-                match admitted.path {
-                    std::borrow::Cow::Owned(path) => Some(path),
-                    std::borrow::Cow::Borrowed(_) => None,
+            Verdict::Identity(rest) => {
+                let gen = ctx.generation()?;
+                auth_route::serve(&self.auth, session, ctx, gen, rest).await?;
+                Ok(true)
+            }
+            Verdict::Proxy(rewritten) => {
+                if let Some(path) = rewritten {
+                    rewrite_path(session.req_header_mut(), &path)?;
                 }
+                Ok(false)
             }
-            Err(refused) => {
-                ctx.rule = refused.rule;
-                ctx.claims = refused.claims;
-                ctx.denial = Some(refused.denial);
-                ctx.generation = Some(gen);
-                respond::send(session, refused.denial, ctx.request_id_str()).await?;
-                return Ok(true);
-            }
-        };
-        ctx.generation = Some(gen);
-        if let Some(path) = rewritten {
-            rewrite_path(session.req_header_mut(), &path)?;
         }
-        Ok(false)
     }
 
     async fn upstream_peer(
@@ -157,22 +221,7 @@ impl ProxyHttp for Gateway {
         _session: &mut Session,
         ctx: &mut RequestCtx,
     ) -> Result<Box<HttpPeer>> {
-        let gen = ctx.generation()?;
-        let index = match ctx.rule {
-            Some(rule) => gen.config.rules.rules()[rule].upstream(),
-            None => gen.config.default_upstream.ok_or_else(|| {
-                Error::explain(ErrorType::HTTPStatus(502), "no upstream for unmatched requests")
-            })?,
-        };
-        // Deny rules carry no upstream (index usize::MAX) and never get here;
-        // a checked lookup keeps a policy bug from becoming a panic.
-        let upstream = gen.upstreams.get(index).ok_or_else(|| {
-            Error::explain(ErrorType::HTTPStatus(502), "rule has no upstream")
-        })?;
-        ctx.upstream = Some(upstream.name().clone());
-        upstream
-            .peer()
-            .ok_or_else(|| Error::explain(ErrorType::HTTPStatus(502), "no healthy upstream server"))
+        self.choose_peer(ctx)
     }
 
     fn fail_to_connect(
@@ -193,17 +242,8 @@ impl ProxyHttp for Gateway {
         upstream_request: &mut RequestHeader,
         ctx: &mut RequestCtx,
     ) -> Result<()> {
-        let gen = ctx.generation()?;
-        let config = &gen.config;
         let peer = session.client_addr().and_then(|a| a.as_inet()).map(|a| a.ip());
-        let tls = config.listen.tls.is_some();
-        forwarded::apply(upstream_request, peer, &config.server.trusted_proxies, tls)?;
-        config.identity_headers.apply(upstream_request, ctx.claims.as_deref())?;
-        if !config.forward_authorization {
-            upstream_request.remove_header(&http::header::AUTHORIZATION);
-        }
-        upstream_request.insert_header(headers::request_id_wire(), ctx.request_id_value())?;
-        Ok(())
+        self.prepare_upstream_request(upstream_request, peer, ctx)
     }
 
     async fn response_filter(

@@ -151,10 +151,23 @@ fn path_error_body(e: PathError) -> &'static str {
 /// body; anything else closes it, so a half-read body can never be taken as
 /// the next request.
 pub async fn send(session: &mut Session, denial: Denial, request_id: &str) -> Result<()> {
-    let body = denial.body();
+    let header = denial_header(denial, request_id)?;
+    if denial.status() >= 500 || has_request_body(session) {
+        session.set_keepalive(None);
+    }
+    let head_only = session.req_header().method == http::Method::HEAD;
+    session.write_response_header(header, head_only).await?;
+    if !head_only {
+        session.write_response_body(Some(denial.body()), true).await?;
+    }
+    Ok(())
+}
+
+/// The response header of `denial`'s answer; its body is [`Denial::body`].
+pub(super) fn denial_header(denial: Denial, request_id: &str) -> Result<Box<ResponseHeader>> {
     let mut header = ResponseHeader::build(denial.status(), Some(6))?;
     header.insert_header(http::header::CONTENT_TYPE, "application/json")?;
-    header.insert_header(http::header::CONTENT_LENGTH, body.len())?;
+    header.insert_header(http::header::CONTENT_LENGTH, denial.body().len())?;
     header.insert_header(http::header::CACHE_CONTROL, "no-store")?;
     if denial.status() == 401 {
         header.insert_header(http::header::WWW_AUTHENTICATE, r#"Bearer realm="api""#)?;
@@ -162,15 +175,7 @@ pub async fn send(session: &mut Session, denial: Denial, request_id: &str) -> Re
     if !request_id.is_empty() {
         header.insert_header(super::headers::request_id_wire(), request_id)?;
     }
-    if denial.status() >= 500 || has_request_body(session) {
-        session.set_keepalive(None);
-    }
-    let head_only = session.req_header().method == http::Method::HEAD;
-    session.write_response_header(Box::new(header), head_only).await?;
-    if !head_only {
-        session.write_response_body(Some(body), true).await?;
-    }
-    Ok(())
+    Ok(Box::new(header))
 }
 
 /// Writes an identity endpoint's answer (CONTRACT 3) as the complete response.
