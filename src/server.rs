@@ -44,6 +44,7 @@ use crate::drain::DrainThenExit;
 use crate::echo::EchoApp;
 use crate::generation::{Generation, Live};
 use crate::metrics::Metrics;
+use crate::proxy::lane::ProxyApp;
 use crate::proxy::Gateway;
 use crate::reload::{self, ReloadService, Reloader};
 
@@ -97,11 +98,8 @@ pub fn serve(config: Config, options: ServeOptions) -> anyhow::Result<()> {
     let mut server = Server::new_with_opt_and_conf(opt, pingora_conf);
     server.bootstrap();
 
-    let mut proxy = pingora::proxy::http_proxy_service_with_name(
-        &server.configuration,
-        Gateway::new(live.clone(), metrics.clone(), auth),
-        "nexora proxy",
-    );
+    let gateway = Gateway::new(live.clone(), metrics.clone(), auth);
+    let mut proxy = Service::new("nexora proxy".into(), ProxyApp::new(gateway, &server.configuration));
     match &proxy_tls {
         #[cfg(feature = "tls")]
         Some(tls) => proxy.add_tls_with_settings(&proxy_addr, None, tls_settings(tls, &live)?),

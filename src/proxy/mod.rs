@@ -25,6 +25,7 @@ mod discovery;
 pub mod forwarded;
 pub mod headers;
 mod host;
+pub mod lane;
 mod request_id;
 pub mod respond;
 pub mod shadow;

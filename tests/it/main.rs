@@ -17,6 +17,7 @@ mod auth_users;
 mod cli;
 mod configs;
 mod deploy;
+mod fast_lane;
 mod faults;
 mod hot_path;
 mod identity_headers;

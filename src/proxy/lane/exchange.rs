@@ -1,0 +1,254 @@
+//! One request on the fast lane, start to end: parsed by Pingora's HTTP/1
+//! session, decided by [`Gateway::decide`] (the code `request_filter` runs),
+//! relayed on a pooled upstream connection, logged and counted by
+//! [`RequestCtx::record_outcome`].
+//!
+//! It mirrors what Pingora's proxy does for the same request — the retry
+//! rules (a failed connect, or a reused upstream connection that failed
+//! before answering, is tried again, up to `max_retries`), the response
+//! framing (a close-delimited answer is sent on as chunked), the 502/504
+//! answers of `fail_to_proxy` — without its general machinery. The requests
+//! it gets carry no body ([`super::classify`]), so a retry never has
+//! anything to replay.
+
+use std::net::IpAddr;
+
+use http::header::{CONNECTION, CONTENT_LENGTH, EXPECT, TE, TRANSFER_ENCODING, UPGRADE};
+use http::{Method, Version};
+use pingora::http::{RequestHeader, ResponseHeader};
+use pingora::protocols::http::error_resp::gen_error_response;
+use pingora::protocols::http::v1::server::HttpSession;
+use pingora::upstreams::peer::HttpPeer;
+use pingora::{Error, ErrorType};
+
+use super::super::respond::Denial;
+use super::super::{rewrite_path, upstream_denial, RequestCtx, Verdict};
+use super::ProxyApp;
+use crate::drain::InFlight;
+
+/// How many 1xx answers (other than 101) are skipped before the final one.
+const MAX_INFORMATIONAL: usize = 8;
+
+/// Serves the request whose first bytes `ds` holds as its prefix. Leaves
+/// `ds` reusable only when the exchange ended cleanly.
+pub(super) async fn serve(app: &ProxyApp, ds: &mut HttpSession) {
+    match ds.read_request().await {
+        Ok(Some(_)) => {}
+        Ok(None) => return ds.set_server_keepalive(None),
+        Err(_) => return refuse_syntax(ds).await,
+    }
+    if !still_plain(ds.req_header()) {
+        // The classifier and Pingora's parser disagree about this request:
+        // neither path may guess. Close without an answer.
+        tracing::warn!("fast lane: request head parsed differently than classified; closing");
+        return ds.set_server_keepalive(None);
+    }
+    let gateway = &app.gateway;
+    let mut ctx = RequestCtx::new();
+    ctx.in_flight = Some(InFlight::enter(&gateway.metrics.requests_in_flight));
+    let failed = match gateway.decide(ds.req_header(), &mut ctx) {
+        Verdict::Answer(denial) => answer(ds, denial, &ctx).await.is_err(),
+        Verdict::Identity(_) => {
+            // The classifier keeps identity paths off the lane; should one
+            // arrive anyway it is refused, never proxied.
+            ds.set_server_keepalive(None);
+            ctx.denial = Some(Denial::BadTarget);
+            answer(ds, Denial::BadTarget, &ctx).await.is_err()
+        }
+        Verdict::Proxy(rewritten) => match relay(app, ds, &mut ctx, rewritten).await {
+            Ok(()) => false,
+            Err(e) => {
+                fail(app, ds, &mut ctx, &e).await;
+                true
+            }
+        },
+    };
+    let status = ds.response_written().map_or(0, |r| r.status.as_u16());
+    ctx.record_outcome(ds.req_header().method.as_str(), status, failed, &gateway.metrics);
+}
+
+/// A GET or HEAD over HTTP/1.1 with no body, upgrade or expectation: what
+/// [`super::classify`] promised, checked on Pingora's parse.
+fn still_plain(req: &RequestHeader) -> bool {
+    (req.method == Method::GET || req.method == Method::HEAD)
+        && req.version == Version::HTTP_11
+        && [CONTENT_LENGTH, TRANSFER_ENCODING, UPGRADE, EXPECT, TE]
+            .iter()
+            .all(|name| !req.headers.contains_key(name))
+}
+
+/// Pingora's answer to a request head it cannot parse: 400, then close.
+async fn refuse_syntax(ds: &mut HttpSession) {
+    ds.set_server_keepalive(None);
+    if ds.write_response_header(Box::new(gen_error_response(400))).await.is_ok() {
+        let _ = ds.finish_body().await;
+    }
+}
+
+/// Writes `denial` as the whole answer (the fast lane's `respond::send`).
+async fn answer(ds: &mut HttpSession, denial: Denial, ctx: &RequestCtx) -> pingora::Result<()> {
+    let header = super::super::respond::denial_header(denial, ctx.request_id_str())?;
+    if denial.status() >= 500 {
+        ds.set_server_keepalive(None);
+    }
+    ds.write_response_header(header).await?;
+    if ds.req_header().method != Method::HEAD {
+        ds.write_body(&denial.body()).await?;
+    }
+    ds.finish_body().await?;
+    Ok(())
+}
+
+/// Proxies the admitted request, trying again where Pingora's proxy would.
+async fn relay(
+    app: &ProxyApp,
+    ds: &mut HttpSession,
+    ctx: &mut RequestCtx,
+    rewritten: Option<String>,
+) -> pingora::Result<()> {
+    if let Some(path) = rewritten {
+        rewrite_path(ds.req_header_mut(), &path)?;
+    }
+    let client_ip = ds.client_addr().and_then(|a| a.as_inet()).map(|a| a.ip());
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        let peer = app.gateway.choose_peer(ctx)?;
+        match attempt(app, ds, ctx, &peer, client_ip).await {
+            Ok(()) => return Ok(()),
+            Err(Attempt { error, retry }) if retry && tries < app.max_tries => {
+                tracing::debug!(%error, tries, "fast lane: trying the upstream again");
+            }
+            Err(Attempt { error, .. }) => return Err(error),
+        }
+    }
+}
+
+/// Why one try failed, and whether another may be made.
+struct Attempt {
+    error: Box<Error>,
+    retry: bool,
+}
+
+impl Attempt {
+    fn upstream(error: Box<Error>, retry: bool) -> Attempt {
+        Attempt { error: error.into_up(), retry }
+    }
+}
+
+/// One try on one upstream server. Nothing has reached the client when it
+/// fails with `retry` set.
+async fn attempt(
+    app: &ProxyApp,
+    ds: &mut HttpSession,
+    ctx: &RequestCtx,
+    peer: &HttpPeer,
+    client_ip: Option<IpAddr>,
+) -> Result<(), Attempt> {
+    let (mut up, reused) = app
+        .upstreams
+        .get_http_session(peer)
+        .await
+        .map_err(|e| Attempt::upstream(e, true))?;
+    up.read_timeout = peer.options.read_timeout;
+    up.write_timeout = peer.options.write_timeout;
+
+    let mut req = Box::new(ds.req_header().clone());
+    req.remove_header(&CONNECTION);
+    app.gateway
+        .prepare_upstream_request(&mut req, client_ip, ctx)
+        .map_err(|error| Attempt { error, retry: false })?;
+    up.write_request_header(req).await.map_err(|e| Attempt::upstream(e, reused))?;
+
+    // While the upstream thinks, watch the client: one that hangs up ends
+    // the request (status 0), as on Pingora's path.
+    let mut resp = tokio::select! {
+        biased;
+        resp = final_response(&mut up) => resp.map_err(|e| Attempt::upstream(e, reused))?,
+        gone = ds.read_body_or_idle(true) => {
+            let error = match gone {
+                Err(e) => e,
+                Ok(_) => Error::explain(ErrorType::ConnectionClosed, "client sent data while waiting"),
+            };
+            return Err(Attempt { error: error.into_down(), retry: false });
+        }
+    };
+    frame_for_client(&mut resp, ds.req_header().method == Method::HEAD)
+        .map_err(|error| Attempt { error, retry: false })?;
+    resp.insert_header(super::super::headers::request_id_wire(), ctx.request_id_value())
+        .map_err(|error| Attempt { error, retry: false })?;
+    // From here on the client has (part of) an answer: no more tries.
+    ds.write_response_header(resp).await.map_err(|e| Attempt { error: e.into_down(), retry: false })?;
+    while let Some(chunk) = up.read_body_bytes().await.map_err(|e| Attempt::upstream(e, false))? {
+        ds.write_body(&chunk).await.map_err(|e| Attempt { error: e.into_down(), retry: false })?;
+    }
+    ds.finish_body().await.map_err(|e| Attempt { error: e.into_down(), retry: false })?;
+    app.upstreams.release_http_session(up, peer, peer.options.idle_timeout).await;
+    Ok(())
+}
+
+/// The upstream's final answer, skipping informational ones; a `101` to a
+/// request that asked for no upgrade is the upstream's error.
+async fn final_response(
+    up: &mut pingora::protocols::http::v1::client::HttpSession,
+) -> pingora::Result<Box<ResponseHeader>> {
+    for _ in 0..=MAX_INFORMATIONAL {
+        let resp = up.read_resp_header_parts().await?;
+        if resp.status == 101 {
+            return Error::e_explain(ErrorType::InvalidHTTPHeader, "101 to a request without Upgrade");
+        }
+        if !resp.status.is_informational() {
+            return Ok(resp);
+        }
+    }
+    Error::e_explain(ErrorType::InvalidHTTPHeader, "too many informational responses")
+}
+
+/// Pingora's conversion of a close-delimited answer (HTTP/1.0 style) to
+/// chunked, so that the client's connection can stay open.
+fn frame_for_client(resp: &mut ResponseHeader, head: bool) -> pingora::Result<()> {
+    let no_body = head || matches!(resp.status.as_u16(), 204 | 304);
+    if !no_body
+        && !resp.headers.contains_key(TRANSFER_ENCODING)
+        && !resp.headers.contains_key(CONTENT_LENGTH)
+    {
+        resp.set_version(Version::HTTP_11);
+        resp.insert_header(TRANSFER_ENCODING, "chunked")?;
+    }
+    Ok(())
+}
+
+/// `fail_to_proxy` on the fast lane: the 502/504 JSON answer when the
+/// upstream failed and nothing was sent yet; a closed connection otherwise.
+async fn fail(app: &ProxyApp, ds: &mut HttpSession, ctx: &mut RequestCtx, e: &Error) {
+    ds.set_server_keepalive(None);
+    let Some(denial) = upstream_denial(e) else {
+        return client_failure(ds, e).await;
+    };
+    tracing::error!(error = %e, "fail to proxy");
+    ctx.denial = Some(denial);
+    if let Some(upstream) = &ctx.upstream {
+        app.gateway.metrics.upstream_errors.with_label_values(&[upstream, denial.reason()]).inc();
+    }
+    if ds.response_written().is_none() {
+        let _ = answer(ds, denial, ctx).await;
+    }
+}
+
+/// `client_failure` on the fast lane: a plain status for a fault of the
+/// client's or of the gateway's own (no body of ours), nothing when the
+/// client is gone.
+async fn client_failure(ds: &mut HttpSession, e: &Error) {
+    let code = match e.etype() {
+        ErrorType::HTTPStatus(code) => *code,
+        ErrorType::ReadError | ErrorType::WriteError | ErrorType::ConnectionClosed => 0,
+        _ if e.esource() == &pingora::ErrorSource::Downstream => 400,
+        _ => 500,
+    };
+    if code > 0 && ds.response_written().is_none() {
+        tracing::warn!(error = %e, "fast lane: request failed");
+        if ds.write_response_header(Box::new(gen_error_response(code))).await.is_ok() {
+            let _ = ds.finish_body().await;
+        }
+    }
+}
