@@ -1,4 +1,8 @@
-//! The hot path: Pingora's `ProxyHttp` phases for every proxied request.
+//! The hot path. A bodiless HTTP/1 `GET` or `HEAD` — most of a gateway's
+//! traffic — is served by the fast lane ([`lane`]); every other request by
+//! Pingora's `ProxyHttp` phases below. Both decide, answer and log with the
+//! same functions (`Gateway::decide`, `choose_peer`,
+//! `prepare_upstream_request`, [`respond`], [`RequestCtx`]). The phases:
 //!
 //! ```text
 //! request_filter ──► normalise ──► under auth.prefix / JWKS? ──► auth_route
