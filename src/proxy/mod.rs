@@ -152,6 +152,14 @@ impl Gateway {
             .ok_or_else(|| Error::explain(ErrorType::HTTPStatus(502), "no healthy upstream server"))
     }
 
+    /// Records an upstream failure answered with `denial` (502/504), by upstream.
+    fn count_upstream_failure(&self, ctx: &mut RequestCtx, denial: Denial) {
+        ctx.denial = Some(denial);
+        if let Some(upstream) = &ctx.upstream {
+            self.metrics.upstream_errors.with_label_values(&[upstream, denial.reason()]).inc();
+        }
+    }
+
     /// The upstream's copy of the request: forged identity and forwarding
     /// headers replaced by what the gateway verified, `X-Request-Id` set.
     /// `peer`: the client's TCP peer address.
@@ -271,13 +279,7 @@ impl ProxyHttp for Gateway {
             // The client went away or sent something Pingora refused: let it answer.
             return client_failure(session, e).await;
         };
-        ctx.denial = Some(denial);
-        if let Some(upstream) = &ctx.upstream {
-            self.metrics
-                .upstream_errors
-                .with_label_values(&[upstream, denial.reason()])
-                .inc();
-        }
+        self.count_upstream_failure(ctx, denial);
         let code = match respond::send(session, denial, ctx.request_id_str()).await {
             Ok(()) => denial.status(),
             Err(_) => 0,
@@ -334,15 +336,22 @@ fn client_hung_up(e: &Error) -> bool {
     e.esource() == &pingora::ErrorSource::Downstream && e.etype() == &ErrorType::ConnectionClosed
 }
 
-/// Pingora's own handling for errors caused by the client (bad request
-/// syntax, a closed connection): a plain status, no body of ours.
-async fn client_failure(session: &mut Session, e: &Error) -> FailToProxy {
-    let code = match e.etype() {
+/// The plain status for a failure that is not the upstream's: the client's
+/// syntax (400), an explicit status, the gateway's own fault (500), or 0
+/// when the client is gone and nothing can be sent.
+fn client_failure_status(e: &Error) -> u16 {
+    match e.etype() {
         ErrorType::HTTPStatus(code) => *code,
         ErrorType::ReadError | ErrorType::WriteError | ErrorType::ConnectionClosed => 0,
         _ if e.esource() == &pingora::ErrorSource::Downstream => 400,
         _ => 500,
-    };
+    }
+}
+
+/// Pingora's own handling for errors caused by the client (bad request
+/// syntax, a closed connection): a plain status, no body of ours.
+async fn client_failure(session: &mut Session, e: &Error) -> FailToProxy {
+    let code = client_failure_status(e);
     if code > 0 {
         let _ = session.respond_error(code).await;
     }

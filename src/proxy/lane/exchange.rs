@@ -22,7 +22,7 @@ use pingora::upstreams::peer::HttpPeer;
 use pingora::{Error, ErrorType};
 
 use super::super::respond::Denial;
-use super::super::{rewrite_path, upstream_denial, RequestCtx, Verdict};
+use super::super::{client_failure_status, rewrite_path, upstream_denial, RequestCtx, Verdict};
 use super::ProxyApp;
 use crate::drain::InFlight;
 
@@ -80,7 +80,12 @@ fn still_plain(req: &RequestHeader) -> bool {
 /// Pingora's answer to a request head it cannot parse: 400, then close.
 async fn refuse_syntax(ds: &mut HttpSession) {
     ds.set_server_keepalive(None);
-    if ds.write_response_header(Box::new(gen_error_response(400))).await.is_ok() {
+    plain_status(ds, 400).await;
+}
+
+/// Pingora's bodiless error answer with status `code`.
+async fn plain_status(ds: &mut HttpSession, code: u16) {
+    if ds.write_response_header(Box::new(gen_error_response(code))).await.is_ok() {
         let _ = ds.finish_body().await;
     }
 }
@@ -226,10 +231,7 @@ async fn fail(app: &ProxyApp, ds: &mut HttpSession, ctx: &mut RequestCtx, e: &Er
         return client_failure(ds, e).await;
     };
     tracing::error!(error = %e, "fail to proxy");
-    ctx.denial = Some(denial);
-    if let Some(upstream) = &ctx.upstream {
-        app.gateway.metrics.upstream_errors.with_label_values(&[upstream, denial.reason()]).inc();
-    }
+    app.gateway.count_upstream_failure(ctx, denial);
     if ds.response_written().is_none() {
         let _ = answer(ds, denial, ctx).await;
     }
@@ -239,16 +241,9 @@ async fn fail(app: &ProxyApp, ds: &mut HttpSession, ctx: &mut RequestCtx, e: &Er
 /// client's or of the gateway's own (no body of ours), nothing when the
 /// client is gone.
 async fn client_failure(ds: &mut HttpSession, e: &Error) {
-    let code = match e.etype() {
-        ErrorType::HTTPStatus(code) => *code,
-        ErrorType::ReadError | ErrorType::WriteError | ErrorType::ConnectionClosed => 0,
-        _ if e.esource() == &pingora::ErrorSource::Downstream => 400,
-        _ => 500,
-    };
+    let code = client_failure_status(e);
     if code > 0 && ds.response_written().is_none() {
         tracing::warn!(error = %e, "fast lane: request failed");
-        if ds.write_response_header(Box::new(gen_error_response(code))).await.is_ok() {
-            let _ = ds.finish_body().await;
-        }
+        plain_status(ds, code).await;
     }
 }
