@@ -84,6 +84,12 @@ impl Denial {
         }
     }
 
+    /// Whether the client's connection is closed after this answer: after
+    /// the gateway's own 5xx answers (the upstream side is in doubt).
+    pub fn closes_connection(self) -> bool {
+        self.status() >= 500
+    }
+
     /// The fixed JSON body.
     pub fn body(self) -> Bytes {
         Bytes::from(match self {
@@ -152,7 +158,7 @@ fn path_error_body(e: PathError) -> &'static str {
 /// the next request.
 pub async fn send(session: &mut Session, denial: Denial, request_id: &str) -> Result<()> {
     let header = denial_header(denial, request_id)?;
-    if denial.status() >= 500 || has_request_body(session) {
+    if denial.closes_connection() || has_request_body(session) {
         session.set_keepalive(None);
     }
     let head_only = session.req_header().method == http::Method::HEAD;

@@ -43,16 +43,7 @@ static HEAD_END: LazyLock<memmem::Finder<'static>> = LazyLock::new(|| memmem::Fi
 /// request head that the fast lane may take, as the module doc says.
 /// `gen` tells which paths belong to the identity service.
 pub(super) fn takes(buf: &[u8], gen: &Generation) -> bool {
-    let Some(end) = HEAD_END.find(buf) else { return false };
-    let head = &buf[..end + 2];
-    if !lines_are_crlf(head) {
-        return false;
-    }
-    let Some(line_end) = memchr::memchr(b'\r', head) else { return false };
-    let Some(target) = origin_target(&head[..line_end]) else { return false };
-    if !headers_are_plain(&head[line_end + 2..]) {
-        return false;
-    }
+    let Some(target) = plain_target(buf) else { return false };
     // The identity endpoints read bodies and answer themselves: Pingora's
     // path serves them. A path the normaliser refuses is answered (400) on
     // the fast lane, as on the full path.
@@ -65,6 +56,19 @@ pub(super) fn takes(buf: &[u8], gen: &Generation) -> bool {
         Ok(Err(_)) => true,
         Err(_) => false,
     }
+}
+
+/// The request target when `buf` holds a whole head of the plain shape the
+/// module doc describes; None otherwise. Paths are not looked at here.
+fn plain_target(buf: &[u8]) -> Option<&[u8]> {
+    let end = HEAD_END.find(buf)?;
+    let head = &buf[..end + 2];
+    if !lines_are_crlf(head) {
+        return None;
+    }
+    let line_end = memchr::memchr(b'\r', head)?;
+    let target = origin_target(&head[..line_end])?;
+    headers_are_plain(&head[line_end + 2..]).then_some(target)
 }
 
 /// Every LF is preceded by CR and every CR followed by LF: no line can be
@@ -115,14 +119,7 @@ mod tests {
     use super::*;
 
     fn plain(head: &str) -> bool {
-        // Without a generation: the part of `takes` before the identity check.
-        let buf = head.as_bytes();
-        let Some(end) = memmem::find(buf, b"\r\n\r\n") else { return false };
-        let head = &buf[..end + 2];
-        let line_end = memmem::find(head, b"\r\n").unwrap();
-        lines_are_crlf(head)
-            && origin_target(&head[..line_end]).is_some()
-            && headers_are_plain(&head[line_end + 2..])
+        plain_target(head.as_bytes()).is_some()
     }
 
     #[test]

@@ -93,7 +93,7 @@ async fn plain_status(ds: &mut HttpSession, code: u16) {
 /// Writes `denial` as the whole answer (the fast lane's `respond::send`).
 async fn answer(ds: &mut HttpSession, denial: Denial, ctx: &RequestCtx) -> pingora::Result<()> {
     let header = super::super::respond::denial_header(denial, ctx.request_id_str())?;
-    if denial.status() >= 500 {
+    if denial.closes_connection() {
         ds.set_server_keepalive(None);
     }
     ds.write_response_header(header).await?;

@@ -106,6 +106,7 @@ impl ServerApp for ProxyApp {
         loop {
             let first = self.first_bytes(&mut stream).await?;
             let mut session = HttpSession::new(stream);
+            // Both paths keep this setting: Pingora's wraps the same session.
             session.set_server_keepalive(if *shutdown.borrow() { None } else { Some(KEEPALIVE.as_secs()) });
             let takes = classify::takes(&first, &self.gateway.live.current());
             session.set_pipelined_prefix(first);
@@ -113,10 +114,8 @@ impl ServerApp for ProxyApp {
                 exchange::serve(self, &mut session).await;
                 session.reuse().await.ok().flatten().map(|reusable| reusable.into_parts().0)
             } else {
-                let mut session = ServerSession::H1(session);
-                session.set_keepalive(if *shutdown.borrow() { None } else { Some(KEEPALIVE.as_secs()) });
                 self.full
-                    .process_new_http(session, shutdown)
+                    .process_new_http(ServerSession::H1(session), shutdown)
                     .await
                     .map(|reused| reused.consume().0)
             };
