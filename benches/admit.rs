@@ -15,12 +15,12 @@ use std::path::Path;
 
 use criterion::{criterion_main, Criterion};
 use http::{HeaderMap, HeaderValue};
-use nexora_gate::auth::Revocations;
+use nexora_gate::admission::Revocations;
 use nexora_gate::config::load_str;
 use nexora_gate::generation::Generation;
 use nexora_gate::metrics::Metrics;
-use nexora_gate::proxy::admit::{admit, RequestFacts};
-use nexora_gate::proxy::unix_now;
+use nexora_gate::admission::{admit, RequestFacts};
+use nexora_gate::token::unix_now;
 use nexora_gate::token::Subject;
 
 const KEY: &str = "bench-signing-key-0123456789abcdef0123456789abcdef";

@@ -10,7 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh   # cmake: Pingora builds zlib-ng with it
 
-lines=$(cargo test --test it faults -- --nocapture 2>/dev/null | grep '^RELIABILITY faults ' | sort)
+lines=$(cargo test --test system faults -- --nocapture 2>/dev/null | grep '^RELIABILITY faults ' | sort)
 
 table() {
   echo "| case | requests | errors | lost |"

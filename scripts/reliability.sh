@@ -36,7 +36,7 @@ if [ -z "$from" ]; then
   if [ -z "${NEXORA_TEST_MYSQL_URL:-}" ]; then
     echo "NEXORA_TEST_MYSQL_URL is not set: the scale-out suite will skip" >&2
   fi
-  cargo test --test it -- --nocapture scaleout soak_short 2>&1 | tee "$from"
+  cargo test --test system -- --nocapture scaleout soak_short 2>&1 | tee "$from"
 fi
 grep -oE 'RELIABILITY (scaleout|soak) .*' "$from" | grep -v ' skipped=' > "$work/lines" || true
 if [ ! -s "$work/lines" ]; then

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# The test command (README "Run the tests"): unit tests, the integration
-# suite (real gateway processes on loopback ports), the benches in test mode
-# (each run once, so they cannot rot), doc tests and clippy (warnings are errors).
+# The test command (README "Run the tests"): unit tests of every crate, the
+# integration suite (real gateway processes on loopback ports) with the fast
+# lane on and off, the layer check, the system suites, the benches in test
+# mode (each run once, so they cannot rot), doc tests and clippy (warnings
+# are errors).
 # Tests that need MySQL/MariaDB run when NEXORA_TEST_MYSQL_URL is set
 # (.ci/run sets it); everything else needs nothing but this machine.
 set -euo pipefail
@@ -13,11 +15,19 @@ if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import rest_framework
   python3 -m venv "$venv"
   "$venv/bin/pip" install -q 'django>=5.2,<6' 'djangorestframework>=3.15' 'djangorestframework-simplejwt==5.5.1'
 fi
-cargo test --all-targets "$@"
+# Every crate of the workspace: unit tests, the integration suite, the layer
+# check (tests/layers.rs), benches once each.
+cargo test --workspace --all-targets "$@"
+# The proxy's two drivers must agree: the hot-path and adversarial suites
+# again with `server.fast_lane: false` on every gateway they start.
+NEXORA_TEST_FAST_LANE=off cargo test --test it -- hot_path adversarial
+# The slow and system suites (soak, faults, scale-out), left out of a plain
+# `cargo test`.
+cargo test --test system
 # The lean build without TLS (`--no-default-features`) keeps compiling and
 # refuses TLS settings where they stand.
-cargo test --no-default-features --lib config::compile::tls::build_tests
-cargo test --doc
+cargo test -p nexora-config --no-default-features --lib compile::tls::build_tests
+cargo test --workspace --doc
 # The PGO training workload (scripts/build-pgo.sh) still runs as designed
 # against the gateway of this commit: every identity call answers as
 # expected, the proxy mix is mostly allowed and never a 5xx.
@@ -25,4 +35,5 @@ PGO_TRAIN_SECONDS=2 PGO_IDENTITY_ROUNDS=1 scripts/pgo/train.sh "${CARGO_TARGET_D
 # Lints: a lint that slipped in unnoticed (session 5's needless borrows in token
 # tests) is cheaper to fix the day it is written.
 cargo clippy --version >/dev/null 2>&1 || rustup component add clippy
-cargo clippy --all-targets -- -D warnings
+cargo clippy --workspace --all-targets -- -D warnings
+cargo clippy --test system -- -D warnings

@@ -1,6 +1,6 @@
 //! The admin listener: `/metrics`, `/healthz`, `/readyz`, `/readyz/proxy`.
 //!
-//! `/readyz` is CONTRACT 5's readiness: config loaded and the database
+//! `/readyz` is the readiness of docs/REFERENCE.md#admin-listener: config loaded and the database
 //! reachable. `/readyz/proxy` leaves the database out: the hot path needs no
 //! database, so a load balancer probing it keeps sending traffic to a
 //! gateway whose user store is down (the identity endpoints answer 503 with

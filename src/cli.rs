@@ -1,6 +1,6 @@
 //! The command line: clap types and dispatch to one function per command.
 //!
-//! Exit codes (CONTRACT 1): 0 success, 1 invalid input or config, 2 usage
+//! Exit codes (docs/REFERENCE.md#commands): 0 success, 1 invalid input or config, 2 usage
 //! error (clap's own). Messages go to stderr; results of `check`, `explain`,
 //! `token mint` go to stdout so they can be piped.
 
@@ -13,7 +13,8 @@ use anyhow::{bail, Context};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::config;
-use crate::explain;
+pub mod demo;
+pub mod explain;
 
 mod user;
 use crate::server::{self, ServeOptions};
@@ -356,7 +357,7 @@ fn serve(path: &std::path::Path, args: ServeArgs) -> anyhow::Result<()> {
 
 fn demo(args: DemoArgs) -> anyhow::Result<()> {
     let DemoArgs { listen, admin, echo, data_dir } = args;
-    crate::demo::run(crate::demo::DemoOptions { listen, admin, echo, data_dir })
+    crate::cli::demo::run(crate::cli::demo::DemoOptions { listen, admin, echo, data_dir })
 }
 
 fn check(path: &std::path::Path) -> ExitCode {
@@ -381,7 +382,7 @@ fn mint(path: &std::path::Path, args: MintArgs) -> anyhow::Result<()> {
     let keys = std::sync::Arc::new(token::Keys::new(&config.tokens).context("loading keys")?);
     let issuer = token::Issuer::new(keys, &config.tokens);
     let subject = token::Subject { user_id: &user_id, username: &username, role: &role };
-    let token = issuer.mint_access(&subject, crate::proxy::unix_now(), ttl)?;
+    let token = issuer.mint_access(&subject, crate::token::unix_now(), ttl)?;
     println!("{token}");
     Ok(())
 }

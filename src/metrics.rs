@@ -1,7 +1,7 @@
 //! Prometheus metrics: every family is registered once, here, and handed to
 //! the components that update it.
 //!
-//! Names follow CONTRACT section 5: `nexora_` prefix, `_total` counters,
+//! Names follow docs/REFERENCE.md#metrics: `nexora_` prefix, `_total` counters,
 //! `_seconds` histograms. Label values come from configuration (route names,
 //! upstream names) or from small fixed vocabularies (decision, result): never
 //! from raw paths, user ids or anything else a client controls, so the number
@@ -52,6 +52,10 @@ pub struct Metrics {
     pub config_last_reload_success: IntGauge,
     /// `nexora_requests_in_flight`: proxy-port requests started and not finished.
     pub requests_in_flight: IntGauge,
+    /// `nexora_proxy_connections_total{driver}`: client connections accepted
+    /// on the proxy port, by who serves them: `fast_lane` (HTTP/1, lane on)
+    /// or `full` (Pingora's proxy: HTTP/2, or `server.fast_lane: false`).
+    pub proxy_connections: IntCounterVec,
 }
 
 impl Metrics {
@@ -135,6 +139,11 @@ impl Metrics {
         let requests_in_flight =
             IntGauge::new("nexora_requests_in_flight", "Proxy-port requests started and not finished")?;
         registry.register(Box::new(requests_in_flight.clone()))?;
+        let proxy_connections = IntCounterVec::new(
+            Opts::new("nexora_proxy_connections_total", "Proxy-port connections accepted, by the driver serving them"),
+            &["driver"],
+        )?;
+        registry.register(Box::new(proxy_connections.clone()))?;
 
         Ok(Metrics {
             registry,
@@ -152,6 +161,7 @@ impl Metrics {
             shadow_decisions,
             config_last_reload_success,
             requests_in_flight,
+            proxy_connections,
         })
     }
 

@@ -36,7 +36,8 @@ use crate::listener_cert::LiveCertificate;
 
 use crate::admin::{AdminApp, Readiness};
 use crate::auth::password::PasswordHasher;
-use crate::auth::{AuthRuntime, AuthService, DatabaseLink, Revocations};
+use crate::admission::Revocations;
+use crate::auth::{poll_revocations, AuthRuntime, AuthService, DatabaseLink};
 use crate::config::Config;
 #[cfg(feature = "tls")]
 use crate::config::TlsFiles;
@@ -152,7 +153,7 @@ fn start_identity(
     }
     let revocations = Arc::new(Revocations::new());
     runtime.handle().spawn(link.clone().maintain());
-    runtime.handle().spawn(revocations.clone().poll_forever(link.clone(), live.clone()));
+    runtime.handle().spawn(poll_revocations(revocations.clone(), link.clone(), live.clone()));
     let hasher = PasswordHasher::new(gen.config.auth.argon2)
         .with_max_length(gen.config.auth.password_max_length);
     Ok(AuthService::new(runtime, link, hasher, revocations, metrics.clone()))

@@ -1,29 +1,30 @@
-//! `/auth/decide`: forward-auth (CONTRACT 4.6) for nginx `auth_request`, Traefik
+//! `/auth/decide`: forward-auth (docs/REFERENCE.md#decide) for nginx `auth_request`, Traefik
 //! ForwardAuth and Envoy ext_authz — the decision the hot path would make for the request
 //! described by `X-Forwarded-Method`, `X-Forwarded-Uri` and `X-Forwarded-Host`, with the
 //! client's `Authorization`.
 //!
 //! Those headers are believed only from a peer in `server.trusted_proxies`; any other
-//! peer gets 403 whatever it sends (THREATS §5: oauth2-proxy CVE-2026-40575). With the
+//! peer gets 403 whatever it sends (docs/REFERENCE.md#sec-headers: oauth2-proxy CVE-2026-40575). With the
 //! default empty list, forward-auth is therefore off. The forwarded URI goes through the
 //! same [`admit`] as a proxied request: normalised, matched, verified, revocation-checked.
 
 use http::header::{HeaderName, HeaderValue};
 use http::HeaderMap;
 
-use crate::proxy::admit::{admit, RequestFacts};
-use crate::proxy::forwarded::is_trusted;
+use crate::admission::{admit, RequestFacts};
+use crate::admission::is_trusted;
 use crate::policy::is_host_and_port;
 
 use super::error::AuthError;
-use super::response::{AuthResponse, Empty};
+use super::request::Empty;
+use crate::answer::Answer;
 use super::service::{Call, Shared};
 
 const FORWARDED_METHOD: HeaderName = HeaderName::from_static("x-forwarded-method");
 const FORWARDED_URI: HeaderName = HeaderName::from_static("x-forwarded-uri");
 const FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host");
 
-pub(crate) fn serve(shared: &Shared, call: &Call) -> Result<AuthResponse, AuthError> {
+pub(crate) fn serve(shared: &Shared, call: &Call) -> Result<Answer, AuthError> {
     let config = &call.gen.config;
     let trusted = call
         .req
@@ -48,8 +49,8 @@ pub(crate) fn serve(shared: &Shared, call: &Call) -> Result<AuthResponse, AuthEr
         _ => return Err(AuthError::BadForwardedRequest),
     };
     let request_id = headers
-        .get(crate::proxy::headers::REQUEST_ID)
-        .filter(|v| crate::proxy::headers::is_well_formed_request_id(v.as_bytes()))
+        .get(crate::admission::request_id::REQUEST_ID)
+        .filter(|v| crate::admission::request_id::is_well_formed_request_id(v.as_bytes()))
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
     let facts = RequestFacts {
@@ -67,7 +68,7 @@ pub(crate) fn serve(shared: &Shared, call: &Call) -> Result<AuthResponse, AuthEr
         &shared.revocations,
     ) {
         Ok(admitted) => {
-            let mut response = AuthResponse::json(200, &Empty {});
+            let mut response = Answer::json(200, &Empty {});
             if let Some(claims) = admitted.claims {
                 let names = &config.identity_headers;
                 let mut add = |name: &HeaderName, value: &str| {

@@ -1,18 +1,19 @@
 //! `AuthError`: every way an identity endpoint can fail, and the one `match` that turns
-//! it into a status, headers and a DRF/simplejwt-shaped JSON body (SIMPLEJWT-WIRE §4, §5).
+//! it into an [`Answer`] with a DRF/simplejwt-shaped JSON body (docs/REFERENCE.md#error-bodies);
+//! [`crate::answer`] writes it, with the `WWW-Authenticate` challenge on every 401.
 //!
 //! Bodies never echo internal detail: 500s log theirs (`tracing::error!`) and answer a
 //! fixed text; store outages answer 503 with `Retry-After`.
 
-use http::header::{HeaderName, HeaderValue, ALLOW, RETRY_AFTER, WWW_AUTHENTICATE};
+use http::header::{HeaderValue, ALLOW, RETRY_AFTER};
 use serde::Serialize;
 
-use crate::proxy::respond::Denial;
+use crate::admission::Denial;
 use crate::store::StoreError;
 use crate::token::TokenError;
 
 use super::fields::FieldErrors;
-use super::response::AuthResponse;
+use crate::answer::Answer;
 use super::runtime::RuntimeError;
 
 /// simplejwt's message for a refresh token that was revoked or already used.
@@ -136,23 +137,17 @@ struct NonField<'a> {
 
 impl AuthError {
     /// The complete HTTP answer for this error.
-    pub fn into_response(self) -> AuthResponse {
+    pub fn into_response(self) -> Answer {
         use AuthError as E;
-        let bearer = || {
-            (
-                WWW_AUTHENTICATE,
-                HeaderValue::from_static(r#"Bearer realm="api""#),
-            )
-        };
         match self {
-            E::Invalid(errors) => AuthResponse::json(400, &errors),
-            E::Parse(message) => AuthResponse::json(
+            E::Invalid(errors) => Answer::json(400, &errors),
+            E::Parse(message) => Answer::json(
                 400,
                 &Detail {
                     detail: &format!("JSON parse error - {message}"),
                 },
             ),
-            E::NotAnObject(got) => AuthResponse::json(
+            E::NotAnObject(got) => Answer::json(
                 400,
                 &NonField {
                     non_field_errors: [&format!(
@@ -160,78 +155,61 @@ impl AuthError {
                     )],
                 },
             ),
-            E::UnsupportedMediaType(media) => AuthResponse::json(
+            E::UnsupportedMediaType(media) => Answer::json(
                 415,
                 &Detail {
                     detail: &format!("Unsupported media type \"{media}\" in request."),
                 },
             ),
-            E::PayloadTooLarge => AuthResponse::raw_json(
+            E::PayloadTooLarge => Answer::raw_json(
                 413,
                 r#"{"detail":"Request body is larger than 65536 bytes.","code":"payload_too_large"}"#,
             ),
             E::NotFound => {
-                AuthResponse::raw_json(404, r#"{"detail":"Not found.","code":"not_found"}"#)
+                Answer::raw_json(404, r#"{"detail":"Not found.","code":"not_found"}"#)
             }
-            E::MethodNotAllowed { method, allow } => AuthResponse::json(
+            E::MethodNotAllowed { method, allow } => Answer::json(
                 405,
                 &Detail {
                     detail: &format!("Method \"{method}\" not allowed."),
                 },
             )
             .with_header(ALLOW, HeaderValue::from_static(allow)),
-            E::InvalidCredentials => AuthResponse::raw_json(
+            E::InvalidCredentials => Answer::raw_json(
                 401,
                 r#"{"detail":"No active account found with the given credentials"}"#,
-            )
-            .with_header_pair(bearer()),
-            E::NoActiveAccount => AuthResponse::raw_json(
+            ),
+            E::NoActiveAccount => Answer::raw_json(
                 401,
                 r#"{"detail":"No active account found for the given token."}"#,
-            )
-            .with_header_pair(bearer()),
-            E::TokenNotValid(e) => AuthResponse::json(
+            ),
+            E::TokenNotValid(e) => Answer::json(
                 401,
                 &DetailCode {
                     detail: e.simplejwt_message(),
                     code: "token_not_valid",
                 },
-            )
-            .with_header_pair(bearer()),
-            E::TokenRevoked => AuthResponse::json(
+            ),
+            E::TokenRevoked => Answer::json(
                 401,
                 &DetailCode {
                     detail: BLACKLISTED,
                     code: "token_not_valid",
                 },
-            )
-            .with_header_pair(bearer()),
-            E::Denied(denial) => {
-                let response = AuthResponse {
-                    status: denial.status(),
-                    headers: Vec::new(),
-                    body: denial.body(),
-                };
-                if denial.status() == 401 {
-                    response.with_header_pair(bearer())
-                } else {
-                    response
-                }
-            }
-            E::UserNotFound => AuthResponse::raw_json(
+            ),
+            E::Denied(denial) => Answer::from(denial),
+            E::UserNotFound => Answer::raw_json(
                 401,
                 r#"{"detail":"User not found","code":"user_not_found"}"#,
-            )
-            .with_header_pair(bearer()),
-            E::UserInactive => AuthResponse::raw_json(
+            ),
+            E::UserInactive => Answer::raw_json(
                 401,
                 r#"{"detail":"User is inactive","code":"user_inactive"}"#,
-            )
-            .with_header_pair(bearer()),
+            ),
             E::RateLimited { retry_after } => {
                 let detail =
                     format!("Request was throttled. Expected available in {retry_after} seconds.");
-                AuthResponse::json(
+                Answer::json(
                     429,
                     &DetailCode {
                         detail: &detail,
@@ -240,18 +218,18 @@ impl AuthError {
                 )
                 .with_header(RETRY_AFTER, HeaderValue::from(retry_after))
             }
-            E::UntrustedPeer => AuthResponse::raw_json(
+            E::UntrustedPeer => Answer::raw_json(
                 403,
                 r#"{"detail":"Forward-auth requests are only accepted from trusted proxies.","code":"permission_denied"}"#,
             ),
-            E::BadForwardedRequest => AuthResponse::raw_json(
+            E::BadForwardedRequest => Answer::raw_json(
                 400,
                 r#"{"detail":"X-Forwarded-Method and X-Forwarded-Uri must each be sent once, with a method and an absolute path.","code":"bad_request"}"#,
             ),
             E::Unavailable(detail) => {
                 // The link logs the outage once; per-request detail only when asked for.
                 tracing::debug!(%detail, "identity endpoint answered 503");
-                AuthResponse::raw_json(
+                Answer::raw_json(
                     503,
                     r#"{"detail":"The user store is unavailable. Try again later.","code":"service_unavailable"}"#,
                 )
@@ -259,18 +237,12 @@ impl AuthError {
             }
             E::Internal(detail) => {
                 tracing::error!(%detail, "identity endpoint failed");
-                AuthResponse::raw_json(
+                Answer::raw_json(
                     500,
                     r#"{"detail":"A server error occurred.","code":"server_error"}"#,
                 )
             }
         }
-    }
-}
-
-impl AuthResponse {
-    fn with_header_pair(self, (name, value): (HeaderName, HeaderValue)) -> AuthResponse {
-        self.with_header(name, value)
     }
 }
 
@@ -286,7 +258,8 @@ mod tests {
             &r.body[..],
             br#"{"detail":"No active account found with the given credentials"}"#
         );
-        assert_eq!(r.header("www-authenticate"), Some(r#"Bearer realm="api""#));
+        let head = crate::answer::response_header(&r, "").unwrap();
+        assert_eq!(head.headers["www-authenticate"], r#"Bearer realm="api""#);
 
         let r = AuthError::TokenNotValid(TokenError::Expired).into_response();
         assert_eq!(

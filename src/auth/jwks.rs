@@ -3,15 +3,15 @@
 
 use http::header::{HeaderValue, CACHE_CONTROL};
 
-use super::response::AuthResponse;
+use crate::answer::Answer;
 use super::service::Call;
 
 /// How long clients may cache the document: short, so a key rotation spreads quickly.
 const MAX_AGE: &str = "public, max-age=300";
 
 /// The JWKS document, serialised when the generation was built.
-pub(crate) fn serve(call: &Call) -> AuthResponse {
-    AuthResponse {
+pub(crate) fn serve(call: &Call) -> Answer {
+    Answer {
         status: 200,
         headers: Vec::new(),
         body: call.gen.jwks.clone(),

@@ -17,12 +17,12 @@ use crate::store::User;
 use crate::token::{new_jti, Subject};
 
 use super::body;
-use super::canonical::canonical_username;
+use crate::store::canonical::canonical_username;
 use super::error::AuthError;
 use super::fields::{char_field, CharSpec, FieldErrors};
 use super::password::Verification;
 use super::rate_limit::Scope;
-use super::response::AuthResponse;
+use crate::answer::Answer;
 use super::service::{Call, Shared};
 
 /// simplejwt's key order: refresh first.
@@ -32,7 +32,7 @@ struct TokenPair<'a> {
     access: &'a str,
 }
 
-pub(crate) async fn serve(shared: &Shared, call: &Call) -> Result<AuthResponse, AuthError> {
+pub(crate) async fn serve(shared: &Shared, call: &Call) -> Result<Answer, AuthError> {
     let outcome = login(shared, call).await;
     let label = match &outcome {
         Ok(_) => "ok",
@@ -46,7 +46,7 @@ pub(crate) async fn serve(shared: &Shared, call: &Call) -> Result<AuthResponse, 
     outcome
 }
 
-async fn login(shared: &Shared, call: &Call) -> Result<AuthResponse, AuthError> {
+async fn login(shared: &Shared, call: &Call) -> Result<Answer, AuthError> {
     let form = body::parse(&call.req.headers, &call.req.body)?;
     let mut errors = FieldErrors::new(&["username", "password"]);
     let username = char_field(&form, "username", CharSpec::REQUIRED, &mut errors);
@@ -78,7 +78,7 @@ async fn login(shared: &Shared, call: &Call) -> Result<AuthResponse, AuthError> 
     };
     let too_long = password.len() > call.gen.config.auth.password_max_length;
     let verification = if too_long {
-        // Refused before hashing (THREATS §6); the same answer as any wrong password.
+        // Refused before hashing (docs/REFERENCE.md#sec-passwords); the same answer as any wrong password.
         Verification {
             ok: false,
             needs_rehash: false,
@@ -105,7 +105,7 @@ async fn login(shared: &Shared, call: &Call) -> Result<AuthResponse, AuthError> 
     }
     touch(&store, &user).await;
     let (refresh, access) = issue_pair(shared, call, &store, &user).await?;
-    Ok(AuthResponse::json(
+    Ok(Answer::json(
         200,
         &TokenPair {
             refresh: &refresh,

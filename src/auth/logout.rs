@@ -15,11 +15,12 @@ use super::body;
 use super::error::AuthError;
 use super::fields::{bool_field, char_field, CharSpec, FieldErrors, REQUIRED};
 use super::principal;
-use super::response::{AuthResponse, Empty};
+use super::request::Empty;
+use crate::answer::Answer;
 use super::service::{Call, Shared};
 use crate::token::TokenError;
 
-pub(crate) async fn serve(shared: &Shared, call: &Call) -> Result<AuthResponse, AuthError> {
+pub(crate) async fn serve(shared: &Shared, call: &Call) -> Result<Answer, AuthError> {
     let form = body::parse(&call.req.headers, &call.req.body)?;
     let mut errors = FieldErrors::new(&["refresh", "all"]);
     let optional = CharSpec {
@@ -54,7 +55,7 @@ pub(crate) async fn serve(shared: &Shared, call: &Call) -> Result<AuthResponse, 
                     None => tokens.revoke(&claims.jti).await.map(drop),
                 }
                 .map_err(observe)?;
-                return Ok(AuthResponse::json(200, &Empty {}));
+                return Ok(Answer::json(200, &Empty {}));
             }
             user_id
         }
@@ -73,5 +74,5 @@ pub(crate) async fn serve(shared: &Shared, call: &Call) -> Result<AuthResponse, 
     }
     shared.revocations.note(user_id, now);
     tracing::info!(user_id, "logged out everywhere");
-    Ok(AuthResponse::json(200, &Empty {}))
+    Ok(Answer::json(200, &Empty {}))
 }

@@ -4,7 +4,7 @@
 //! revocation map the hot path reads.
 //!
 //! No Pingora here: `proxy/` reads the (size-limited) body into an [`AuthRequest`] and
-//! writes the [`AuthResponse`], so every endpoint is plain async Rust.
+//! writes the [`Answer`], so every endpoint is plain async Rust.
 //!
 //! ```text
 //! proxy ─AuthRequest─▶ AuthService::handle ─ route ─┬─ jwks, verify, decide: inline (no I/O)
@@ -19,7 +19,6 @@
 //! - `canonical.rs`, `password.rs`, `validate_password.rs`: usernames, hashing, policy.
 
 pub mod body;
-pub mod canonical;
 mod decide;
 pub mod error;
 pub mod fields;
@@ -33,7 +32,7 @@ mod principal;
 pub mod rate_limit;
 mod refresh;
 mod register;
-pub mod response;
+pub mod request;
 pub mod revocation;
 pub mod runtime;
 mod service;
@@ -47,7 +46,8 @@ mod verify;
 pub use error::AuthError;
 pub use link::DatabaseLink;
 pub use rate_limit::{RateLimit, RateLimiter};
-pub use response::{AuthRequest, AuthResponse};
-pub use revocation::Revocations;
+pub use request::AuthRequest;
+pub use crate::answer::Answer;
+pub use revocation::poll_revocations;
 pub use runtime::{AuthRuntime, RuntimeError};
 pub use service::{AuthService, JWKS_PATH};

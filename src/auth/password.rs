@@ -8,7 +8,7 @@
 //! `memory_kib`. Passwords
 //! longer than the maximum are refused before any work. Unknown users, unusable (`!…`)
 //! and unreadable hashes are verified against a dummy hash made with the current
-//! parameters, so they cost what a wrong password costs (THREATS §6, §7).
+//! parameters, so they cost what a wrong password costs (docs/REFERENCE.md#sec-passwords, docs/REFERENCE.md#sec-rate-limits).
 
 mod django;
 mod pool;
@@ -34,23 +34,7 @@ const MAX_STORED_MEMORY_KIB: u32 = 256 * 1024;
 /// Largest argon2 pass count a stored hash may ask for.
 const MAX_STORED_ITERATIONS: u32 = 16;
 
-/// argon2id cost parameters (`auth.password.argon2`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Argon2Params {
-    /// Memory in KiB. OWASP: 19456 (19 MiB).
-    pub memory_kib: u32,
-    /// Passes over memory. OWASP: 2.
-    pub iterations: u32,
-    /// Lanes. OWASP: 1.
-    pub parallelism: u32,
-}
-
-impl Default for Argon2Params {
-    /// OWASP's recommendation: m=19456 KiB, t=2, p=1.
-    fn default() -> Self {
-        Argon2Params { memory_kib: 19456, iterations: 2, parallelism: 1 }
-    }
-}
+pub use crate::config::Argon2Params;
 
 /// Why hashing or verifying failed (a wrong password is not an error: see
 /// [`Verification::ok`]).

@@ -2,8 +2,8 @@
 //! hot path verifies it (same outcomes, same bodies), then the user row, which must exist,
 //! be active, and not have been revoked after the token was issued.
 
-use crate::proxy::bearer::bearer_token;
-use crate::proxy::respond::Denial;
+use crate::admission::bearer::bearer_token;
+use crate::admission::Denial;
 use crate::store::User;
 
 use super::error::AuthError;

@@ -1,5 +1,5 @@
 //! `RateLimiter`: fixed-window attempt counters for login, refresh and register, keyed
-//! per canonical username (or user id) and per client address (THREATS §7).
+//! per canonical username (or user id) and per client address (docs/REFERENCE.md#sec-rate-limits).
 //!
 //! Keys are built from canonical usernames, so `admin`, `ADMIN` and `ａｄｍｉｎ` share one
 //! budget, and unknown usernames are counted exactly like known ones (a 429 must not
@@ -19,24 +19,7 @@ use super::error::AuthError;
 /// Most windows tracked at once.
 pub const MAX_KEYS: usize = 100_000;
 
-/// The configured budget (`auth.rate_limit`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RateLimit {
-    /// Attempts counted in one window before further ones are refused with 429.
-    pub max_attempts: u32,
-    /// Length of a window; a refused client is told to retry when its window ends.
-    pub window: Duration,
-}
-
-impl Default for RateLimit {
-    /// 5 attempts a minute, the `auth.rate_limit` default.
-    fn default() -> RateLimit {
-        RateLimit {
-            max_attempts: 5,
-            window: Duration::from_secs(60),
-        }
-    }
-}
+pub use crate::config::RateLimit;
 
 /// Which endpoint a counter belongs to (separate budgets).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

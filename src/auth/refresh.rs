@@ -1,5 +1,5 @@
 //! `POST /auth/refresh {"refresh"}`: a new access token and, when `tokens.rotate_refresh`
-//! (the default), a new refresh token in the same family (RFC 9700 §4.14, THREATS §8).
+//! (the default), a new refresh token in the same family (RFC 9700 §4.14, docs/REFERENCE.md#sec-refresh-rotation).
 //!
 //! - The successor is stored by ONE conditional insert inside `RefreshTokenRepo::rotate`
 //!   (unique on the token it replaces), so of any number of parallel refreshes with one
@@ -23,7 +23,7 @@ use super::body;
 use super::error::AuthError;
 use super::fields::{char_field, CharSpec, FieldErrors};
 use super::rate_limit::Scope;
-use super::response::AuthResponse;
+use crate::answer::Answer;
 use super::service::{Call, Shared};
 
 /// simplejwt's order: access, then refresh (only when rotating).
@@ -34,7 +34,7 @@ struct Refreshed<'a> {
     refresh: Option<&'a str>,
 }
 
-pub(crate) async fn serve(shared: &Shared, call: &Call) -> Result<AuthResponse, AuthError> {
+pub(crate) async fn serve(shared: &Shared, call: &Call) -> Result<Answer, AuthError> {
     let mut keys = Vec::with_capacity(2);
     let outcome = refresh(shared, call, &mut keys).await;
     let label = match &outcome {
@@ -59,7 +59,7 @@ async fn refresh(
     shared: &Shared,
     call: &Call,
     keys: &mut Vec<String>,
-) -> Result<AuthResponse, AuthError> {
+) -> Result<Answer, AuthError> {
     let form = body::parse(&call.req.headers, &call.req.body)?;
     let mut errors = FieldErrors::new(&["refresh"]);
     let Some(token) = char_field(&form, "refresh", CharSpec::REQUIRED, &mut errors) else {
@@ -117,7 +117,7 @@ async fn refresh(
         admit_state(&store, state, user.id)
             .await
             .map_err(observe)??;
-        return Ok(AuthResponse::json(
+        return Ok(Answer::json(
             200,
             &Refreshed {
                 access: &access,
@@ -146,7 +146,7 @@ async fn refresh(
         .await
         .map_err(observe)??;
     log_rotation(&claims);
-    Ok(AuthResponse::json(
+    Ok(Answer::json(
         200,
         &Refreshed {
             access: &access,

@@ -13,16 +13,16 @@ use std::time::Instant;
 use chrono::Utc;
 
 use crate::policy::DenyReason;
-use crate::proxy::respond::Denial;
+use crate::admission::Denial;
 use crate::store::{NewUser, User};
 
 use super::body::{self, Form};
-use super::canonical::{canonical_email, canonical_username};
+use crate::store::canonical::{canonical_email, canonical_username};
 use super::error::AuthError;
 use super::fields::{char_field, choice_field, CharSpec, FieldErrors, REQUIRED};
 use super::principal::{self, is_admin};
 use super::rate_limit::Scope;
-use super::response::AuthResponse;
+use crate::answer::Answer;
 use super::service::{Call, Shared};
 use super::user_body::user_response;
 use super::validate_password::{too_long, validate_password};
@@ -33,7 +33,7 @@ const FIELDS: &[&str] = &["username", "email", "password", "role", "phone", "add
 pub(crate) const ADMIN_ROLE: &str = "ADMIN";
 const PHONE_MAX_CHARS: usize = 20;
 
-pub(crate) async fn serve(shared: &Shared, call: &Call) -> Result<AuthResponse, AuthError> {
+pub(crate) async fn serve(shared: &Shared, call: &Call) -> Result<Answer, AuthError> {
     let creator = principal::optional(shared, call).await?;
     let form = body::parse(&call.req.headers, &call.req.body)?;
     let by_admin = creator.as_ref().is_some_and(is_admin);
@@ -61,7 +61,7 @@ pub(crate) async fn create(
     call: &Call,
     form: &Form,
     by_admin: bool,
-) -> Result<AuthResponse, AuthError> {
+) -> Result<Answer, AuthError> {
     let config = &call.gen.config;
     let roles: Vec<&str> = config.roles.names().iter().map(String::as_str).collect();
     let mut errors = FieldErrors::new(FIELDS);

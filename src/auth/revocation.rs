@@ -1,145 +1,31 @@
-//! `Revocations`: every user's revocation point (CONTRACT 4.5) in memory, so the hot path
-//! refuses access tokens issued before it with one lock-free map lookup and no query.
-//!
-//! The map is an `ArcSwap`: readers load the current `Arc` without locking; the poller
-//! (every `tokens.revocation_poll`, on the auth runtime) builds a new map from
-//! `UserRepo::revocation_points` and swaps it in, so every replica converges within one
-//! poll interval. Endpoints on this replica that move a point also [`Revocations::note`]
-//! it at once. Points only ever move forward, so merging keeps the later of two values.
-//!
-//! The rule (THREATS T12): a token is revoked when `iat < revoked_after`. `iat` has whole
-//! seconds, so a token issued in the very second of the revocation survives it; that is
-//! what lets a user log in again right after changing their password.
+//! The revocation poller: every `tokens.revocation_poll`, the points stored in
+//! the user store replace the in-memory map the hot path reads
+//! ([`crate::admission::Revocations`]), so every replica converges within one
+//! poll interval.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use arc_swap::ArcSwap;
-
+use crate::admission::Revocations;
 use crate::generation::Live;
 
 use super::link::DatabaseLink;
 
-/// User id → revocation point (unix seconds).
-#[derive(Debug, Default)]
-pub struct Revocations {
-    points: ArcSwap<HashMap<i64, i64>>,
-}
-
-impl Revocations {
-    /// No user revoked.
-    pub fn new() -> Revocations {
-        Revocations::default()
-    }
-
-    /// Whether a token of `user_id` (the claim's string form) issued at `iat` (unix
-    /// seconds) was issued before the user's revocation point. Lock-free; allocates
-    /// nothing. A `user_id` that is not an integer is never revoked (no such user here).
-    pub fn is_revoked(&self, user_id: &str, iat: u64) -> bool {
-        let points = self.points.load();
-        if points.is_empty() {
-            return false;
-        }
-        let Ok(id) = user_id.parse::<i64>() else {
-            return false;
-        };
-        points
-            .get(&id)
-            .is_some_and(|&after| after > 0 && (iat as i128) < i128::from(after))
-    }
-
-    /// The revocation point of `user_id`, if any (tests, endpoints).
-    pub fn point(&self, user_id: i64) -> Option<i64> {
-        self.points.load().get(&user_id).copied()
-    }
-
-    /// Records a point moved on this replica, before the next poll sees it.
-    pub fn note(&self, user_id: i64, revoked_after: i64) {
-        self.points.rcu(|current| {
-            let mut next = HashMap::clone(current);
-            let entry = next.entry(user_id).or_insert(revoked_after);
-            *entry = (*entry).max(revoked_after);
-            next
-        });
-    }
-
-    /// Installs the points read from the store, keeping any later point noted meanwhile.
-    pub fn replace(&self, loaded: Vec<(i64, i64)>) {
-        self.points.rcu(|current| {
-            let mut next: HashMap<i64, i64> = loaded.iter().copied().collect();
-            for (id, after) in current.iter() {
-                let entry = next.entry(*id).or_insert(*after);
-                *entry = (*entry).max(*after);
-            }
-            next
-        });
-    }
-
-    /// Number of users with a point.
-    pub fn len(&self) -> usize {
-        self.points.load().len()
-    }
-
-    /// True when no user has a point.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    /// Reloads the points every `tokens.revocation_poll` (read from the generation in
-    /// force, so a reload changes the pace) for as long as the process runs. A failed
-    /// load keeps the previous map: verification goes on with the last known points.
-    pub async fn poll_forever(self: Arc<Self>, link: Arc<DatabaseLink>, live: Arc<Live>) {
-        loop {
-            if let Ok(store) = link.store() {
-                match store.users().revocation_points().await {
-                    Ok(points) => self.replace(points),
-                    Err(e) => {
-                        link.observe(&e);
-                        tracing::debug!(error = %e, "revocation points not reloaded");
-                    }
+/// Reloads the points every `tokens.revocation_poll` (read from the generation in
+/// force, so a reload changes the pace) for as long as the process runs. A failed
+/// load keeps the previous map: verification goes on with the last known points.
+pub async fn poll_revocations(revocations: Arc<Revocations>, link: Arc<DatabaseLink>, live: Arc<Live>) {
+    loop {
+        if let Ok(store) = link.store() {
+            match store.users().revocation_points().await {
+                Ok(points) => revocations.replace(points),
+                Err(e) => {
+                    link.observe(&e);
+                    tracing::debug!(error = %e, "revocation points not reloaded");
                 }
             }
-            let every = live.current().config.token_policy.revocation_poll;
-            tokio::time::sleep(every.max(Duration::from_millis(50))).await;
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn both_edges_of_the_revocation_second() {
-        let r = Revocations::new();
-        assert!(!r.is_revoked("7", 0));
-        r.note(7, 1_000);
-        assert!(r.is_revoked("7", 999), "issued the second before: refused");
-        assert!(
-            !r.is_revoked("7", 1_000),
-            "issued in the revocation second: kept"
-        );
-        assert!(!r.is_revoked("7", 1_001));
-        assert!(!r.is_revoked("8", 10), "other users untouched");
-        assert!(!r.is_revoked("seven", 10));
-    }
-
-    #[test]
-    fn points_only_move_forward() {
-        let r = Revocations::new();
-        r.note(1, 500);
-        r.replace(vec![(1, 400), (2, 300)]);
-        assert_eq!(
-            r.point(1),
-            Some(500),
-            "a stale poll does not undo a local revocation"
-        );
-        assert_eq!(r.point(2), Some(300));
-        r.replace(vec![(1, 600)]);
-        assert_eq!(r.point(1), Some(600));
-        assert_eq!(r.point(2), Some(300));
-        r.note(2, 100);
-        assert_eq!(r.point(2), Some(300));
+        let every = live.current().config.token_policy.revocation_poll;
+        tokio::time::sleep(every.max(Duration::from_millis(50))).await;
     }
 }

@@ -1,5 +1,5 @@
 //! `AuthService`: routes an [`AuthRequest`] to its endpoint and turns the outcome into an
-//! [`AuthResponse`] with the security headers every identity answer carries.
+//! [`Answer`] with the security headers every identity answer carries.
 //!
 //! Endpoints that touch the store or hash passwords run on the [`AuthRuntime`]; the
 //! stateless ones (JWKS, verify, decide) run inline on the calling proxy worker. At most
@@ -9,19 +9,20 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use http::header::{HeaderName, HeaderValue, CACHE_CONTROL};
+use http::header::{HeaderName, HeaderValue};
 use http::Method;
 
 use crate::generation::Generation;
 use crate::metrics::Metrics;
-use crate::proxy::unix_now;
+use crate::token::unix_now;
 
 use super::error::AuthError;
 use super::link::DatabaseLink;
 use super::password::PasswordHasher;
 use super::rate_limit::RateLimiter;
-use super::response::{AuthRequest, AuthResponse, Empty};
-use super::revocation::Revocations;
+use super::request::{AuthRequest, Empty};
+use crate::answer::Answer;
+use crate::admission::Revocations;
 use super::runtime::AuthRuntime;
 use super::{decide, jwks, login, logout, me, refresh, register, users, verify};
 
@@ -150,7 +151,7 @@ impl AuthService {
 
     /// Whether `path` (normalised) is served here rather than proxied: `auth.prefix`
     /// itself, anything below it, and the JWKS document.
-    pub fn claims_path<'p>(gen: &Generation, path: &'p str) -> Option<&'p str> {
+    pub fn identity_route<'p>(gen: &Generation, path: &'p str) -> Option<&'p str> {
         if path == JWKS_PATH {
             return Some(path);
         }
@@ -159,7 +160,7 @@ impl AuthService {
     }
 
     /// Answers one request. Never panics outward: a panicking endpoint is a 500.
-    pub async fn handle(&self, gen: &Arc<Generation>, req: AuthRequest) -> AuthResponse {
+    pub async fn handle(&self, gen: &Arc<Generation>, req: AuthRequest) -> Answer {
         let call = Call {
             gen: gen.clone(),
             now: unix_now(),
@@ -172,11 +173,11 @@ impl AuthService {
         with_security_headers(response)
     }
 
-    async fn dispatch(&self, call: Call) -> Result<AuthResponse, AuthError> {
+    async fn dispatch(&self, call: Call) -> Result<Answer, AuthError> {
         let endpoint = Endpoint::parse(&call.req.path).ok_or(AuthError::NotFound)?;
         if call.req.method == Method::OPTIONS {
             if let Some(allow) = endpoint.allow() {
-                return Ok(AuthResponse::json(200, &Empty {})
+                return Ok(Answer::json(200, &Empty {})
                     .with_header(http::header::ALLOW, HeaderValue::from_static(allow)));
             }
         }
@@ -195,7 +196,7 @@ impl AuthService {
     }
 
     /// Runs a store-bound endpoint on the auth runtime, within the in-flight bound.
-    async fn on_runtime(&self, endpoint: Endpoint, call: Call) -> Result<AuthResponse, AuthError> {
+    async fn on_runtime(&self, endpoint: Endpoint, call: Call) -> Result<Answer, AuthError> {
         let shared = &self.shared;
         // Counted until the task ends on the runtime, even if the client goes away first.
         let guard = InFlight(shared.clone());
@@ -227,7 +228,7 @@ async fn run_endpoint(
     shared: &Shared,
     endpoint: Endpoint,
     call: Call,
-) -> Result<AuthResponse, AuthError> {
+) -> Result<Answer, AuthError> {
     let outcome = match endpoint {
         Endpoint::Register => register::serve(shared, &call).await,
         Endpoint::Login => login::serve(shared, &call).await,
@@ -247,14 +248,9 @@ async fn run_endpoint(
     outcome
 }
 
-/// Headers every identity answer carries: nothing here may be cached or framed.
-fn with_security_headers(mut response: AuthResponse) -> AuthResponse {
-    let has_cache_control = response.headers.iter().any(|(n, _)| n == CACHE_CONTROL);
-    if !has_cache_control {
-        response
-            .headers
-            .push((CACHE_CONTROL, HeaderValue::from_static("no-store")));
-    }
+/// Headers every identity answer carries besides the writer's own
+/// ([`crate::answer::response_header`]: no-store unless set): nothing here may be framed or sniffed.
+fn with_security_headers(mut response: Answer) -> Answer {
     let fixed: [(HeaderName, &'static str); 3] = [
         (http::header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
         (http::header::X_FRAME_OPTIONS, "DENY"),

@@ -13,7 +13,9 @@ use crate::metrics::Metrics;
 use crate::store::Store;
 
 use super::password::{Argon2Params, PasswordHasher};
-use super::{AuthRequest, AuthResponse, AuthRuntime, AuthService, DatabaseLink, Revocations};
+use super::{AuthRequest, AuthRuntime, AuthService, DatabaseLink};
+use crate::admission::Revocations;
+use crate::answer::Answer;
 
 const CONFIG: &str = r#"
 listen: { proxy: 127.0.0.1:8080, admin: 127.0.0.1:9901 }
@@ -69,7 +71,7 @@ impl Rig {
         }
     }
 
-    fn call(&self, method: Method, path: &str, body: &str, bearer: Option<&str>) -> AuthResponse {
+    fn call(&self, method: Method, path: &str, body: &str, bearer: Option<&str>) -> Answer {
         let mut headers = HeaderMap::new();
         headers.insert(
             http::header::CONTENT_TYPE,

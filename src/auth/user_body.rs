@@ -1,4 +1,4 @@
-//! The JSON shape of a user (CONTRACT 3): `id, username, email, role, phone, address,
+//! The JSON shape of a user (docs/REFERENCE.md#user-object): `id, username, email, role, phone, address,
 //! is_active, date_joined, last_login`, never the password or its hash.
 //!
 //! Times are ISO 8601 in UTC with a `Z`, as DRF's `DateTimeField` writes them.
@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use crate::store::User;
 
-use super::response::AuthResponse;
+use crate::answer::Answer;
 
 /// A user as the endpoints answer it.
 #[derive(Serialize)]
@@ -42,8 +42,8 @@ impl<'a> UserBody<'a> {
 }
 
 /// `status` with `user` as the body.
-pub(crate) fn user_response(status: u16, user: &User) -> AuthResponse {
-    AuthResponse::json(status, &UserBody::of(user))
+pub(crate) fn user_response(status: u16, user: &User) -> Answer {
+    Answer::json(status, &UserBody::of(user))
 }
 
 fn iso(t: DateTime<Utc>) -> String {

@@ -16,12 +16,12 @@
 use crate::store::{Store, User, UserPatch};
 
 use super::body::{self, parse_query};
-use super::canonical::canonical_email;
+use crate::store::canonical::canonical_email;
 use super::error::AuthError;
 use super::fields::{bool_field, char_field, choice_field, CharSpec, FieldErrors};
 use super::principal;
 use super::register;
-use super::response::AuthResponse;
+use crate::answer::Answer;
 use super::service::{Call, Shared};
 use super::user_body::{user_response, UserBody};
 use super::validate_password::{too_long, validate_password};
@@ -33,7 +33,7 @@ const PATCH_FIELDS: &[&str] = &["email", "password", "role", "phone", "address",
 pub(crate) async fn serve_collection(
     shared: &Shared,
     call: &Call,
-) -> Result<AuthResponse, AuthError> {
+) -> Result<Answer, AuthError> {
     principal::admin(shared, call).await?;
     if call.req.method == http::Method::POST {
         let form = body::parse(&call.req.headers, &call.req.body)?;
@@ -59,14 +59,14 @@ pub(crate) async fn serve_collection(
         .await
         .map_err(|e| observe(shared, e))?;
     let bodies: Vec<UserBody<'_>> = users.iter().map(UserBody::of).collect();
-    Ok(AuthResponse::json(200, &bodies))
+    Ok(Answer::json(200, &bodies))
 }
 
 pub(crate) async fn serve_one(
     shared: &Shared,
     call: &Call,
     id: Option<i64>,
-) -> Result<AuthResponse, AuthError> {
+) -> Result<Answer, AuthError> {
     principal::admin(shared, call).await?;
     let id = id.ok_or(AuthError::NotFound)?;
     let store = shared.link.store()?;
@@ -85,7 +85,7 @@ pub(crate) async fn serve_one(
                 .map_err(|e| observe(shared, e))?;
             revoke_inactive(shared, &store, &mut user, now).await?;
             tracing::info!(user_id = id, "user deactivated");
-            Ok(AuthResponse::empty(204))
+            Ok(Answer::empty(204))
         }
         _ => {
             let user = store
@@ -98,7 +98,7 @@ pub(crate) async fn serve_one(
     }
 }
 
-async fn patch(shared: &Shared, call: &Call, id: i64, now: i64) -> Result<AuthResponse, AuthError> {
+async fn patch(shared: &Shared, call: &Call, id: i64, now: i64) -> Result<Answer, AuthError> {
     let form = body::parse(&call.req.headers, &call.req.body)?;
     let config = &call.gen.config;
     let store = shared.link.store()?;

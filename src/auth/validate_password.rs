@@ -1,6 +1,6 @@
 //! The password policy: Django's four default validators (user-attribute similarity,
 //! minimum length, common passwords, entirely numeric) with DRF's message texts verbatim
-//! (SIMPLEJWT-WIRE §4), plus a maximum length. Pure; the common list is compiled in.
+//! (docs/REFERENCE.md#error-bodies), plus a maximum length. Pure; the common list is compiled in.
 //!
 //! Composition-free, as NIST SP 800-63B asks; lengths count Unicode code points, as
 //! Python's `len` does.

@@ -2,17 +2,18 @@
 //! any type whose signature, times, issuer/audience and `jti` are good; 401
 //! `token_not_valid` otherwise. No store access.
 //!
-//! One addition: a token issued before its user's revocation point (CONTRACT 4.5) is
+//! One addition: a token issued before its user's revocation point (docs/REFERENCE.md#revocation) is
 //! refused here too, from the in-memory map, so a backend asking "is this token still
 //! good?" gets the same answer the hot path gives.
 
 use super::body;
 use super::error::AuthError;
 use super::fields::{char_field, CharSpec, FieldErrors};
-use super::response::{AuthResponse, Empty};
+use super::request::Empty;
+use crate::answer::Answer;
 use super::service::{Call, Shared};
 
-pub(crate) fn serve(shared: &Shared, call: &Call) -> Result<AuthResponse, AuthError> {
+pub(crate) fn serve(shared: &Shared, call: &Call) -> Result<Answer, AuthError> {
     let form = body::parse(&call.req.headers, &call.req.body)?;
     let mut errors = FieldErrors::new(&["token"]);
     let token = char_field(&form, "token", CharSpec::REQUIRED, &mut errors);
@@ -36,5 +37,5 @@ pub(crate) fn serve(shared: &Shared, call: &Call) -> Result<AuthResponse, AuthEr
             return Err(AuthError::TokenRevoked);
         }
     }
-    Ok(AuthResponse::json(200, &Empty {}))
+    Ok(Answer::json(200, &Empty {}))
 }

@@ -12,7 +12,7 @@ use anyhow::{bail, ensure, Context};
 use super::{
     ImportDjangoArgs, ImportFileFormat, UserCommand, UserCreateArgs, UserSetPasswordArgs, UserSetRoleArgs, UserTarget,
 };
-use crate::auth::canonical;
+use crate::store::canonical;
 use crate::auth::password::PasswordHasher;
 use crate::auth::validate_password::{too_long, validate_password};
 use crate::config::Config;

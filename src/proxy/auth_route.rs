@@ -1,7 +1,7 @@
 //! Hands requests for the identity endpoints (`auth.prefix`, `/.well-known/jwks.json`) to
 //! [`AuthService`] instead of the policy: reads the body with a 64 KiB cap (413 beyond
 //! it, before any parsing), works out the
-//! client address, and writes the answer through [`respond::send_auth`]. These requests
+//! client address, and writes the answer through [`answer::send`]. These requests
 //! are never proxied upstream.
 
 use std::net::IpAddr;
@@ -14,10 +14,10 @@ use ipnet::IpNet;
 use pingora::prelude::*;
 
 use crate::auth::body::MAX_BODY_BYTES;
-use crate::auth::{AuthError, AuthRequest, AuthResponse, AuthService};
+use crate::auth::{AuthError, AuthRequest, Answer, AuthService};
 use crate::generation::Generation;
 
-use super::respond;
+use crate::answer;
 use super::RequestCtx;
 
 /// How long a client may take to send an identity request's body.
@@ -54,7 +54,7 @@ pub(super) async fn serve(
             (AuthError::PayloadTooLarge.into_response(), drained)
         }
         Err(BodyRefused::TimedOut) => (
-            AuthResponse::raw_json(
+            Answer::raw_json(
                 408,
                 r#"{"detail":"The request body was not received in time.","code":"request_timeout"}"#,
             ),
@@ -62,7 +62,7 @@ pub(super) async fn serve(
         ),
     };
     ctx.auth_status = Some(response.status);
-    respond::send_auth(session, response, ctx.request_id_str(), consumed).await
+    answer::send(session, &response, ctx.request_id_str(), consumed).await
 }
 
 /// The whole body; over the cap it is refused (and drained when small enough).
@@ -127,7 +127,7 @@ fn client_ip<'a>(
     forwarded_for: impl DoubleEndedIterator<Item = &'a HeaderValue>,
     trusted: &[IpNet],
 ) -> IpAddr {
-    let is_trusted = |ip: &IpAddr| super::forwarded::is_trusted(trusted, *ip);
+    let is_trusted = |ip: &IpAddr| crate::admission::is_trusted(trusted, *ip);
     if !is_trusted(&peer) {
         return peer;
     }

@@ -18,9 +18,8 @@ use crate::generation::Generation;
 use crate::metrics::Metrics;
 use crate::token::AccessClaims;
 
-use super::headers::{is_well_formed_request_id, REQUEST_ID};
-use super::request_id;
-use super::respond::Denial;
+use crate::admission::request_id::{self, is_well_formed_request_id, REQUEST_ID};
+use crate::admission::Denial;
 
 /// Per-request state shared by the proxy phases.
 pub struct RequestCtx {
@@ -71,9 +70,9 @@ impl RequestCtx {
     }
 
     /// Records `denial` as the gateway's own answer to this request.
-    pub(super) fn refuse(&mut self, denial: Denial) -> super::Verdict {
+    pub(super) fn refuse(&mut self, denial: Denial) -> super::Handling {
         self.denial = Some(denial);
-        super::Verdict::Answer(denial)
+        super::Handling::Answer(denial)
     }
 
     /// The request id as a header value.

@@ -30,7 +30,7 @@ use ipnet::IpNet;
 use pingora::http::RequestHeader;
 use pingora::prelude::*;
 
-use super::headers::wire_name;
+use crate::admission::{is_trusted, unmapped};
 
 const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
 const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
@@ -45,20 +45,6 @@ pub(super) const FORWARDING_HEADERS: [HeaderName; 6] = [
     HeaderName::from_static("forwarded"),
 ];
 
-/// True when `ip` is in one of `nets`; an IPv4-mapped IPv6 address (a
-/// dual-stack listener's view of an IPv4 client) counts as its IPv4 address.
-pub fn is_trusted(nets: &[IpNet], ip: IpAddr) -> bool {
-    let ip = unmapped(ip);
-    nets.iter().any(|net| net.contains(&ip))
-}
-
-fn unmapped(ip: IpAddr) -> IpAddr {
-    match ip {
-        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
-        v4 => v4,
-    }
-}
-
 /// Sets the forwarding headers of the upstream request from `peer` (the
 /// client's TCP peer; None when unknown, which is never trusted), as the
 /// module doc says. `tls`: whether the client connected over TLS.
@@ -67,9 +53,9 @@ pub fn apply(req: &mut RequestHeader, peer: Option<IpAddr>, trusted: &[IpNet], t
     match trusted_peer {
         Some(ip) => {
             let chain = appended(req, ip)?;
-            req.insert_header(wire_name(b"X-Forwarded-For"), chain)?;
+            req.insert_header(Bytes::from_static(b"X-Forwarded-For"), chain)?;
             if !req.headers.contains_key(&X_FORWARDED_PROTO) {
-                req.insert_header(wire_name(b"X-Forwarded-Proto"), scheme(tls))?;
+                req.insert_header(Bytes::from_static(b"X-Forwarded-Proto"), scheme(tls))?;
             }
         }
         None => {
@@ -79,10 +65,10 @@ pub fn apply(req: &mut RequestHeader, peer: Option<IpAddr>, trusted: &[IpNet], t
                 }
             }
             if let Some(ip) = peer {
-                req.insert_header(wire_name(b"X-Forwarded-For"), peer_value(ip)?)?;
+                req.insert_header(Bytes::from_static(b"X-Forwarded-For"), peer_value(ip)?)?;
             }
             if tls {
-                req.insert_header(wire_name(b"X-Forwarded-Proto"), scheme(tls))?;
+                req.insert_header(Bytes::from_static(b"X-Forwarded-Proto"), scheme(tls))?;
             }
         }
     }

@@ -4,19 +4,16 @@
 //!
 //! Runs in `upstream_request_filter`, after Pingora has removed the headers a
 //! client nominated in `Connection`, so a client cannot use `Connection:
-//! X-User-Id` to delete what the gateway adds (THREATS 5).
+//! X-User-Id` to delete what the gateway adds (docs/REFERENCE.md#sec-headers).
 
 use bytes::Bytes;
-use http::header::{HeaderName, InvalidHeaderName};
+use http::header::HeaderName;
 use pingora::http::RequestHeader;
 use pingora::prelude::*;
 
 use super::forwarded::FORWARDING_HEADERS;
 
 use crate::token::AccessClaims;
-
-/// The request id header, read from clients and sent upstream and back.
-pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// Headers that ask a backend framework to route or dispatch differently from
 /// the request line the policy decided on (Symfony CVE-2018-14773 and kin).
@@ -63,72 +60,48 @@ pub fn request_id_wire() -> Bytes {
     wire_name(b"X-Request-Id")
 }
 
-/// The configured identity header names, compiled once per config.
-#[derive(Debug, Clone)]
-pub struct IdentityHeaders {
-    /// Carries the verified `user_id` claim.
-    pub user_id: HeaderName,
-    /// Carries the verified `username` claim.
-    pub username: HeaderName,
-    /// Carries the verified `role` claim.
-    pub role: HeaderName,
-    /// The three names as sent upstream, in the order above: spelled as
-    /// configured, kept as shared bytes so that inserting them copies nothing
-    /// (given a `HeaderName`, Pingora copies its spelling on every insert).
-    wire: [Bytes; 3],
-}
+pub use crate::config::IdentityHeaders;
 
-impl IdentityHeaders {
-    /// The identity headers spelled `user_id`, `username` and `role` (sent
-    /// upstream exactly so; matched in any case).
-    pub fn new(
-        user_id: &str,
-        username: &str,
-        role: &str,
-    ) -> Result<IdentityHeaders, InvalidHeaderName> {
-        let name = |text: &str| HeaderName::from_bytes(text.as_bytes());
-        Ok(IdentityHeaders {
-            user_id: name(user_id)?,
-            username: name(username)?,
-            role: name(role)?,
-            wire: [user_id, username, role].map(|text| Bytes::copy_from_slice(text.as_bytes())),
-        })
-    }
-
-    fn names(&self) -> [&HeaderName; 3] {
-        [&self.user_id, &self.username, &self.role]
-    }
-
-    /// True when the client sent a header the gateway must remove: one of
-    /// ours or an override header by its own name, or any name with an alias
-    /// character (which might spell one of them). One pass over the names,
-    /// comparing, without hashing.
-    fn may_carry_forged(&self, req: &RequestHeader) -> bool {
-        req.headers.keys().any(|k| {
-            self.names().contains(&k)
-                || OVERRIDE_HEADERS.contains(k)
-                || k.as_str().bytes().any(is_alias_char)
-        })
-    }
-
-    /// True when `name`, with alias characters read as `-`, is one of ours, an
-    /// override header or a forwarding header (`X_Original_URL` reaches a WSGI
-    /// or PHP backend as `HTTP_X_ORIGINAL_URL`, exactly like `X-Original-URL`;
-    /// `X_Forwarded_Proto` as `HTTP_X_FORWARDED_PROTO`). The real spellings of
-    /// the forwarding headers are [`super::forwarded`]'s business.
-    fn is_alias_of_ours(&self, name: &str) -> bool {
-        self.names().into_iter().chain(&OVERRIDE_HEADERS).any(|h| is_alias(h, name))
-            || (name.bytes().any(is_alias_char)
-                && FORWARDING_HEADERS.iter().any(|h| is_alias(h, name)))
-    }
-
+/// The gateway's work with the configured identity header names: strip what
+/// a client forged, set what the gateway verified.
+pub trait IdentityHeadersExt {
     /// Removes every client-sent copy of the identity headers, including
     /// spellings that differ only by case (header maps are case-insensitive)
     /// or by `_`-style alias characters, and the request override headers in
     /// the same spellings.
-    pub fn strip_forged(&self, req: &mut RequestHeader) {
+    fn strip_forged(&self, req: &mut RequestHeader);
+
+    /// Strips forged identity and sets the verified one on the upstream request.
+    fn apply(&self, req: &mut RequestHeader, claims: Option<&AccessClaims>) -> Result<()>;
+}
+
+/// True when the client sent a header the gateway must remove: one of
+/// ours or an override header by its own name, or any name with an alias
+/// character (which might spell one of them). One pass over the names,
+/// comparing, without hashing.
+fn may_carry_forged(ours: &IdentityHeaders, req: &RequestHeader) -> bool {
+    req.headers.keys().any(|k| {
+        ours.names().contains(&k)
+            || OVERRIDE_HEADERS.contains(k)
+            || k.as_str().bytes().any(is_alias_char)
+    })
+}
+
+/// True when `name`, with alias characters read as `-`, is one of ours, an
+/// override header or a forwarding header (`X_Original_URL` reaches a WSGI
+/// or PHP backend as `HTTP_X_ORIGINAL_URL`, exactly like `X-Original-URL`;
+/// `X_Forwarded_Proto` as `HTTP_X_FORWARDED_PROTO`). The real spellings of
+/// the forwarding headers are [`super::forwarded`]'s business.
+fn is_alias_of_ours(ours: &IdentityHeaders, name: &str) -> bool {
+    ours.names().into_iter().chain(&OVERRIDE_HEADERS).any(|h| is_alias(h, name))
+        || (name.bytes().any(is_alias_char)
+            && FORWARDING_HEADERS.iter().any(|h| is_alias(h, name)))
+}
+
+impl IdentityHeadersExt for IdentityHeaders {
+    fn strip_forged(&self, req: &mut RequestHeader) {
         // Most requests carry none of them: one comparing pass, no removal.
-        if !self.may_carry_forged(req) {
+        if !may_carry_forged(self, req) {
             return;
         }
         for name in self.names() {
@@ -144,7 +117,7 @@ impl IdentityHeaders {
             let doomed: Vec<HeaderName> = req
                 .headers
                 .keys()
-                .filter(|k| self.is_alias_of_ours(k.as_str()))
+                .filter(|k| is_alias_of_ours(self, k.as_str()))
                 .cloned()
                 .collect();
             for name in doomed {
@@ -153,13 +126,12 @@ impl IdentityHeaders {
         }
     }
 
-    /// Strips forged identity and sets the verified one on the upstream request.
-    pub fn apply(&self, req: &mut RequestHeader, claims: Option<&AccessClaims>) -> Result<()> {
+    fn apply(&self, req: &mut RequestHeader, claims: Option<&AccessClaims>) -> Result<()> {
         self.strip_forged(req);
         if let Some(claims) = claims {
             // Values and names are shared bytes: no copy of either.
             let values = &claims.header_values;
-            let [user_id, username, role] = &self.wire;
+            let [user_id, username, role] = self.wire();
             req.insert_header(user_id.clone(), values.user_id.clone())?;
             if let Some(value) = &values.username {
                 req.insert_header(username.clone(), value.clone())?;
@@ -172,18 +144,10 @@ impl IdentityHeaders {
     }
 }
 
-/// A client-sent request id is kept when it is 1–128 characters of
-/// `[A-Za-z0-9._:-]`; anything else is replaced.
-pub fn is_well_formed_request_id(value: &[u8]) -> bool {
-    (1..=128).contains(&value.len())
-        && value
-            .iter()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::admission::request_id::is_well_formed_request_id;
     use crate::token::IdentityValues;
 
     fn identity() -> IdentityHeaders {

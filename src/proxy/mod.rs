@@ -1,62 +1,54 @@
-//! The hot path. A bodiless HTTP/1 `GET` or `HEAD` — most of a gateway's
-//! traffic — is served by the fast lane ([`lane`]); every other request by
-//! Pingora's `ProxyHttp` phases below. Both decide, answer and log with the
-//! same functions (`Gateway::decide`, `choose_peer`,
-//! `prepare_upstream_request`, [`respond`], [`RequestCtx`]). The phases:
+//! The hot path: the gateway's phases, and the two drivers that run them.
+//!
+//! [`Gateway`]'s methods here are the phases — everything the gateway does to
+//! a proxied request. Two drivers call them and nothing else: Pingora's full
+//! proxy ([`full`], `impl ProxyHttp`) for every request, and the fast lane
+//! ([`lane`]) for bodiless HTTP/1 `GET`/`HEAD` reads when `server.fast_lane`
+//! is on. A filter added to a phase therefore runs on both paths; a driver
+//! adds framing, never policy.
 //!
 //! ```text
-//! request_filter ──► normalise ──► under auth.prefix / JWKS? ──► auth_route
-//!      │                           (AuthService; never proxied)
+//! decide ──► normalise ──► under auth.prefix / JWKS? ──► Handling::Identity (auth_route)
+//!      │                                                 (AuthService; never proxied)
 //!      ▼
-//!      admit (match, verify, revocation point, authorize)
-//!      │ refused ──► respond::send (401/403/400 JSON) ──► logging
-//!      ▼ admitted (path rewritten to its normalised form)
-//! upstream_peer ──► the rule's upstream (round-robin, health-checked)
-//! upstream_request_filter ──► strip forged identity, add verified, X-Forwarded-*, X-Request-Id
-//! response_filter ──► X-Request-Id back to the client
-//! fail_to_proxy ──► 502 / 504 JSON
-//! logging ──► metrics + one access-log line
+//!      admission (match, verify, revocation point, the one Ruling)
+//!      │ refused ──► Handling::Answer ──► answer::send (400/401/403 JSON)
+//!      ▼ admitted ──► Handling::Proxy (path rewritten to its normalised form)
+//! choose_peer ──► the rule's upstream (round-robin, health-checked)
+//! prepare_upstream_request ──► strip forged identity, add verified, X-Forwarded-*, X-Request-Id
+//! prepare_client_response ──► X-Request-Id back to the client
+//! upstream_failure ──► 502 / 504 JSON
+//! RequestCtx::record_outcome ──► metrics + one access-log line
 //! ```
 //!
-//! Each phase body is short and calls a named function; nothing here touches
-//! the database, compiles a pattern or takes a lock of ours.
+//! Nothing here touches the database, compiles a pattern or takes a lock of ours.
 
-pub mod admit;
 mod auth_route;
-pub mod bearer;
 mod ctx;
-mod discovery;
+pub mod full;
 pub mod forwarded;
 pub mod headers;
 mod host;
 pub mod lane;
-mod request_id;
-pub mod respond;
-pub mod shadow;
-pub mod upstream;
 
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
-use async_trait::async_trait;
 use pingora::http::{RequestHeader, ResponseHeader};
 use pingora::prelude::*;
-use pingora::proxy::FailToProxy;
 use pingora::{Error, ErrorType};
 
 pub use ctx::RequestCtx;
 pub use headers::IdentityHeaders;
 
+use crate::admission::{admit_path, Denial, RequestFacts};
 use crate::auth::AuthService;
-use crate::drain::InFlight;
 use crate::generation::Live;
 use crate::metrics::Metrics;
 use crate::policy::normalize_path;
-use admit::{admit_path, RequestFacts};
-use respond::Denial;
+use crate::token::unix_now;
 
 /// What the gateway makes of a request before any upstream is involved.
-enum Verdict {
+enum Handling {
     /// Answered by the gateway itself (400, 401, 403): the denial to send.
     Answer(Denial),
     /// Under `auth.prefix` or the JWKS path: the identity service's path.
@@ -84,7 +76,7 @@ impl Gateway {
     /// What `request_filter` decides, free of Pingora's session so that the
     /// HTTP/1 fast lane ([`lane`]) decides exactly alike. Records the
     /// generation, request id, rule, claims and any denial in `ctx`.
-    fn decide(&self, req: &RequestHeader, ctx: &mut RequestCtx) -> Verdict {
+    fn decide(&self, req: &RequestHeader, ctx: &mut RequestCtx) -> Handling {
         let gen = self.live.current();
         ctx.adopt_request_id(req);
         if !host::host_is_acceptable(req) {
@@ -98,10 +90,10 @@ impl Gateway {
                 return ctx.refuse(Denial::BadPath(e));
             }
         };
-        if let Some(rest) = AuthService::claims_path(&gen, &path) {
+        if let Some(rest) = AuthService::identity_route(&gen, &path) {
             let rest = rest.to_owned();
             ctx.generation = Some(gen);
-            return Verdict::Identity(rest);
+            return Handling::Identity(rest);
         }
         let facts = RequestFacts {
             method: req.method.as_str(),
@@ -117,7 +109,7 @@ impl Gateway {
                 ctx.rule = admitted.rule;
                 ctx.claims = admitted.claims;
                 ctx.generation = Some(gen);
-                Verdict::Proxy(match admitted.path {
+                Handling::Proxy(match admitted.path {
                     std::borrow::Cow::Owned(path) => Some(path),
                     std::borrow::Cow::Borrowed(_) => None,
                 })
@@ -152,6 +144,20 @@ impl Gateway {
             .ok_or_else(|| Error::explain(ErrorType::HTTPStatus(502), "no healthy upstream server"))
     }
 
+    /// The client's copy of the upstream's response head: the request id added.
+    fn prepare_client_response(&self, response: &mut ResponseHeader, ctx: &RequestCtx) -> Result<()> {
+        response.insert_header(headers::request_id_wire(), ctx.request_id_value())?;
+        Ok(())
+    }
+
+    /// What to answer for a failed proxy attempt: the 502/504 denial when the
+    /// upstream failed (counted by upstream), `None` when the fault is the client's.
+    fn upstream_failure(&self, ctx: &mut RequestCtx, e: &Error) -> Option<Denial> {
+        let denial = upstream_denial(e)?;
+        self.count_upstream_failure(ctx, denial);
+        Some(denial)
+    }
+
     /// Records an upstream failure answered with `denial` (502/504), by upstream.
     fn count_upstream_failure(&self, ctx: &mut RequestCtx, denial: Denial) {
         ctx.denial = Some(denial);
@@ -173,7 +179,7 @@ impl Gateway {
         let config = &gen.config;
         let tls = config.listen.tls.is_some();
         forwarded::apply(upstream_request, peer, &config.server.trusted_proxies, tls)?;
-        config.identity_headers.apply(upstream_request, ctx.claims.as_deref())?;
+        headers::IdentityHeadersExt::apply(&config.identity_headers, upstream_request, ctx.claims.as_deref())?;
         if !config.forward_authorization {
             upstream_request.remove_header(&http::header::AUTHORIZATION);
         }
@@ -182,120 +188,11 @@ impl Gateway {
     }
 }
 
-/// Seconds since the Unix epoch (token `exp`/`iat` are in these units).
-pub fn unix_now() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
-}
-
 /// The host a request is for: the absolute-form authority, else `Host`.
 fn request_host(req: &RequestHeader) -> Option<&str> {
     req.uri
         .host()
         .or_else(|| req.headers.get(http::header::HOST).and_then(|h| h.to_str().ok()))
-}
-
-#[async_trait]
-impl ProxyHttp for Gateway {
-    type CTX = RequestCtx;
-
-    fn new_ctx(&self) -> RequestCtx {
-        let mut ctx = RequestCtx::new();
-        ctx.in_flight = Some(InFlight::enter(&self.metrics.requests_in_flight));
-        ctx
-    }
-
-    fn init_downstream_modules(&self, _modules: &mut pingora::modules::http::HttpModules) {
-        // Pingora's default adds a disabled compression module that still
-        // runs on every request; the gateway never compresses, so none.
-    }
-
-    async fn request_filter(&self, session: &mut Session, ctx: &mut RequestCtx) -> Result<bool> {
-        match self.decide(session.req_header(), ctx) {
-            Verdict::Answer(denial) => {
-                respond::send(session, denial, ctx.request_id_str()).await?;
-                Ok(true)
-            }
-            Verdict::Identity(rest) => {
-                let gen = ctx.generation()?;
-                auth_route::serve(&self.auth, session, ctx, gen, rest).await?;
-                Ok(true)
-            }
-            Verdict::Proxy(rewritten) => {
-                if let Some(path) = rewritten {
-                    rewrite_path(session.req_header_mut(), &path)?;
-                }
-                Ok(false)
-            }
-        }
-    }
-
-    async fn upstream_peer(
-        &self,
-        _session: &mut Session,
-        ctx: &mut RequestCtx,
-    ) -> Result<Box<HttpPeer>> {
-        self.choose_peer(ctx)
-    }
-
-    fn fail_to_connect(
-        &self,
-        _session: &mut Session,
-        _peer: &HttpPeer,
-        _ctx: &mut RequestCtx,
-        mut e: Box<Error>,
-    ) -> Box<Error> {
-        // Nothing was sent yet: another server (round-robin) may take it.
-        e.set_retry(true);
-        e
-    }
-
-    async fn upstream_request_filter(
-        &self,
-        session: &mut Session,
-        upstream_request: &mut RequestHeader,
-        ctx: &mut RequestCtx,
-    ) -> Result<()> {
-        let peer = session.client_addr().and_then(|a| a.as_inet()).map(|a| a.ip());
-        self.prepare_upstream_request(upstream_request, peer, ctx)
-    }
-
-    async fn response_filter(
-        &self,
-        _session: &mut Session,
-        upstream_response: &mut ResponseHeader,
-        ctx: &mut RequestCtx,
-    ) -> Result<()> {
-        upstream_response.insert_header(headers::request_id_wire(), ctx.request_id_value())?;
-        Ok(())
-    }
-
-    async fn fail_to_proxy(
-        &self,
-        session: &mut Session,
-        e: &Error,
-        ctx: &mut RequestCtx,
-    ) -> FailToProxy {
-        let Some(denial) = upstream_denial(e) else {
-            // The client went away or sent something Pingora refused: let it answer.
-            return client_failure(session, e).await;
-        };
-        self.count_upstream_failure(ctx, denial);
-        let code = match respond::send(session, denial, ctx.request_id_str()).await {
-            Ok(()) => denial.status(),
-            Err(_) => 0,
-        };
-        FailToProxy { error_code: code, can_reuse_downstream: false }
-    }
-
-    fn suppress_error_log(&self, _session: &Session, _ctx: &RequestCtx, e: &Error) -> bool {
-        // A client hanging up is routine (timeouts, a closed tab, a load
-        // test ending); the access line records it with status 0.
-        client_hung_up(e)
-    }
-
-    async fn logging(&self, session: &mut Session, e: Option<&Error>, ctx: &mut RequestCtx) {
-        ctx.record(session, e, &self.metrics);
-    }
 }
 
 /// Replaces the request target's path by its normalised form, keeping the query.
@@ -348,12 +245,3 @@ fn client_failure_status(e: &Error) -> u16 {
     }
 }
 
-/// Pingora's own handling for errors caused by the client (bad request
-/// syntax, a closed connection): a plain status, no body of ours.
-async fn client_failure(session: &mut Session, e: &Error) -> FailToProxy {
-    let code = client_failure_status(e);
-    if code > 0 {
-        let _ = session.respond_error(code).await;
-    }
-    FailToProxy { error_code: code, can_reuse_downstream: false }
-}

@@ -1,4 +1,4 @@
-//! Live configuration reload (CONTRACT 6): read the file again, compile it
+//! Live configuration reload (docs/REFERENCE.md#reload): read the file again, compile it
 //! exactly as `check` and `serve` do, run the policy's own `tests:`, build a
 //! new [`Generation`] and swap it in, counting the outcome.
 //!

@@ -18,7 +18,7 @@ pub const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
 const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Appended to every MySQL session: refuse over-long or invalid values instead of
-/// truncating them (THREATS §9, "SQL column truncation"), on every table engine.
+/// truncating them (docs/REFERENCE.md#sec-usernames, "SQL column truncation"), on every table engine.
 /// sqlx itself only adds `PIPES_AS_CONCAT,NO_ENGINE_SUBSTITUTION` to the server's mode.
 const STRICT_SESSION: &str =
     "SET SESSION sql_mode = CONCAT_WS(',', NULLIF(@@SESSION.sql_mode, ''), 'STRICT_ALL_TABLES'), \

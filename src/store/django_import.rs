@@ -1,4 +1,4 @@
-//! Reading an export of Django's `accounts_user` table (SIMPLEJWT-WIRE §8) for
+//! Reading an export of Django's `accounts_user` table (docs/REFERENCE.md#django-import) for
 //! `nexora-gate user import-django`. Pure parsing; the CLI inserts the rows.
 //!
 //! Accepted forms:

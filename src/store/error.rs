@@ -2,7 +2,7 @@
 //! `sqlx::Error` to it (unique violations name their field; connection trouble is
 //! `Unavailable`, which the endpoints answer with 503).
 
-use crate::auth::canonical::NameError;
+use crate::store::canonical::NameError;
 
 /// Why a store call failed.
 #[derive(Debug, thiserror::Error)]
@@ -17,7 +17,7 @@ pub enum StoreError {
     #[error("no such user")]
     NotFound,
     /// A username or email that cannot be canonicalised (the caller should have run
-    /// [`crate::auth::canonical`] first and answered 400).
+    /// [`crate::store::canonical`] first and answered 400).
     #[error("invalid {field}: {reason}")]
     InvalidName {
         /// `"username"` or `"email"`.

@@ -1,16 +1,17 @@
 //! The user store: one sqlx pool over SQLite (zero-setup default) or MySQL/MariaDB
 //! (production), chosen by `database.url`, with the repositories that own all SQL.
 //!
-//! Every username and email goes through [`crate::auth::canonical`] before it reaches SQL,
+//! Every username and email goes through [`crate::store::canonical`] before it reaches SQL,
 //! and the unique indexes sit on the canonical columns under byte-exact, no-pad comparison
 //! on both dialects, so the Rust code (not a collation) decides which spellings are the
-//! same account (THREATS §9). On MySQL every connection runs with `STRICT_ALL_TABLES` and
+//! same account (docs/REFERENCE.md#sec-usernames). On MySQL every connection runs with `STRICT_ALL_TABLES` and
 //! `time_zone '+00:00'`.
 //!
 //! Runtime: a pool's connections belong to the tokio runtime that opened them, so a
 //! [`Store`] is created and used on the auth runtime (or the CLI's own runtime), never on
 //! a Pingora worker.
 
+pub mod canonical;
 mod connect;
 mod django_import;
 mod error;

@@ -4,7 +4,7 @@
 //! Rotation is ONE statement: an `INSERT … SELECT` that adds the successor row only if the
 //! presented token is live, recording the token it replaces in `parent_jti`. The UNIQUE
 //! index on `parent_jti` makes exactly one of any number of racing rotations succeed; the
-//! others fail on the duplicate and are reported as reuse (THREATS §8). A token is "used"
+//! others fail on the duplicate and are reported as reuse (docs/REFERENCE.md#sec-refresh-rotation). A token is "used"
 //! once it has a successor (or, for rows consumed before that column existed, once its
 //! `used_at` is set). One statement means one round trip and one commit per refresh, and
 //! nothing half-written if the process dies mid-rotation.

@@ -1,5 +1,5 @@
 //! [`UserRepo`]: the `users` table. Every lookup and insert canonicalises the username
-//! and email in Rust first ([`crate::auth::canonical`]); the unique indexes on
+//! and email in Rust first ([`crate::store::canonical`]); the unique indexes on
 //! `username_canonical` / `email_canonical` compare bytes, so the database can only
 //! confirm what the code decided.
 
@@ -11,7 +11,7 @@ use self::columns::{
     check_fields, check_len, email_forms, last_insert_id, Names, UserRow, HASH_MAX, PHONE_MAX, ROLE_MAX,
 };
 use super::{on_pool, BeginWrite, ImportedUser, NewUser, Store, StoreError, User, UserPatch};
-use crate::auth::canonical;
+use crate::store::canonical;
 
 /// Queries and changes to the `users` table.
 #[derive(Debug, Clone, Copy)]
@@ -153,7 +153,7 @@ impl<'a> UserRepo<'a> {
     }
 
     /// The user whose canonical username is `canonical` (the output of
-    /// [`crate::auth::canonical::canonical_username`]). The argument is canonicalised
+    /// [`crate::store::canonical::canonical_username`]). The argument is canonicalised
     /// again (idempotent), so a raw spelling finds the same account and an invalid one
     /// finds nothing.
     pub async fn by_username(&self, canonical: &str) -> Result<Option<User>, StoreError> {
@@ -179,7 +179,7 @@ impl<'a> UserRepo<'a> {
     }
 
     /// Applies a patch in one UPDATE; a change of role or is_active moves `revoked_after`
-    /// to `now` (never backwards; CONTRACT 4.5). [`StoreError::NotFound`] for an unknown
+    /// to `now` (never backwards; docs/REFERENCE.md#revocation). [`StoreError::NotFound`] for an unknown
     /// id, [`StoreError::Duplicate`] for a taken email, [`StoreError::InvalidName`] for an
     /// invalid one.
     pub async fn update(&self, id: i64, patch: UserPatch, now: i64) -> Result<User, StoreError> {

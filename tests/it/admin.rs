@@ -1,4 +1,4 @@
-//! The admin listener (CONTRACT 5): health, readiness, metrics — and none of
+//! The admin listener (docs/REFERENCE.md#admin-listener): health, readiness, metrics — and none of
 //! it on the proxy port.
 
 use crate::common::*;

@@ -209,7 +209,7 @@ on_both!(logout_one_session_and_everywhere, |db: &Db| {
     assert_eq!((r.status, r.body.as_str()), (200, "{}"), "{}", r.body);
     assert_eq!(gw.gw.get("/api/orders/1", Some(&a1), &[]).status, 401);
     assert_eq!(refresh(&gw, &r2).status, 401);
-    // Logging in again in the same second works (THREATS T12).
+    // Logging in again in the same second works (docs/REFERENCE.md#revocation-boundary).
     let (a3, _) = gw.tokens(&name, PASSWORD);
     assert_eq!(gw.gw.get("/api/orders/1", Some(&a3), &[]).status, 200);
     let r = gw.post("/auth/logout", "{}", None);

@@ -1,5 +1,5 @@
-//! `POST /auth/register` and the body parsing every identity endpoint shares (CONTRACT 3,
-//! SIMPLEJWT-WIRE §4), on SQLite and (when configured) MariaDB.
+//! `POST /auth/register` and the body parsing every identity endpoint shares (docs/REFERENCE.md#endpoints,
+//! docs/REFERENCE.md#error-bodies), on SQLite and (when configured) MariaDB.
 
 use crate::common::auth::*;
 use crate::on_both;

@@ -1,4 +1,4 @@
-//! Revocation points (CONTRACT 4.5) across replicas, and a user store that is down:
+//! Revocation points (docs/REFERENCE.md#revocation) across replicas, and a user store that is down:
 //! 503 on the identity endpoints while the hot path keeps verifying and proxying,
 //! `/readyz` false, recovery without a restart.
 

@@ -1,4 +1,4 @@
-//! `check` and `explain` (CONTRACT 1, 4.4).
+//! `check` and `explain` (docs/REFERENCE.md#commands, docs/REFERENCE.md#policy-tests).
 
 use crate::common::*;
 

@@ -192,3 +192,39 @@ fn a_101_to_a_request_without_upgrade_is_a_bad_gateway() {
     assert_eq!(reply.json()["code"], "bad_gateway");
     assert!(!reply.body.contains("SMUGGLED"));
 }
+
+/// The value of `nexora_proxy_connections_total{driver}` in `metrics`.
+fn connections_served_by(metrics: &str, driver: &str) -> u64 {
+    let line = format!("nexora_proxy_connections_total{{driver=\"{driver}\"}} ");
+    metrics
+        .lines()
+        .find_map(|l| l.strip_prefix(line.as_str()))
+        .map_or(0, |v| v.trim().parse().unwrap())
+}
+
+#[test]
+fn server_fast_lane_false_hands_every_connection_to_the_full_proxy() {
+    let upstream = Upstream::start(Behaviour::Ok);
+    let token = access("7", "SELLER");
+    for (setting, driver, other) in [("true", "fast_lane", "full"), ("false", "full", "fast_lane")] {
+        upstream.clear();
+        let (proxy, admin) = (free_port(), free_port());
+        let yaml = config_yaml(proxy, admin, &upstream.addr, SHOP_ROUTES, "")
+            .replacen("server:\n", &format!("server:\n  fast_lane: {setting}\n"), 1);
+        let gw = Gateway::start_yaml(&yaml, proxy, admin);
+        for path in ["/api/orders/1", "/api/orders/2"] {
+            let r = gw.get(path, Some(&token), &[("X-User-Role", "ADMIN")]);
+            assert_eq!(r.status, 200, "fast_lane: {setting}");
+        }
+        assert_eq!(gw.get("/api/orders/3", None, &[]).status, 401, "fast_lane: {setting}");
+        // The same decisions and identity headers on either driver.
+        let seen = upstream.seen();
+        assert_eq!(seen.len(), 2, "fast_lane: {setting}");
+        for s in &seen {
+            assert_eq!(s.header_values("x-user-role"), ["SELLER"], "fast_lane: {setting}: {s:?}");
+        }
+        let metrics = gw.metrics();
+        assert!(connections_served_by(&metrics, driver) >= 1, "fast_lane: {setting}:\n{metrics}");
+        assert_eq!(connections_served_by(&metrics, other), 0, "fast_lane: {setting}:\n{metrics}");
+    }
+}

@@ -1,4 +1,4 @@
-//! Authentication and authorization on the proxy listener (CONTRACT 4).
+//! Authentication and authorization on the proxy listener (docs/REFERENCE.md#request-flow).
 
 use crate::common::*;
 

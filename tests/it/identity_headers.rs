@@ -1,5 +1,5 @@
 //! Identity headers: forged ones never reach the upstream, verified ones do
-//! (CONTRACT 4 step 4, THREATS 5).
+//! (docs/REFERENCE.md#headers, docs/REFERENCE.md#sec-headers).
 
 use crate::common::*;
 

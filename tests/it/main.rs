@@ -1,5 +1,6 @@
 //! Integration tests: the real `nexora-gate` binary on free loopback ports
-//! in front of a real (recording) upstream, spoken to over HTTP.
+//! in front of a real (recording) upstream, spoken to over HTTP. The slow
+//! and system suites (soak, faults, scale-out) are the `system` target.
 
 // Tests may unwrap: a panic there is a failure with a location.
 #![allow(clippy::unwrap_used)]
@@ -16,9 +17,9 @@ mod auth_revocation;
 mod auth_users;
 mod cli;
 mod configs;
+mod decision_parity;
 mod deploy;
 mod fast_lane;
-mod faults;
 mod hot_path;
 mod identity_headers;
 mod lifecycle;
@@ -26,8 +27,6 @@ mod normalisation;
 mod policy_check;
 mod shadow;
 mod reload;
-mod scaleout;
-mod soak;
 mod simplejwt_interop;
 // TLS listener and upstreams: only in a build with the `tls` feature (the default).
 #[cfg(feature = "tls")]

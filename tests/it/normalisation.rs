@@ -1,4 +1,4 @@
-//! Path normalisation on the wire (CONTRACT 4 step 1, THREATS 4): what is
+//! Path normalisation on the wire (docs/REFERENCE.md#path-normalisation, docs/REFERENCE.md#sec-paths): what is
 //! matched is exactly what the upstream receives.
 
 use crate::common::*;

@@ -1,4 +1,4 @@
-//! Live config reload (CONTRACT 6): edits of the file and SIGHUP swap in the
+//! Live config reload (docs/REFERENCE.md#reload): edits of the file and SIGHUP swap in the
 //! new policy without failing a request; broken files are refused and
 //! counted; key rotation; the ways files really get replaced.
 

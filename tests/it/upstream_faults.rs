@@ -1,4 +1,4 @@
-//! Upstream failures become JSON 502/504 (CONTRACT 4.3), and round-robin
+//! Upstream failures become JSON 502/504 (docs/REFERENCE.md#upstream-errors), and round-robin
 //! with health checks routes around a dead server.
 
 use std::time::Duration;

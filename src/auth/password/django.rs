@@ -1,5 +1,5 @@
 //! Django's `PBKDF2PasswordHasher` format, `pbkdf2_sha256$<iterations>$<salt>$<base64>`
-//! (SIMPLEJWT-WIRE §7): PBKDF2-HMAC-SHA256 over the UTF-8 password and the ASCII salt,
+//! (docs/REFERENCE.md#password-hashes): PBKDF2-HMAC-SHA256 over the UTF-8 password and the ASCII salt,
 //! standard base64 with padding, compared in constant time.
 
 use base64::Engine as _;
@@ -37,7 +37,7 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 mod tests {
     use super::*;
 
-    // SIMPLEJWT-WIRE §7: produced by Django's own PBKDF2PasswordHasher.encode.
+    // docs/REFERENCE.md#password-hashes: produced by Django's own PBKDF2PasswordHasher.encode.
     const VECTORS: &[(&str, &str)] = &[
         ("NexoraTest#2024", "pbkdf2_sha256$1000$nexoraReferenceSalt01A$PVNpnINsIcge7NMFgAItYwh5wmU+yWKqvkNxZfoZuzU="),
         ("pässwörd-ünïcode", "pbkdf2_sha256$1000$saltSALTsalt0123456789$W/iGWzO/a8YkigJgw1VABKkgpSpxbavHOETEWBZN4SE="),

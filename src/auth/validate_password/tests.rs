@@ -1,4 +1,4 @@
-//! The policy's messages, verbatim and in Django's order (SIMPLEJWT-WIRE §4, THREATS §6).
+//! The policy's messages, verbatim and in Django's order (docs/REFERENCE.md#error-bodies, docs/REFERENCE.md#sec-passwords).
 
 use super::*;
 

@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 use anyhow::bail;
 
 use super::Admin;
-use crate::auth::canonical;
+use crate::store::canonical;
 use crate::store::{ImportRowError, ImportedUser, StoreError};
 
 /// Hash formats the gateway verifies (and rehashes to argon2id at the next login).

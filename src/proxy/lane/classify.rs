@@ -15,25 +15,31 @@
 
 use std::sync::LazyLock;
 
+use http::header::{
+    HeaderName, CONTENT_LENGTH, EXPECT, PROXY_AUTHORIZATION, TE, TRAILER, TRANSFER_ENCODING, UPGRADE,
+};
+use http::{Method, Version};
 use memchr::memmem;
+use pingora::http::RequestHeader;
 
 use crate::auth::AuthService;
 use crate::generation::Generation;
 use crate::policy::normalize_path;
 
-/// Header names that take a request off the fast lane, lower case.
+/// Header names that take a request off the fast lane: the one list, read
+/// both on the raw bytes ([`takes`]) and on Pingora's parse ([`still_plain`]).
 /// `connection` is looked at separately: its two common plain values stay.
-const NEEDS_FULL_PROXY: [&[u8]; 10] = [
-    b"content-length",
-    b"transfer-encoding",
-    b"upgrade",
-    b"expect",
-    b"te",
-    b"trailer",
-    b"keep-alive",
-    b"http2-settings",
-    b"proxy-connection",
-    b"proxy-authorization",
+const NEEDS_FULL_PROXY: [HeaderName; 10] = [
+    CONTENT_LENGTH,
+    TRANSFER_ENCODING,
+    UPGRADE,
+    EXPECT,
+    TE,
+    TRAILER,
+    HeaderName::from_static("keep-alive"),
+    HeaderName::from_static("http2-settings"),
+    HeaderName::from_static("proxy-connection"),
+    PROXY_AUTHORIZATION,
 ];
 
 /// The end of a request head, searched with one prepared searcher.
@@ -52,10 +58,18 @@ pub(super) fn takes(buf: &[u8], gen: &Generation) -> bool {
         None => target,
     };
     match std::str::from_utf8(path).map(normalize_path) {
-        Ok(Ok(path)) => AuthService::claims_path(gen, &path).is_none(),
+        Ok(Ok(path)) => AuthService::identity_route(gen, &path).is_none(),
         Ok(Err(_)) => true,
         Err(_) => false,
     }
+}
+
+/// What [`takes`] promised, checked again on Pingora's parse of the same
+/// bytes: a `GET` or `HEAD` over HTTP/1.1 with none of [`NEEDS_FULL_PROXY`].
+pub(super) fn still_plain(req: &RequestHeader) -> bool {
+    (req.method == Method::GET || req.method == Method::HEAD)
+        && req.version == Version::HTTP_11
+        && NEEDS_FULL_PROXY.iter().all(|name| !req.headers.contains_key(name))
 }
 
 /// The request target when `buf` holds a whole head of the plain shape the
@@ -105,7 +119,7 @@ fn headers_are_plain(block: &[u8]) -> bool {
             let value = line[colon + 1..].trim_ascii();
             return value.eq_ignore_ascii_case(b"keep-alive") || value.eq_ignore_ascii_case(b"close");
         }
-        !NEEDS_FULL_PROXY.iter().any(|n| name.eq_ignore_ascii_case(n))
+        !NEEDS_FULL_PROXY.iter().any(|n| name.eq_ignore_ascii_case(n.as_str().as_bytes()))
     })
 }
 

@@ -13,17 +13,18 @@
 
 use std::net::IpAddr;
 
-use http::header::{CONNECTION, CONTENT_LENGTH, EXPECT, TE, TRANSFER_ENCODING, UPGRADE};
+use http::header::{CONNECTION, CONTENT_LENGTH, TRANSFER_ENCODING};
 use http::{Method, Version};
-use pingora::http::{RequestHeader, ResponseHeader};
+use pingora::http::ResponseHeader;
 use pingora::protocols::http::error_resp::gen_error_response;
 use pingora::protocols::http::v1::server::HttpSession;
 use pingora::upstreams::peer::HttpPeer;
 use pingora::{Error, ErrorType};
 
-use super::super::respond::Denial;
-use super::super::{client_failure_status, rewrite_path, upstream_denial, RequestCtx, Verdict};
-use super::ProxyApp;
+use super::super::{client_failure_status, rewrite_path, Handling, RequestCtx};
+use super::{classify, ProxyApp};
+use crate::admission::Denial;
+use crate::answer::{self, Answer};
 use crate::drain::InFlight;
 
 /// How many 1xx answers (other than 101) are skipped before the final one.
@@ -37,7 +38,7 @@ pub(super) async fn serve(app: &ProxyApp, ds: &mut HttpSession) {
         Ok(None) => return ds.set_server_keepalive(None),
         Err(_) => return refuse_syntax(ds).await,
     }
-    if !still_plain(ds.req_header()) {
+    if !classify::still_plain(ds.req_header()) {
         // The classifier and Pingora's parser disagree about this request:
         // neither path may guess. Close without an answer.
         tracing::warn!("fast lane: request head parsed differently than classified; closing");
@@ -47,15 +48,15 @@ pub(super) async fn serve(app: &ProxyApp, ds: &mut HttpSession) {
     let mut ctx = RequestCtx::new();
     ctx.in_flight = Some(InFlight::enter(&gateway.metrics.requests_in_flight));
     let failed = match gateway.decide(ds.req_header(), &mut ctx) {
-        Verdict::Answer(denial) => answer(ds, denial, &ctx).await.is_err(),
-        Verdict::Identity(_) => {
+        Handling::Answer(denial) => answer(ds, denial, &ctx).await.is_err(),
+        Handling::Identity(_) => {
             // The classifier keeps identity paths off the lane; should one
             // arrive anyway it is refused, never proxied.
             ds.set_server_keepalive(None);
             ctx.denial = Some(Denial::BadTarget);
             answer(ds, Denial::BadTarget, &ctx).await.is_err()
         }
-        Verdict::Proxy(rewritten) => match relay(app, ds, &mut ctx, rewritten).await {
+        Handling::Proxy(rewritten) => match relay(app, ds, &mut ctx, rewritten).await {
             Ok(()) => false,
             Err(e) => {
                 fail(app, ds, &mut ctx, &e).await;
@@ -65,16 +66,6 @@ pub(super) async fn serve(app: &ProxyApp, ds: &mut HttpSession) {
     };
     let status = ds.response_written().map_or(0, |r| r.status.as_u16());
     ctx.record_outcome(ds.req_header().method.as_str(), status, failed, &gateway.metrics);
-}
-
-/// A GET or HEAD over HTTP/1.1 with no body, upgrade or expectation: what
-/// [`super::classify`] promised, checked on Pingora's parse.
-fn still_plain(req: &RequestHeader) -> bool {
-    (req.method == Method::GET || req.method == Method::HEAD)
-        && req.version == Version::HTTP_11
-        && [CONTENT_LENGTH, TRANSFER_ENCODING, UPGRADE, EXPECT, TE]
-            .iter()
-            .all(|name| !req.headers.contains_key(name))
 }
 
 /// Pingora's answer to a request head it cannot parse: 400, then close.
@@ -90,18 +81,9 @@ async fn plain_status(ds: &mut HttpSession, code: u16) {
     }
 }
 
-/// Writes `denial` as the whole answer (the fast lane's `respond::send`).
+/// Writes `denial` as the whole answer, through the gateway's one writer.
 async fn answer(ds: &mut HttpSession, denial: Denial, ctx: &RequestCtx) -> pingora::Result<()> {
-    let header = super::super::respond::denial_header(denial, ctx.request_id_str())?;
-    if denial.closes_connection() {
-        ds.set_server_keepalive(None);
-    }
-    ds.write_response_header(header).await?;
-    if ds.req_header().method != Method::HEAD {
-        ds.write_body(&denial.body()).await?;
-    }
-    ds.finish_body().await?;
-    Ok(())
+    answer::send_h1(ds, &Answer::from(denial), ctx.request_id_str()).await
 }
 
 /// Proxies the admitted request, trying again where Pingora's proxy would.
@@ -180,7 +162,8 @@ async fn attempt(
     };
     frame_for_client(&mut resp, ds.req_header().method == Method::HEAD)
         .map_err(|error| Attempt { error, retry: false })?;
-    resp.insert_header(super::super::headers::request_id_wire(), ctx.request_id_value())
+    app.gateway
+        .prepare_client_response(&mut resp, ctx)
         .map_err(|error| Attempt { error, retry: false })?;
     // From here on the client has (part of) an answer: no more tries.
     ds.write_response_header(resp).await.map_err(|e| Attempt { error: e.into_down(), retry: false })?;
@@ -227,11 +210,10 @@ fn frame_for_client(resp: &mut ResponseHeader, head: bool) -> pingora::Result<()
 /// upstream failed and nothing was sent yet; a closed connection otherwise.
 async fn fail(app: &ProxyApp, ds: &mut HttpSession, ctx: &mut RequestCtx, e: &Error) {
     ds.set_server_keepalive(None);
-    let Some(denial) = upstream_denial(e) else {
+    let Some(denial) = app.gateway.upstream_failure(ctx, e) else {
         return client_failure(ds, e).await;
     };
     tracing::error!(error = %e, "fail to proxy");
-    app.gateway.count_upstream_failure(ctx, denial);
     if ds.response_written().is_none() {
         let _ = answer(ds, denial, ctx).await;
     }

@@ -16,7 +16,8 @@
 //!    start of its session, and it serves the request as it always did.
 //!
 //! The next request on the connection starts again at 1. HTTP/2 (ALPN `h2`)
-//! connections go to `HttpProxy` whole. Neither path sees a request the other
+//! connections go to `HttpProxy` whole, and so does every connection when
+//! `server.fast_lane` is false (read when the connection is accepted). Neither path sees a request the other
 //! has half read, and both answer, log and count alike.
 
 mod classify;
@@ -29,6 +30,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use bytes::BytesMut;
 use pingora::apps::{HttpServerApp, ServerApp};
+use prometheus::IntCounter;
 use pingora::connectors::http::v1::Connector;
 use pingora::connectors::ConnectorOptions;
 use pingora::protocols::http::v1::server::HttpSession;
@@ -56,6 +58,10 @@ pub struct ProxyApp {
     full: Arc<HttpProxy<Gateway>>,
     upstreams: Connector,
     max_tries: usize,
+    /// `nexora_proxy_connections_total{driver="fast_lane"}`, resolved once.
+    lane_connections: IntCounter,
+    /// `nexora_proxy_connections_total{driver="full"}`, resolved once.
+    full_connections: IntCounter,
     stopping: AtomicBool,
     stop: Notify,
 }
@@ -64,7 +70,10 @@ impl ProxyApp {
     /// The fast lane for `gateway`, and Pingora's proxy of the same gateway
     /// (built on `conf`) for what the lane does not take.
     pub fn new(gateway: Gateway, conf: &Arc<ServerConf>) -> ProxyApp {
+        let connections = &gateway.metrics.proxy_connections;
         ProxyApp {
+            lane_connections: connections.with_label_values(&["fast_lane"]),
+            full_connections: connections.with_label_values(&["full"]),
             full: Arc::new(pingora::proxy::http_proxy(conf, gateway.clone())),
             gateway,
             upstreams: Connector::new(Some(ConnectorOptions::from_server_conf(conf))),
@@ -100,9 +109,12 @@ impl ServerApp for ProxyApp {
         mut stream: Stream,
         shutdown: &ShutdownWatch,
     ) -> Option<Stream> {
-        if matches!(stream.selected_alpn_proto(), Some(ALPN::H2)) {
+        let lane_on = self.gateway.live.current().config.server.fast_lane;
+        if !lane_on || matches!(stream.selected_alpn_proto(), Some(ALPN::H2)) {
+            self.full_connections.inc();
             return self.full.process_new(stream, shutdown).await;
         }
+        self.lane_connections.inc();
         loop {
             let first = self.first_bytes(&mut stream).await?;
             let mut session = HttpSession::new(stream);

@@ -1,4 +1,4 @@
-//! The database going away or freezing under a live pool (THREATS §10, DB faults): calls
+//! The database going away or freezing under a live pool (docs/REFERENCE.md#sec-faults, DB faults): calls
 //! report `Unavailable` within a bounded time, never hang or panic, and the pool recovers
 //! by itself. A relay between the pool and MariaDB plays the failing network. MySQL only
 //! (needs `NEXORA_TEST_MYSQL_URL`).

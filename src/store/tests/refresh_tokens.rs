@@ -1,4 +1,4 @@
-//! `RefreshTokenRepo` cases, identical on both dialects (THREATS §8).
+//! `RefreshTokenRepo` cases, identical on both dialects (docs/REFERENCE.md#sec-refresh-rotation).
 
 use crate::store::tests::users::{new_user, now};
 use crate::store::{Consumed, Store, StoreError};

@@ -1,9 +1,9 @@
-//! THREATS §9: spellings that MariaDB's default collation, SQLite's BINARY comparison or
+//! docs/REFERENCE.md#sec-usernames: spellings that MariaDB's default collation, SQLite's BINARY comparison or
 //! Unicode would treat differently. On every dialect each one is the same account
 //! (duplicate on register, the same user on lookup) or refused as invalid; never a
 //! second account.
 
-use crate::auth::canonical::NameError;
+use crate::store::canonical::NameError;
 use crate::store::tests::users::{new_user, now};
 use crate::store::{Store, StoreError};
 

@@ -2,7 +2,7 @@
 //! canonical name forms, and the column limits checked before the database sees a value
 //! (so SQLite, which does not enforce `VARCHAR(n)`, and strict MySQL refuse alike).
 
-use crate::auth::canonical::{self, EMAIL_MAX_CHARS, USERNAME_MAX_CHARS};
+use crate::store::canonical::{self, EMAIL_MAX_CHARS, USERNAME_MAX_CHARS};
 use crate::store::{StoreError, User};
 use chrono::{DateTime, Utc};
 

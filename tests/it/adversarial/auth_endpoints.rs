@@ -1,4 +1,4 @@
-//! Abuse of the identity endpoints (THREATS 6, 7, 9): privilege escalation at
+//! Abuse of the identity endpoints (docs/REFERENCE.md#sec-passwords, docs/REFERENCE.md#sec-rate-limits, docs/REFERENCE.md#sec-usernames): privilege escalation at
 //! sign-up, injection-shaped input, hashing DoS, hostile bodies, enumeration
 //! by timing and brute force. Runs on SQLite (the MariaDB variants of the
 //! store behaviour live in tests/it/auth_*.rs).
@@ -361,7 +361,7 @@ fn an_endless_chunked_body_is_cut_off_at_the_limit() {
 
 // Forward-auth: forwarded request headers are believed only from trusted proxies,
 // and the forwarded URI is normalised exactly like a proxied path. oauth2-proxy
-// GHSA-7x63-xv5r-3p2x / CVE-2026-40575; Oathkeeper GHSA-vhr5-ggp3-qq85; THREATS 5.
+// GHSA-7x63-xv5r-3p2x / CVE-2026-40575; Oathkeeper GHSA-vhr5-ggp3-qq85; docs/REFERENCE.md#sec-headers.
 #[test]
 fn forward_auth_trusts_only_configured_proxies_and_normalises_the_uri() {
     // AuthGw trusts 10.99.0.0/16 only: this test's 127.0.0.1 is untrusted.
@@ -424,7 +424,7 @@ fn look_alikes(name: &str) -> Vec<String> {
 // Username look-alikes (case, trailing space, fullwidth, dotless ı) never create a
 // second account next to the original, nor log into a different one. "SQL column
 // truncation" (Esser, 2008); MariaDB PAD SPACE collations; Unicode TR36 §2 / UTS #39;
-// THREATS 9.
+// docs/REFERENCE.md#sec-usernames.
 #[test]
 fn username_look_alikes_never_make_a_second_account() {
     let gw = gateway();
@@ -446,7 +446,7 @@ fn username_look_alikes_never_make_a_second_account() {
 }
 
 // The brute-force budget is per canonical account: cycling look-alike spellings of
-// one name does not buy fresh attempts. OWASP ASVS V2.2.1; THREATS 7 ("counter key
+// one name does not buy fresh attempts. OWASP ASVS V2.2.1; docs/REFERENCE.md#sec-rate-limits ("counter key
 // normalisation"); MariaDB utf8mb4_general_ci equalities.
 #[test]
 fn look_alike_spellings_share_one_brute_force_budget() {

@@ -1,4 +1,4 @@
-//! Identity-header forgery (THREATS 5): the headers the gateway sets from a
+//! Identity-header forgery (docs/REFERENCE.md#sec-headers): the headers the gateway sets from a
 //! verified token, sent by the client in every casing, duplicated, in alias
 //! spellings, under configured names, with and without a valid token. The
 //! upstream must only ever see the gateway's values.
@@ -55,7 +55,7 @@ fn forged_identity_in_every_spelling_is_stripped_on_a_public_route() {
 }
 
 // Forged identity beside a valid token: only the verified values arrive, once each.
-// THREATS 5; OWASP ASVS V4.1.3 (trusted enforcement point).
+// docs/REFERENCE.md#sec-headers; OWASP ASVS V4.1.3 (trusted enforcement point).
 #[test]
 fn forged_identity_with_a_valid_token_is_replaced() {
     let (up, gw) = start();
@@ -126,7 +126,7 @@ fn underscore_variants_never_reach_the_upstream() {
 
 // Headers the config names (identity_headers renamed to X-Auth-Uid / X-Auth-Name /
 // X-Auth-Role) are forged in every spelling: stripped just like the defaults.
-// THREATS 5; Traefik CVE-2024-45410 (headers the proxy sets must be the proxy's).
+// docs/REFERENCE.md#sec-headers; Traefik CVE-2024-45410 (headers the proxy sets must be the proxy's).
 #[test]
 fn configured_identity_header_names_are_stripped_in_every_spelling() {
     let up = Upstream::start(Behaviour::Ok);

@@ -1,4 +1,4 @@
-//! Resource abuse at the protocol level (THREATS 3, 10): oversized and
+//! Resource abuse at the protocol level (docs/REFERENCE.md#sec-framing, docs/REFERENCE.md#sec-limits): oversized and
 //! excessive headers, huge request lines, garbage and slow clients. Each is
 //! answered with a 4xx (or a closed connection), never a crash, and the
 //! gateway keeps serving other clients.
@@ -48,7 +48,7 @@ fn one_huge_header_is_refused_and_the_gateway_survives() {
 }
 
 // A 900 KiB Authorization header: refused before any decoding work, fast.
-// THREATS T10 (jsonwebtoken decodes a 1.3 MB token); OWASP JWT CS.
+// docs/REFERENCE.md#sec-limits (jsonwebtoken decodes a 1.3 MB token); OWASP JWT CS.
 #[test]
 fn huge_authorization_header_is_refused_fast() {
     let (up, gw) = start();

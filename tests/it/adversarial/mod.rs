@@ -1,4 +1,4 @@
-//! The adversarial suite (issue 5, THREATS.md): a catalogue of attacks, each a
+//! The adversarial suite (issue 5, docs/REFERENCE.md#security-rules): a catalogue of attacks, each a
 //! black-box case against the real gateway binary over HTTP or a raw socket.
 //!
 //! Every case names its threat and a public source, and asserts on the status

@@ -1,5 +1,5 @@
-//! Path, Host and method-override bypasses of protected routes (THREATS 4
-//! and 5): every spelling of the admin area, its request target and its host
+//! Path, Host and method-override bypasses of protected routes (docs/REFERENCE.md#sec-paths
+//! and #sec-headers): every spelling of the admin area, its request target and its host
 //! must get the admin area's decision (or a 400), and the upstream must
 //! receive exactly what was matched.
 
@@ -46,7 +46,7 @@ fn encoded_dot_segments_do_not_escape_the_public_prefix() {
 }
 
 // Double encoding stays literal: `%252e%252e` is never decoded twice into `..`.
-// Symfony CVE-2012-6431; OWASP "Double Encoding"; THREATS 4.
+// Symfony CVE-2012-6431; OWASP "Double Encoding"; docs/REFERENCE.md#sec-paths.
 #[test]
 fn double_encoded_dots_stay_literal() {
     let (up, gw) = start();
@@ -174,7 +174,7 @@ fn x_original_url_and_x_rewrite_url_are_not_forwarded() {
 
 // Method override headers: a GET that asks the backend to act as DELETE, and a
 // POST that claims to be a GET to reach a GET-only public route. OWASP REST
-// Security CS ("X-HTTP-Method-Override"); THREATS 5.
+// Security CS ("X-HTTP-Method-Override"); docs/REFERENCE.md#sec-headers.
 #[test]
 fn method_override_headers_are_stripped_and_ignored_by_the_policy() {
     let (up, gw) = start();
@@ -277,7 +277,7 @@ fn repeated_slashes_do_not_dodge_the_admin_rule() {
 }
 
 // Dot segments that climb above the root are refused, not clamped into something
-// else. RFC 3986 §5.2.4; CWE-22; THREATS 4 (`/../../etc/passwd`).
+// else. RFC 3986 §5.2.4; CWE-22; docs/REFERENCE.md#sec-paths (`/../../etc/passwd`).
 #[test]
 fn climbing_above_the_root_is_refused() {
     let (up, gw) = start();

@@ -1,4 +1,4 @@
-//! Request smuggling over raw sockets (THREATS 3): framing
+//! Request smuggling over raw sockets (docs/REFERENCE.md#sec-framing): framing
 //! ambiguities that could make the gateway and the backend disagree on where
 //! a request ends. Each vector hides `GET /api/admin/smuggled` (no token)
 //! where a desynchronised backend would read it as a request of its own; the

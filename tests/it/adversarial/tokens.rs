@@ -1,4 +1,4 @@
-//! Attacks on token verification (THREATS 1; RFC 8725, OWASP JWT cheat sheet):
+//! Attacks on token verification (docs/REFERENCE.md#sec-tokens; RFC 8725, OWASP JWT cheat sheet):
 //! algorithm choice by the token, key confusion, header-directed key lookup,
 //! `crit`, duplicate keys, encodings, size, type, issuer/audience, time claims,
 //! and the `Authorization` header's own shape.
@@ -287,7 +287,7 @@ fn duplicate_alg_header_is_refused() {
 }
 
 // T10 — oversized tokens are refused before decoding, fast, without harm.
-// OWASP ASVS 4.0 V13.1.3 / V12.1.1 (input size limits); THREATS T10 (Pingora accepts 1 MiB headers).
+// OWASP ASVS 4.0 V13.1.3 / V12.1.1 (input size limits); docs/REFERENCE.md#sec-limits (Pingora accepts 1 MiB headers).
 #[test]
 fn oversized_tokens_are_refused_fast() {
     let (up, gw) = start();
@@ -456,7 +456,7 @@ fn stripped_signatures_are_refused() {
 }
 
 // Trailing garbage after a valid token (extra segment, extra characters, JWE-like
-// five segments). RFC 7515 §7.1; THREATS T1 (4-segment tokens).
+// five segments). RFC 7515 §7.1; docs/REFERENCE.md#sec-tokens (4-segment tokens).
 #[test]
 fn trailing_garbage_is_refused() {
     let (up, gw) = start();
@@ -506,7 +506,7 @@ fn empty_bearer_is_refused() {
 }
 
 // A valid token under a lower-case or other scheme is not accepted (simplejwt's
-// AUTH_HEADER_TYPES is exactly `Bearer`). RFC 6750 §2.1; SIMPLEJWT-WIRE §4.
+// AUTH_HEADER_TYPES is exactly `Bearer`). RFC 6750 §2.1; docs/REFERENCE.md#error-bodies.
 #[test]
 fn lowercase_bearer_and_other_schemes_are_refused() {
     let (up, gw) = start();
@@ -585,7 +585,7 @@ fn tokens_never_reach_the_log() {
 
 // The gateway refuses to start (not only `check`) with an HMAC secret weaker than
 // the hash output or a published example. RFC 7518 §3.2; RFC 8725 §3.5; OWASP JWT
-// CS (≥ 64 random characters); THREATS T4.
+// CS (≥ 64 random characters); docs/REFERENCE.md#sec-weak-keys.
 #[test]
 fn weak_hmac_secrets_are_refused_at_startup() {
     for weak in ["", "changeme", "0123456789abcdef0123456789abcde"] {

@@ -249,7 +249,7 @@ impl AuthGw {
 
     /// The stored user named `username` (canonical lookup).
     pub fn stored(&self, username: &str) -> Option<User> {
-        let canonical = nexora_gate::auth::canonical::canonical_username(username).unwrap();
+        let canonical = nexora_gate::store::canonical::canonical_username(username).unwrap();
         self.with_store(move |s| {
             Box::pin(async move { s.users().by_username(&canonical).await.unwrap() })
         })

@@ -65,7 +65,7 @@ pub fn restartable_port() -> u16 {
     panic!("no free port in {low}..{ephemeral_low}");
 }
 
-/// The routes most tests use (CONTRACT §2's example policy).
+/// The routes most tests use (the example policy of docs/REFERENCE.md#example-policy).
 pub const SHOP_ROUTES: &str = r#"
 roles: [ADMIN, SELLER, CUSTOMER]
 routes:
@@ -131,6 +131,27 @@ identity_headers:
     )
 }
 
+/// `yaml` with the fast lane turned off when the suite runs with
+/// `NEXORA_TEST_FAST_LANE=off` (the test command runs the hot-path and
+/// adversarial suites both ways), unless the config sets `fast_lane` itself.
+pub fn with_lane_setting(yaml: &str) -> String {
+    if std::env::var("NEXORA_TEST_FAST_LANE").as_deref() != Ok("off") || yaml.contains("fast_lane:") {
+        return yaml.to_owned();
+    }
+    if let Some(rest) = yaml.strip_prefix("server:\n") {
+        return format!("server:\n  fast_lane: false\n{rest}");
+    }
+    match yaml.find("\nserver:\n") {
+        Some(at) => format!("{}\nserver:\n  fast_lane: false\n{}", &yaml[..at], &yaml[at + "\nserver:\n".len()..]),
+        None => format!("server:\n  fast_lane: false\n{yaml}"),
+    }
+}
+
+/// Whether this run of the suite has the fast lane off (see [`with_lane_setting`]).
+pub fn lane_is_off() -> bool {
+    std::env::var("NEXORA_TEST_FAST_LANE").as_deref() == Ok("off")
+}
+
 /// A running gateway process; killed when dropped.
 pub struct Gateway {
     /// `http://127.0.0.1:PORT` of the proxy listener.
@@ -186,7 +207,7 @@ impl Gateway {
     pub fn spawn_program(program: &str, yaml: &str, proxy: u16, admin: u16, launch: &Launch<'_>) -> Gateway {
         let dir = tempfile::tempdir().unwrap();
         let config_path = dir.path().join("gateway.yaml");
-        std::fs::write(&config_path, yaml).unwrap();
+        std::fs::write(&config_path, with_lane_setting(yaml)).unwrap();
         let log_path = dir.path().join("gateway.log");
         let log = std::fs::File::create(&log_path).unwrap();
         let mut command = Command::new(program);

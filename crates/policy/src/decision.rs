@@ -1,0 +1,101 @@
+//! Access decisions: what a rule (or the default) requires, who is asking, and the
+//! answer. [`Ruling`](super::Ruling) is the one decision: every caller — the proxy's two request
+//! paths, forward-auth, shadow mode, `explain` and the policy `tests:` — finds
+//! the rule, asks [`RuleSet::ruling`](super::RuleSet::ruling) and decides through
+//! it, so they cannot disagree.
+//!
+//! Pure, no I/O, no allocation; every type here is small and `Copy`.
+
+use super::roles::{RoleId, RoleSet};
+
+/// What a rule requires.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Access {
+    /// Everyone, anonymous included; no token is looked at.
+    Public,
+    /// Any verified user.
+    Authenticated,
+    /// A verified user whose role is in the set, or (when the rule has an owner
+    /// parameter) the user that parameter names.
+    Roles(RoleSet),
+    /// No one.
+    Deny,
+}
+
+impl Access {
+    /// Whether the decision needs no identity (the hot path skips token work).
+    pub fn is_public(&self) -> bool {
+        matches!(self, Access::Public)
+    }
+}
+
+/// What applies when no rule matches.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DefaultAccess {
+    /// Refuse everyone (403).
+    Deny,
+    /// Any verified user; anonymous requests get 401.
+    Authenticated,
+}
+
+
+/// Who is asking: nobody verified, or a user whose token was verified.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Who<'a> {
+    /// No token (or the rule did not need one).
+    Anonymous,
+    /// A verified user.
+    User {
+        /// The token's `user_id`, as text; compared with an owner parameter.
+        user_id: &'a str,
+        /// The token's role, if it is one of the configured roles.
+        role: Option<RoleId>,
+    },
+}
+
+/// The answer for one request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Decision {
+    /// Forward the request.
+    Allow,
+    /// 401: a verified identity is needed and there is none.
+    Unauthenticated,
+    /// 403, for the given reason.
+    Forbidden(DenyReason),
+}
+
+/// Why a request was refused with 403; the gateway's `answer` module maps it to a response.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DenyReason {
+    /// The user's role is not allowed and the user is not the owner.
+    RoleNotAllowed,
+    /// The matching rule says `deny`.
+    DenyRule,
+    /// No rule matched and the default is `deny`.
+    DefaultDeny,
+}
+
+/// Decides a request once its rule's access is known (the inner step of
+/// [`Ruling::decide`](super::Ruling::decide)).
+///
+/// `owner_value` is the value of the rule's owner parameter in this request's path
+/// ([`Rule::owner_value`]); it lets that user in on an `Access::Roles` rule. An empty
+/// `user_id` never equals it (path segments are never empty). Role names get no
+/// special treatment: ADMIN is allowed only where it is listed.
+pub fn authorize(access: &Access, owner_value: Option<&str>, who: Who<'_>) -> Decision {
+    match (access, who) {
+        (Access::Public, _) => Decision::Allow,
+        (Access::Deny, _) => Decision::Forbidden(DenyReason::DenyRule),
+        (_, Who::Anonymous) => Decision::Unauthenticated,
+        (Access::Authenticated, Who::User { .. }) => Decision::Allow,
+        (Access::Roles(allowed), Who::User { user_id, role }) => {
+            let role_allowed = role.is_some_and(|role| allowed.contains(role));
+            let is_owner = !user_id.is_empty() && owner_value == Some(user_id);
+            if role_allowed || is_owner {
+                Decision::Allow
+            } else {
+                Decision::Forbidden(DenyReason::RoleNotAllowed)
+            }
+        }
+    }
+}

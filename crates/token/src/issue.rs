@@ -1,0 +1,172 @@
+//! `Issuer`: mints access and refresh tokens with the current key, byte-compatible with
+//! djangorestframework-simplejwt (docs/REFERENCE.md#token-format).
+//!
+//! The header is written by hand so its bytes match PyJWT's sorted, compact output:
+//! `{"alg":"HS256","typ":"JWT"}`, or `{"alg":"HS256","kid":"k1","typ":"JWT"}` when the
+//! current key has a `kid`. Claims follow simplejwt's order: `token_type`, `exp`, `iat`,
+//! `jti`, `user_id` (a JSON string), then `username`, `role`, `iss`, `aud`, and `fam` on
+//! refresh tokens.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use rand::RngCore as _;
+
+use super::decode::MAX_TOKEN_BYTES;
+use super::error::TokenError;
+use super::keys::Keys;
+use super::settings::TokenSettings;
+use super::wire::MintClaims;
+
+/// Who a token is for.
+#[derive(Debug, Clone, Copy)]
+pub struct Subject<'a> {
+    /// The user's primary key in its string form (`"400"`). Must not be empty.
+    pub user_id: &'a str,
+    /// The user's username.
+    pub username: &'a str,
+    /// The user's role (`ADMIN`, `SELLER`, ...).
+    pub role: &'a str,
+}
+
+/// A freshly minted refresh token and what the store needs to remember about it.
+#[derive(Debug, Clone)]
+pub struct MintedRefresh {
+    /// The compact JWS to hand to the client.
+    pub token: String,
+    /// Its `jti` (store this, never the token).
+    pub jti: String,
+    /// Its `exp`, unix seconds.
+    pub exp: u64,
+}
+
+/// Mints tokens with the current key of one [`Keys`].
+pub struct Issuer {
+    keys: Arc<Keys>,
+    /// `base64url(header)` of the current key, computed once.
+    header_b64: String,
+    access_ttl: u64,
+    refresh_ttl: u64,
+    issuer: Option<Box<str>>,
+    audience: Option<Box<str>>,
+}
+
+impl Issuer {
+    /// An issuer signing with `keys`' current key, with the lifetimes, issuer and audience
+    /// of `settings`.
+    pub fn new(keys: Arc<Keys>, settings: &TokenSettings) -> Issuer {
+        let current = keys.current();
+        let header = match &current.kid {
+            // A kid may contain `"` or `\`: write it as a JSON string, never splice it in.
+            Some(kid) => format!(
+                r#"{{"alg":"{}","kid":{},"typ":"JWT"}}"#,
+                current.alg_name,
+                serde_json::Value::from(&**kid)
+            ),
+            None => format!(r#"{{"alg":"{}","typ":"JWT"}}"#, current.alg_name),
+        };
+        Issuer {
+            header_b64: URL_SAFE_NO_PAD.encode(header),
+            keys,
+            access_ttl: settings.access_ttl.as_secs(),
+            refresh_ttl: settings.refresh_ttl.as_secs(),
+            issuer: settings.issuer.as_deref().map(Box::from),
+            audience: settings.audience.as_deref().map(Box::from),
+        }
+    }
+
+    /// Mints an access token issued at `now` (unix seconds). `ttl` overrides `access_ttl`
+    /// for `nexora-gate token mint --ttl`; it is not capped here, the caller decides.
+    ///
+    /// Fails with [`TokenError::NoUserId`] for an empty `user_id`, [`TokenError::TooLarge`]
+    /// if the token would exceed what verification accepts, and [`TokenError::Signing`] if
+    /// the signer fails.
+    pub fn mint_access(
+        &self,
+        subject: &Subject<'_>,
+        now: u64,
+        ttl: Option<Duration>,
+    ) -> Result<String, TokenError> {
+        let ttl = ttl.map_or(self.access_ttl, |t| t.as_secs());
+        let jti = new_jti();
+        self.sign(&self.claims("access", subject, &jti, now, ttl, None))
+    }
+
+    /// Mints a refresh token of rotation family `family` (claim `fam`), issued at `now`,
+    /// expiring after `refresh_ttl`. Fails as [`Issuer::mint_access`] does.
+    pub fn mint_refresh(
+        &self,
+        subject: &Subject<'_>,
+        family: &str,
+        now: u64,
+    ) -> Result<MintedRefresh, TokenError> {
+        let jti = new_jti();
+        let claims = self.claims(
+            "refresh",
+            subject,
+            &jti,
+            now,
+            self.refresh_ttl,
+            Some(family),
+        );
+        let exp = claims.exp;
+        let token = self.sign(&claims)?;
+        Ok(MintedRefresh { token, jti, exp })
+    }
+
+    fn claims<'a>(
+        &'a self,
+        token_type: &'static str,
+        subject: &Subject<'a>,
+        jti: &'a str,
+        now: u64,
+        ttl: u64,
+        family: Option<&'a str>,
+    ) -> MintClaims<'a> {
+        MintClaims {
+            token_type,
+            exp: now.saturating_add(ttl),
+            iat: now,
+            jti,
+            user_id: subject.user_id,
+            username: subject.username,
+            role: subject.role,
+            iss: self.issuer.as_deref(),
+            aud: self.audience.as_deref(),
+            fam: family,
+        }
+    }
+
+    fn sign(&self, claims: &MintClaims<'_>) -> Result<String, TokenError> {
+        if claims.user_id.is_empty() {
+            return Err(TokenError::NoUserId);
+        }
+        let key = self.keys.current();
+        let encoding = key.encoding.as_ref().ok_or(TokenError::Signing)?;
+        let payload = serde_json::to_vec(claims).map_err(|_| TokenError::Signing)?;
+        let mut token = String::with_capacity(self.header_b64.len() + payload.len() * 4 / 3 + 96);
+        token.push_str(&self.header_b64);
+        token.push('.');
+        URL_SAFE_NO_PAD.encode_string(&payload, &mut token);
+        let signature = jsonwebtoken::crypto::sign(token.as_bytes(), encoding, key.algorithm)
+            .map_err(|_| TokenError::Signing)?;
+        token.push('.');
+        token.push_str(&signature);
+        if token.len() > MAX_TOKEN_BYTES {
+            return Err(TokenError::TooLarge);
+        }
+        Ok(token)
+    }
+}
+
+/// A new `jti`: 32 lowercase hex digits, the shape of Python's `uuid4().hex` (and a valid
+/// UUIDv4: 122 random bits from the thread-local CSPRNG, version and variant bits set).
+pub fn new_jti() -> String {
+    let mut bytes = [0u8; 16];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    bytes[6] = (bytes[6] & 0x0f) | 0x40;
+    bytes[8] = (bytes[8] & 0x3f) | 0x80;
+    hex::encode(bytes)
+}

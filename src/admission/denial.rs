@@ -1,0 +1,73 @@
+//! [`Denial`]: why the gateway answers a request itself instead of proxying
+//! it, with the status and the metric reason of each case. The bodies are
+//! [`crate::answer`]'s: this is the decision's vocabulary, not its wire form.
+
+use crate::policy::{DenyReason, PathError};
+use crate::token::TokenError;
+
+/// Why the gateway answered a request itself instead of proxying it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Denial {
+    /// The request target failed normalisation (docs/REFERENCE.md#path-normalisation).
+    BadPath(PathError),
+    /// The request target is not in origin form (e.g. `OPTIONS *`).
+    BadTarget,
+    /// An HTTP/1.1 request without `Host`, or a `Host` that is not `host[:port]`.
+    BadHost,
+    /// No credentials (no `Authorization` header, or another scheme).
+    NotAuthenticated,
+    /// `Authorization: Bearer` with no token, or with more than one value.
+    BadAuthorizationHeader,
+    /// The bearer token failed verification.
+    InvalidToken(TokenError),
+    /// The user's revocation point is after the token was issued (docs/REFERENCE.md#revocation).
+    Revoked,
+    /// Authenticated, but the policy does not allow this request.
+    Forbidden(DenyReason),
+    /// The upstream refused the connection, reset it or sent garbage.
+    BadGateway,
+    /// The upstream did not answer in time.
+    GatewayTimeout,
+    /// The rule names no upstream the gateway can reach (none healthy).
+    NoHealthyUpstream,
+}
+
+impl Denial {
+    /// The HTTP status this denial is answered with.
+    pub fn status(self) -> u16 {
+        match self {
+            Denial::BadPath(_) | Denial::BadTarget | Denial::BadHost => 400,
+            Denial::NotAuthenticated
+            | Denial::BadAuthorizationHeader
+            | Denial::InvalidToken(_)
+            | Denial::Revoked => 401,
+            Denial::Forbidden(_) => 403,
+            Denial::BadGateway | Denial::NoHealthyUpstream => 502,
+            Denial::GatewayTimeout => 504,
+        }
+    }
+
+    /// A short machine-readable reason for logs and metrics labels.
+    pub fn reason(self) -> &'static str {
+        match self {
+            Denial::BadPath(_) | Denial::BadTarget => "bad_path",
+            Denial::BadHost => "bad_host",
+            Denial::NotAuthenticated => "not_authenticated",
+            Denial::BadAuthorizationHeader => "bad_authorization_header",
+            Denial::InvalidToken(_) => "token_not_valid",
+            Denial::Revoked => "token_revoked",
+            Denial::Forbidden(DenyReason::RoleNotAllowed) => "role_not_allowed",
+            Denial::Forbidden(DenyReason::DenyRule) => "deny_rule",
+            Denial::Forbidden(DenyReason::DefaultDeny) => "default_deny",
+            Denial::BadGateway => "bad_gateway",
+            Denial::GatewayTimeout => "gateway_timeout",
+            Denial::NoHealthyUpstream => "no_healthy_upstream",
+        }
+    }
+
+    /// Whether the client's connection is closed after this answer: after
+    /// the gateway's own 5xx answers (the upstream side is in doubt).
+    pub fn closes_connection(self) -> bool {
+        self.status() >= 500
+    }
+}

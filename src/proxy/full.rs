@@ -1,0 +1,129 @@
+//! Pingora's full proxy as a driver of the gateway's phases: `impl ProxyHttp`
+//! maps each Pingora callback to one [`Gateway`] phase and adds nothing of its
+//! own but Pingora's framing. It serves every request the fast lane does not
+//! take — bodies, upgrades, HTTP/2, HTTP/1.0, the identity endpoints — and
+//! every request when `server.fast_lane` is off.
+
+use async_trait::async_trait;
+use pingora::http::{RequestHeader, ResponseHeader};
+use pingora::prelude::*;
+use pingora::proxy::FailToProxy;
+use pingora::Error;
+
+use crate::answer::{self, Answer};
+use crate::drain::InFlight;
+
+use super::{auth_route, client_failure_status, client_hung_up, rewrite_path, Gateway, Handling, RequestCtx};
+
+#[async_trait]
+impl ProxyHttp for Gateway {
+    type CTX = RequestCtx;
+
+    fn new_ctx(&self) -> RequestCtx {
+        let mut ctx = RequestCtx::new();
+        ctx.in_flight = Some(InFlight::enter(&self.metrics.requests_in_flight));
+        ctx
+    }
+
+    fn init_downstream_modules(&self, _modules: &mut pingora::modules::http::HttpModules) {
+        // Pingora's default adds a disabled compression module that still
+        // runs on every request; the gateway never compresses, so none.
+    }
+
+    async fn request_filter(&self, session: &mut Session, ctx: &mut RequestCtx) -> Result<bool> {
+        match self.decide(session.req_header(), ctx) {
+            Handling::Answer(denial) => {
+                let reusable = !answer::has_request_body(&session.req_header().headers);
+                answer::send(session, &Answer::from(denial), ctx.request_id_str(), reusable).await?;
+                Ok(true)
+            }
+            Handling::Identity(rest) => {
+                let gen = ctx.generation()?;
+                auth_route::serve(&self.auth, session, ctx, gen, rest).await?;
+                Ok(true)
+            }
+            Handling::Proxy(rewritten) => {
+                if let Some(path) = rewritten {
+                    rewrite_path(session.req_header_mut(), &path)?;
+                }
+                Ok(false)
+            }
+        }
+    }
+
+    async fn upstream_peer(
+        &self,
+        _session: &mut Session,
+        ctx: &mut RequestCtx,
+    ) -> Result<Box<HttpPeer>> {
+        self.choose_peer(ctx)
+    }
+
+    fn fail_to_connect(
+        &self,
+        _session: &mut Session,
+        _peer: &HttpPeer,
+        _ctx: &mut RequestCtx,
+        mut e: Box<Error>,
+    ) -> Box<Error> {
+        // Nothing was sent yet: another server (round-robin) may take it.
+        e.set_retry(true);
+        e
+    }
+
+    async fn upstream_request_filter(
+        &self,
+        session: &mut Session,
+        upstream_request: &mut RequestHeader,
+        ctx: &mut RequestCtx,
+    ) -> Result<()> {
+        let peer = session.client_addr().and_then(|a| a.as_inet()).map(|a| a.ip());
+        self.prepare_upstream_request(upstream_request, peer, ctx)
+    }
+
+    async fn response_filter(
+        &self,
+        _session: &mut Session,
+        upstream_response: &mut ResponseHeader,
+        ctx: &mut RequestCtx,
+    ) -> Result<()> {
+        self.prepare_client_response(upstream_response, ctx)
+    }
+
+    async fn fail_to_proxy(
+        &self,
+        session: &mut Session,
+        e: &Error,
+        ctx: &mut RequestCtx,
+    ) -> FailToProxy {
+        let Some(denial) = self.upstream_failure(ctx, e) else {
+            // The client went away or sent something Pingora refused: let it answer.
+            return client_failure(session, e).await;
+        };
+        let code = match answer::send(session, &Answer::from(denial), ctx.request_id_str(), false).await {
+            Ok(()) => denial.status(),
+            Err(_) => 0,
+        };
+        FailToProxy { error_code: code, can_reuse_downstream: false }
+    }
+
+    fn suppress_error_log(&self, _session: &Session, _ctx: &RequestCtx, e: &Error) -> bool {
+        // A client hanging up is routine (timeouts, a closed tab, a load
+        // test ending); the access line records it with status 0.
+        client_hung_up(e)
+    }
+
+    async fn logging(&self, session: &mut Session, e: Option<&Error>, ctx: &mut RequestCtx) {
+        ctx.record(session, e, &self.metrics);
+    }
+}
+
+/// Pingora's own handling for errors caused by the client (bad request
+/// syntax, a closed connection): a plain status, no body of ours.
+async fn client_failure(session: &mut Session, e: &Error) -> FailToProxy {
+    let code = client_failure_status(e);
+    if code > 0 {
+        let _ = session.respond_error(code).await;
+    }
+    FailToProxy { error_code: code, can_reuse_downstream: false }
+}
