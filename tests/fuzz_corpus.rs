@@ -110,7 +110,7 @@ fn config_seeds_hold_every_property() {
 #[test]
 fn the_live_configs_hold_every_property() {
     let keys = root().join("fuzz/keys");
-    for file in ["config/gateway.yaml", "deploy/gateway.yaml", "src/config/testdata/contract.yaml"] {
+    for file in ["config/gateway.yaml", "deploy/gateway.yaml", "crates/config/src/testdata/contract.yaml"] {
         let bytes = fs::read(root().join(file)).unwrap();
         assert!(config::check(&bytes, &keys), "{file} does not compile under the fuzz environment");
     }

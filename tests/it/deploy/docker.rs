@@ -73,6 +73,29 @@ fn the_builder_installs_cmake_and_builds_locked_release() {
     // The dependency layer is built from the manifest alone, before the sources arrive.
     let first_copy = all(builder, "COPY")[0];
     assert_eq!(first_copy, "Cargo.toml Cargo.lock ./");
+    // Cargo refuses a manifest whose declared targets are missing: the
+    // dependency layer stubs every bench and test target Cargo.toml names,
+    // and copies the workspace's member crates.
+    let manifest = std::fs::read_to_string(repo_path("Cargo.toml")).unwrap();
+    let stub_run = builds[0];
+    let mut section = "";
+    for line in manifest.lines() {
+        if line.starts_with('[') {
+            section = line;
+        }
+        let value = |key: &str| line.strip_prefix(key).map(|v| v.trim().trim_matches('"').to_owned());
+        if section == "[[bench]]" {
+            if let Some(name) = value("name =") {
+                assert!(stub_run.contains(&format!("benches/{name}.rs")), "bench {name} has no stub: {stub_run}");
+            }
+        }
+        if section == "[[test]]" {
+            if let Some(path) = value("path =") {
+                assert!(stub_run.contains(&path), "test target {path} has no stub: {stub_run}");
+            }
+        }
+    }
+    assert!(all(builder, "COPY").contains(&"crates ./crates"), "the workspace's crates: {:?}", all(builder, "COPY"));
 }
 
 #[test]
