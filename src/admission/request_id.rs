@@ -11,6 +11,13 @@ use http::HeaderValue;
 /// The request id header, read from clients and sent upstream and back.
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
+/// [`REQUEST_ID`] spelled `X-Request-Id` on the wire, as shared bytes: given a
+/// `HeaderName`, Pingora writes a custom header in lower case and copies its
+/// spelling on every insert.
+pub fn request_id_wire() -> Bytes {
+    Bytes::from_static(b"X-Request-Id")
+}
+
 static COUNTER: AtomicU64 = AtomicU64::new(0);
 static PREFIX: OnceLock<u64> = OnceLock::new();
 

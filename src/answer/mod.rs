@@ -20,7 +20,7 @@ use pingora::protocols::http::v1::server::HttpSession;
 use serde::Serialize;
 
 pub use crate::admission::Denial;
-use crate::admission::request_id::REQUEST_ID;
+use crate::admission::request_id::request_id_wire;
 use crate::policy::PathError;
 use crate::token::{SimplejwtReason, TokenError};
 
@@ -98,7 +98,7 @@ pub fn response_header(answer: &Answer, request_id: &str) -> Result<Box<Response
         header.append_header(name.clone(), value.clone())?;
     }
     if !request_id.is_empty() {
-        header.insert_header(REQUEST_ID, request_id)?;
+        header.insert_header(request_id_wire(), request_id)?;
     }
     Ok(Box::new(header))
 }
@@ -274,6 +274,9 @@ mod tests {
         assert_eq!(head.headers["cache-control"], "no-store");
         assert_eq!(head.headers["x-request-id"], "r-1");
         assert_eq!(head.headers["content-type"], "application/json");
+        let mut wire = bytes::BytesMut::new();
+        head.header_to_h1_wire(&mut wire);
+        assert!(String::from_utf8_lossy(&wire).contains("X-Request-Id: r-1\r\n"), "{wire:?}");
         let forbidden = response_header(&Answer::from(Denial::Forbidden(DenyReason::DenyRule)), "").unwrap();
         assert!(forbidden.headers.get("www-authenticate").is_none());
         assert!(forbidden.headers.get("x-request-id").is_none());

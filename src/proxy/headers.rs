@@ -6,7 +6,6 @@
 //! client nominated in `Connection`, so a client cannot use `Connection:
 //! X-User-Id` to delete what the gateway adds (docs/REFERENCE.md#sec-headers).
 
-use bytes::Bytes;
 use http::header::HeaderName;
 use pingora::http::RequestHeader;
 use pingora::prelude::*;
@@ -48,17 +47,7 @@ fn is_alias(ours: &HeaderName, name: &str) -> bool {
             .all(|(&o, &n)| o == n.to_ascii_lowercase() || (o == b'-' && is_alias_char(n)))
 }
 
-/// A header name in the form Pingora's `insert_header` takes without
-/// copying: its wire spelling as static bytes. (Given a `HeaderName`, Pingora
-/// builds the title-case spelling anew on every insert.)
-pub(super) fn wire_name(spelling: &'static [u8]) -> Bytes {
-    Bytes::from_static(spelling)
-}
-
-/// `X-Request-Id` as [`wire_name`].
-pub fn request_id_wire() -> Bytes {
-    wire_name(b"X-Request-Id")
-}
+pub use crate::admission::request_id::request_id_wire;
 
 pub use crate::config::IdentityHeaders;
 

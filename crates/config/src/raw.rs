@@ -134,9 +134,9 @@ pub struct Upstream {
     pub servers: Vec<String>,
     /// Active health checking. Default: none (every server is assumed healthy).
     pub health_check: Option<HealthCheck>,
-    /// Duration allowed to establish a connection. Default: Pingora's (none).
+    /// Duration allowed to establish a connection. Default: 5s.
     pub connect_timeout: Option<String>,
-    /// Duration allowed between reads from the upstream. Default: Pingora's (none).
+    /// Duration allowed between reads from the upstream. Default: 60s.
     pub read_timeout: Option<String>,
     /// TLS towards the servers. Default: plain HTTP.
     pub tls: Option<UpstreamTls>,
@@ -153,7 +153,7 @@ pub struct HealthCheck {
     pub path: String,
     /// Duration between checks. Required.
     pub interval: String,
-    /// Duration before a check counts as failed. Default: the interval.
+    /// Duration before a check counts as failed. Default: 1s.
     pub timeout: Option<String>,
 }
 
@@ -176,7 +176,7 @@ pub struct Database {
     pub url: Option<Secret>,
     /// Pool size. Default: 16.
     pub max_connections: Option<u32>,
-    /// Whether `serve` applies pending migrations at startup. Default: false.
+    /// Whether `serve` applies pending migrations at startup. Default: true.
     pub migrate_on_start: Option<bool>,
 }
 
@@ -196,11 +196,11 @@ pub struct Tokens {
     pub kid: Option<String>,
     /// Keys still accepted for verification during a rotation. Default: none.
     pub previous_keys: Option<Vec<PreviousKey>>,
-    /// Duration an access token lives. Default: 5m (simplejwt's default).
+    /// Duration an access token lives. Default: 60m.
     pub access_ttl: Option<String>,
-    /// Duration a refresh token lives. Default: 1d (simplejwt's default).
+    /// Duration a refresh token lives. Default: 7d.
     pub refresh_ttl: Option<String>,
-    /// Duration of clock skew tolerated on `exp`/`nbf`. Default: 0s.
+    /// Duration of clock skew tolerated on `exp`/`nbf`. Default: 30s.
     pub leeway: Option<String>,
     /// `iss` claim: set on issue, checked on verify. Default: not set, not checked.
     pub issuer: Option<String>,
@@ -260,8 +260,8 @@ pub enum Algorithm {
 pub struct Auth {
     /// Path prefix of the auth endpoints. Default: `/auth`.
     pub prefix: Option<String>,
-    /// Roles anyone may register as; never ADMIN (compiler). Default: none (registration
-    /// needs an ADMIN token).
+    /// Roles anyone may register as; never ADMIN (compiler). Default: `[CUSTOMER]`;
+    /// `[]` closes self-registration (then only an ADMIN creates users).
     pub self_register_roles: Option<Vec<String>>,
     /// Password rules. Default: every field's default.
     pub password: Option<Password>,
