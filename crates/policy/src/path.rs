@@ -10,8 +10,9 @@
 //! 2. Refused outright: `#`, `?` (the caller splits the query off first), raw `\`,
 //!    raw `;` (Tomcat and Spring read `..;` as `..`; like Spring's `StrictHttpFirewall`
 //!    we refuse matrix parameters), raw spaces and control characters, malformed
-//!    percent escapes, and escapes of `/`, `\` or control characters (`%2F`, `%5C`,
-//!    `%00`, `%0A`, ...).
+//!    percent escapes, escapes of `/`, `\` or control characters (`%2F`, `%5C`,
+//!    `%00`, `%0A`, ...), and escapes whose bytes are not UTF-8 (`%C0%AE`, `%80`,
+//!    `%ED%A0%80`, `%E2%82`).
 //! 3. Escapes of unreserved characters (`A-Z a-z 0-9 - . _ ~`) are decoded, the hex of
 //!    every other escape is upper-cased. Decoding happens once: `%252e` stays `%252e`.
 //! 4. Runs of `/` are merged.
@@ -59,6 +60,13 @@ pub enum PathError {
     /// An escape of a control character (`%00`-`%1F`, `%7F`).
     #[error("the request path must not contain an encoded control character such as %00 or %0A")]
     EncodedControl,
+    /// Percent escapes that do not decode to UTF-8: an overlong form
+    /// (`%C0%AE` for `.`), a lone continuation byte, a surrogate, or a
+    /// sequence cut short. No legitimate client sends one, and a lenient
+    /// decoder behind the gateway could read it as something the policy
+    /// never saw.
+    #[error("the request path has percent escapes that do not decode to UTF-8 (overlong, cut short or a surrogate)")]
+    InvalidUtf8Escape,
     /// A `..` segment climbs above `/`.
     #[error("the request path climbs above the root with '..'")]
     EscapesRoot,
@@ -162,6 +170,7 @@ fn scan(raw: &str) -> Result<bool, PathError> {
     }
     let mut clean = true;
     let mut segment_start = 1;
+    let mut utf8 = Utf8Escapes::default();
     let mut i = 1;
     while let Some(&byte) = bytes.get(i) {
         if PLAIN[usize::from(byte)] {
@@ -177,6 +186,12 @@ fn scan(raw: &str) -> Result<bool, PathError> {
             b'%' => {
                 let (value, upper) = escape_at(bytes, i)?;
                 check_escape(value)?;
+                utf8.feed(value)?;
+                // A multi-byte sequence continues only in the next escape: a
+                // raw byte after it starts a character of its own.
+                if utf8.open() && bytes.get(i + 3) != Some(&b'%') {
+                    return Err(PathError::InvalidUtf8Escape);
+                }
                 clean &= upper && !is_unreserved(value);
                 i += 3;
                 continue;
@@ -187,6 +202,48 @@ fn scan(raw: &str) -> Result<bool, PathError> {
     }
     clean &= !matches!(&bytes[segment_start..], b"." | b"..");
     Ok(clean)
+}
+
+/// The UTF-8 sequence the escapes of a path are in the middle of, checked
+/// byte by byte as RFC 3629 defines it (no overlong forms, no surrogates,
+/// nothing above U+10FFFF).
+#[derive(Default)]
+struct Utf8Escapes {
+    /// Continuation bytes still expected.
+    need: u8,
+    /// The range the next continuation byte must be in.
+    low: u8,
+    high: u8,
+}
+
+impl Utf8Escapes {
+    fn feed(&mut self, byte: u8) -> Result<(), PathError> {
+        if self.need > 0 {
+            if !(self.low..=self.high).contains(&byte) {
+                return Err(PathError::InvalidUtf8Escape);
+            }
+            self.need -= 1;
+            (self.low, self.high) = (0x80, 0xBF);
+            return Ok(());
+        }
+        (self.need, self.low, self.high) = match byte {
+            0x00..=0x7F => return Ok(()),
+            0xC2..=0xDF => (1, 0x80, 0xBF),
+            0xE0 => (2, 0xA0, 0xBF),
+            0xE1..=0xEC | 0xEE..=0xEF => (2, 0x80, 0xBF),
+            0xED => (2, 0x80, 0x9F),
+            0xF0 => (3, 0x90, 0xBF),
+            0xF1..=0xF3 => (3, 0x80, 0xBF),
+            0xF4 => (3, 0x80, 0x8F),
+            _ => return Err(PathError::InvalidUtf8Escape),
+        };
+        Ok(())
+    }
+
+    /// Whether a sequence has begun and not ended.
+    fn open(&self) -> bool {
+        self.need > 0
+    }
 }
 
 /// Bytes [`scan`] can step over: all but `/`, `%` and the ones [`check_raw`] refuses.

@@ -58,6 +58,36 @@ fn double_encoded_dots_stay_literal() {
     assert_no_bypass(&gw, &up, &["/api/%252e%252e/admin/users", "/%2561pi/admin/users"]);
 }
 
+// Escapes that are not UTF-8 — overlong forms of `.` and `/`, lone
+// continuation bytes, surrogates, sequences cut short — from a public
+// prefix: 400 with a JSON body, nothing at the upstream. A lenient decoder
+// behind the gateway reads `%C0%AE%C0%AE` as `..` (CVE-2000-0884, Tomcat
+// CVE-2008-2938).
+#[test]
+fn escapes_that_are_not_utf8_are_refused() {
+    let (up, gw) = start();
+    let paths = [
+        "/api/products/%C0%AE%C0%AE/admin/x",
+        "/api/products/%c0%ae%c0%ae/admin/x",
+        "/api/products/%C0%AF..%C0%AFadmin",
+        "/api/products/%E0%80%AE%E0%80%AE/admin",
+        "/api/products/%80",
+        "/api/products/%ED%A0%80",
+        "/api/products/%F4%90%80%80",
+        "/api/products/%E2%82",
+        "/api/products/%C3x",
+    ];
+    assert_bad_request(&gw, &up, &paths);
+    let raw = raw_get(&gw, paths[0], None);
+    let body = raw.split("\r\n\r\n").nth(1).unwrap_or_default();
+    let json: serde_json::Value = serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {raw}"));
+    assert_eq!(json["code"], "bad_request", "{raw}");
+    // Valid multi-byte escapes still pass, as they are.
+    let raw = raw_get(&gw, "/api/products/caf%C3%A9", None);
+    assert_eq!(status_of(&raw), 200, "{raw}");
+    assert_eq!(up.last().target, "/api/products/caf%C3%A9");
+}
+
 // Encoded slashes and backslashes: 400, never decoded into separators.
 // Envoy/Istio CVE-2021-29492 / CVE-2021-31920; Traefik GHSA-gm3x-23wp-hc2c.
 #[test]

@@ -92,6 +92,23 @@ const REFUSED: &[(&str, PathError)] = &[
     ("/a%zz", PathError::MalformedEscape),
     ("/a%4g/b", PathError::MalformedEscape),
     ("/a%%41", PathError::MalformedEscape),
+    // Escapes that are not UTF-8: a lenient decoder upstream could read them
+    // as `.`, `/` or anything else the policy never matched.
+    ("/api/products/%C0%AE%C0%AE/admin/x", PathError::InvalidUtf8Escape),
+    ("/a/%c0%af", PathError::InvalidUtf8Escape),
+    ("/a/%C1%81", PathError::InvalidUtf8Escape),
+    ("/a/%E0%80%AF", PathError::InvalidUtf8Escape),
+    ("/a/%F0%80%80%AF", PathError::InvalidUtf8Escape),
+    ("/a/%80", PathError::InvalidUtf8Escape),
+    ("/a/%BF%BF", PathError::InvalidUtf8Escape),
+    ("/a/%ED%A0%80", PathError::InvalidUtf8Escape),
+    ("/a/%F4%90%80%80", PathError::InvalidUtf8Escape),
+    ("/a/%FF", PathError::InvalidUtf8Escape),
+    ("/a/%E2%82", PathError::InvalidUtf8Escape),
+    ("/a/%E2%82x", PathError::InvalidUtf8Escape),
+    ("/a/%C3/b", PathError::InvalidUtf8Escape),
+    ("/a/%C3%41", PathError::InvalidUtf8Escape),
+    ("/a/%C3é", PathError::InvalidUtf8Escape),
 ];
 
 #[test]
@@ -262,6 +279,49 @@ fn arbitrary_input_never_panics_and_output_is_canonical() {
                 matches!(normalize_path(&path), Ok(Cow::Borrowed(_))),
                 "{raw:?} -> {path:?}"
             );
+        }
+    }
+}
+
+/// The bytes `raw`'s escapes and raw characters stand for, or None when an
+/// escape is malformed.
+fn decoded_bytes(raw: &str) -> Option<Vec<u8>> {
+    let bytes = raw.as_bytes();
+    let (mut out, mut i) = (Vec::new(), 0);
+    while let Some(&b) = bytes.get(i) {
+        if b == b'%' {
+            let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(b);
+            i += 1;
+        }
+    }
+    Some(out)
+}
+
+#[test]
+fn escapes_are_accepted_exactly_when_they_decode_to_utf8() {
+    // Escapes of bytes around every UTF-8 boundary, in random runs; std's
+    // decoder is the oracle.
+    const ESCAPES: &[&str] = &[
+        "%41", "%7F", "%80", "%8F", "%90", "%9F", "%A0", "%BF", "%C0", "%C1", "%C2", "%DF", "%E0", "%E1",
+        "%EC", "%ED", "%EE", "%EF", "%F0", "%F1", "%F3", "%F4", "%F5", "%FF", "a", "é", "/",
+    ];
+    let mut rng = Lcg::new(13);
+    for _ in 0..50_000 {
+        let mut raw = String::from("/x/");
+        for _ in 0..rng.below(6) {
+            raw.push_str(ESCAPES[rng.below(ESCAPES.len())]);
+        }
+        let Some(decoded) = decoded_bytes(&raw) else { continue };
+        let utf8 = std::str::from_utf8(&decoded).is_ok();
+        match normalize_path(&raw) {
+            Ok(_) => assert!(utf8, "{raw:?} accepted, but its escapes are not UTF-8"),
+            Err(PathError::InvalidUtf8Escape) => assert!(!utf8, "{raw:?} refused, but it is UTF-8"),
+            Err(PathError::EncodedControl) => assert!(decoded.contains(&0x7F), "{raw:?}"),
+            Err(other) => panic!("{raw:?}: {other:?}"),
         }
     }
 }
