@@ -26,6 +26,23 @@ const OVERRIDE_HEADERS: [HeaderName; 6] = [
     HeaderName::from_static("x-forwarded-prefix"),
 ];
 
+/// Framing and hop-by-hop headers, whose alias spellings (`Transfer_Encoding`,
+/// `Content.Length`) a server that folds `_` into `-` would read as the real
+/// thing beside the framing the gateway chose: never forwarded. Their real
+/// spellings are the HTTP layer's business.
+const FRAMING_HEADERS: [HeaderName; 10] = [
+    http::header::TRANSFER_ENCODING,
+    http::header::CONTENT_LENGTH,
+    http::header::CONNECTION,
+    http::header::UPGRADE,
+    http::header::TE,
+    http::header::TRAILER,
+    http::header::HOST,
+    http::header::EXPECT,
+    HeaderName::from_static("keep-alive"),
+    HeaderName::from_static("proxy-connection"),
+];
+
 /// Characters some servers fold into `-` when they map header names to
 /// variables (CGI/WSGI `HTTP_X_USER_ID`, Traefik's alias list).
 fn is_alias_char(b: u8) -> bool {
@@ -77,14 +94,16 @@ fn may_carry_forged(ours: &IdentityHeaders, req: &RequestHeader) -> bool {
 }
 
 /// True when `name`, with alias characters read as `-`, is one of ours, an
-/// override header or a forwarding header (`X_Original_URL` reaches a WSGI
-/// or PHP backend as `HTTP_X_ORIGINAL_URL`, exactly like `X-Original-URL`;
-/// `X_Forwarded_Proto` as `HTTP_X_FORWARDED_PROTO`). The real spellings of
-/// the forwarding headers are [`super::forwarded`]'s business.
+/// override header, or an alias spelling of a forwarding, framing or
+/// hop-by-hop header (`X_Original_URL` reaches a WSGI or PHP backend as
+/// `HTTP_X_ORIGINAL_URL`, exactly like `X-Original-URL`; `Transfer_Encoding`
+/// as `HTTP_TRANSFER_ENCODING`). The real spellings of the forwarding headers
+/// are [`super::forwarded`]'s business, those of the framing headers the
+/// HTTP layer's.
 fn is_alias_of_ours(ours: &IdentityHeaders, name: &str) -> bool {
     ours.names().into_iter().chain(&OVERRIDE_HEADERS).any(|h| is_alias(h, name))
         || (name.bytes().any(is_alias_char)
-            && FORWARDING_HEADERS.iter().any(|h| is_alias(h, name)))
+            && FORWARDING_HEADERS.iter().chain(&FRAMING_HEADERS).any(|h| is_alias(h, name)))
 }
 
 impl IdentityHeadersExt for IdentityHeaders {
@@ -160,6 +179,10 @@ mod tests {
             ("X_HTTP_Method_Override", "DELETE"),
             ("X_Forwarded_Prefix", "/api/admin"),
             ("X_Forwarded_Proto", "https"),
+            ("Transfer_Encoding", "chunked"),
+            ("content_length", "5"),
+            ("Connection_", "kept: no header of that name"),
+            ("Proxy_Connection", "close"),
             ("x.forwarded.for", "127.0.0.1"),
             ("X-Forwarded-For", "kept here, decided in forwarded.rs"),
             ("x-user-idx", "kept"),
@@ -170,7 +193,7 @@ mod tests {
         identity().strip_forged(&mut req);
         let mut left: Vec<&str> = req.headers.keys().map(|k| k.as_str()).collect();
         left.sort_unstable();
-        assert_eq!(left, vec!["accept", "x-forwarded-for", "x-user-idx"]);
+        assert_eq!(left, vec!["accept", "connection_", "x-forwarded-for", "x-user-idx"]);
     }
 
     fn claims(role: Option<&str>) -> AccessClaims {

@@ -294,3 +294,29 @@ fn a_trusted_proxy_chain_is_kept_and_extended() {
     assert_eq!(seen.header_values("x-forwarded-proto"), vec!["https"]);
     assert_eq!(seen.header_values("x-forwarded-host"), vec!["shop.example"]);
 }
+
+// Alias spellings of framing and hop-by-hop headers (`Transfer_Encoding`,
+// `Content.Length`, `Keep~Alive`): a backend that folds `_` into `-` (WSGI,
+// PHP, some Java servers) would read one as a second framing header beside
+// the gateway's own. None may reach the upstream, on either proxy driver.
+#[test]
+fn alias_spellings_of_framing_headers_never_reach_the_upstream() {
+    let (up, gw) = start();
+    let names = ["Transfer-Encoding", "Content-Length", "Keep-Alive", "Proxy-Connection"];
+    let lines: String = names
+        .iter()
+        .flat_map(|n| spellings(n))
+        .filter(|s| s.contains(|c: char| !c.is_ascii_alphanumeric() && c != '-'))
+        .map(|n| format!("{n}: FORGED\r\n"))
+        .collect();
+    assert!(lines.contains("Transfer_Encoding: FORGED") && lines.contains("Content.Length: FORGED"), "{lines}");
+    for request in [
+        format!("GET /api/products/1 HTTP/1.1\r\nHost: shop\r\n{lines}Connection: close\r\n\r\n"),
+        format!("POST /api/inbox/1 HTTP/1.1\r\nHost: shop\r\n{lines}Content-Length: 2\r\nConnection: close\r\n\r\n{{}}"),
+    ] {
+        let raw = gw.raw(request.as_bytes());
+        assert_eq!(status_of(&raw), 200, "{raw}");
+    }
+    assert_eq!(up.seen().len(), 2);
+    assert_no_forged_value(&up, "FORGED");
+}
