@@ -24,6 +24,15 @@ pub enum Denial {
     Revoked,
     /// Authenticated, but the policy does not allow this request.
     Forbidden(DenyReason),
+    /// The request's body framing is invalid: both `Content-Length` and
+    /// `Transfer-Encoding`, a `Content-Length` that is not one number, a
+    /// chunked body that breaks its syntax, or a head that does not parse.
+    BadFraming,
+    /// A `Transfer-Encoding` other than `chunked` (RFC 9112 §6.1: 501).
+    UnsupportedTransferCoding,
+    /// The client did not send its request head (or a body the gateway reads
+    /// itself) within the deadline.
+    RequestTimeout,
     /// The upstream refused the connection, reset it or sent garbage.
     BadGateway,
     /// The upstream did not answer in time.
@@ -36,12 +45,14 @@ impl Denial {
     /// The HTTP status this denial is answered with.
     pub fn status(self) -> u16 {
         match self {
-            Denial::BadPath(_) | Denial::BadTarget | Denial::BadHost => 400,
+            Denial::BadPath(_) | Denial::BadTarget | Denial::BadHost | Denial::BadFraming => 400,
             Denial::NotAuthenticated
             | Denial::BadAuthorizationHeader
             | Denial::InvalidToken(_)
             | Denial::Revoked => 401,
             Denial::Forbidden(_) => 403,
+            Denial::RequestTimeout => 408,
+            Denial::UnsupportedTransferCoding => 501,
             Denial::BadGateway | Denial::NoHealthyUpstream => 502,
             Denial::GatewayTimeout => 504,
         }
@@ -59,15 +70,12 @@ impl Denial {
             Denial::Forbidden(DenyReason::RoleNotAllowed) => "role_not_allowed",
             Denial::Forbidden(DenyReason::DenyRule) => "deny_rule",
             Denial::Forbidden(DenyReason::DefaultDeny) => "default_deny",
+            Denial::RequestTimeout => "request_timeout",
+            Denial::BadFraming => "bad_framing",
+            Denial::UnsupportedTransferCoding => "unsupported_transfer_coding",
             Denial::BadGateway => "bad_gateway",
             Denial::GatewayTimeout => "gateway_timeout",
             Denial::NoHealthyUpstream => "no_healthy_upstream",
         }
-    }
-
-    /// Whether the client's connection is closed after this answer: after
-    /// the gateway's own 5xx answers (the upstream side is in doubt).
-    pub fn closes_connection(self) -> bool {
-        self.status() >= 500
     }
 }

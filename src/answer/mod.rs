@@ -12,12 +12,13 @@
 //! the answer sets its own, `WWW-Authenticate: Bearer realm="api"` on 401,
 //! and the request id.
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use http::header::{HeaderName, HeaderValue, CACHE_CONTROL, WWW_AUTHENTICATE};
 use pingora::http::ResponseHeader;
 use pingora::prelude::*;
 use pingora::protocols::http::v1::server::HttpSession;
 use serde::Serialize;
+use tokio::io::{AsyncWrite, AsyncWriteExt};
 
 pub use crate::admission::Denial;
 use crate::admission::request_id::request_id_wire;
@@ -106,11 +107,11 @@ pub fn response_header(answer: &Answer, request_id: &str) -> Result<Box<Response
 /// Writes `answer` as the complete response on Pingora's session.
 ///
 /// The connection is kept only when `reusable` (the caller read the request
-/// body to its end, or there was none) and the answer is not a 5xx, so a
-/// half-read body can never be taken as the next request.
+/// body to its end, or there was none) and [`closes_connection`] does not
+/// say otherwise, so a half-read body can never be taken as the next request.
 pub async fn send(session: &mut Session, answer: &Answer, request_id: &str, reusable: bool) -> Result<()> {
     let header = response_header(answer, request_id)?;
-    if answer.status >= 500 || !reusable {
+    if closes_connection(answer.status) || !reusable {
         session.set_keepalive(None);
     }
     let head_only = session.req_header().method == http::Method::HEAD || answer.body.is_empty();
@@ -124,7 +125,7 @@ pub async fn send(session: &mut Session, answer: &Answer, request_id: &str, reus
 /// [`send`] on the fast lane's HTTP/1 session (its requests carry no body).
 pub async fn send_h1(ds: &mut HttpSession, answer: &Answer, request_id: &str) -> Result<()> {
     let header = response_header(answer, request_id)?;
-    if answer.status >= 500 {
+    if closes_connection(answer.status) {
         ds.set_server_keepalive(None);
     }
     ds.write_response_header(header).await?;
@@ -133,6 +134,30 @@ pub async fn send_h1(ds: &mut HttpSession, answer: &Answer, request_id: &str) ->
     }
     ds.finish_body().await?;
     Ok(())
+}
+
+/// Whether an answer with `status` ends the connection: the gateway's own
+/// 5xx (the upstream side is in doubt) and 408 (what the client sent was not
+/// all read, so nothing after it can be framed).
+pub fn closes_connection(status: u16) -> bool {
+    status >= 500 || status == 408
+}
+
+/// Writes `answer` straight onto a connection no HTTP session has parsed a
+/// request from (a request head that never arrived whole), with
+/// `Connection: close`; the caller closes the connection after it.
+pub async fn send_raw<S: AsyncWrite + Unpin>(stream: &mut S, answer: &Answer, request_id: &str) -> std::io::Result<()> {
+    let mut head = response_header(answer, request_id).map_err(std::io::Error::other)?;
+    head.insert_header(http::header::CONNECTION, "close").map_err(std::io::Error::other)?;
+    let mut wire = BytesMut::with_capacity(256 + answer.body.len());
+    let reason = head.status.canonical_reason().unwrap_or("");
+    wire.extend_from_slice(format!("HTTP/1.1 {} {reason}\r\n", head.status.as_u16()).as_bytes());
+    // The header lines only: the status line above, the blank line below.
+    head.header_to_h1_wire(&mut wire);
+    wire.extend_from_slice(b"\r\n");
+    wire.extend_from_slice(&answer.body);
+    stream.write_all(&wire).await?;
+    stream.flush().await
 }
 
 /// Whether the request announced a body (which a refusal leaves unread).
@@ -172,6 +197,15 @@ fn denial_body(denial: Denial) -> &'static str {
             Denial::Revoked => token_body!("Token is invalid"),
             Denial::Forbidden(_) => {
                 r#"{"detail":"You do not have permission to perform this action.","code":"permission_denied"}"#
+            }
+            Denial::BadFraming => {
+                r#"{"detail":"The request is not framed correctly: one Content-Length or chunked Transfer-Encoding, well formed.","code":"bad_request"}"#
+            }
+            Denial::UnsupportedTransferCoding => {
+                r#"{"detail":"The only transfer coding accepted is chunked.","code":"not_implemented"}"#
+            }
+            Denial::RequestTimeout => {
+                r#"{"detail":"The request was not received in time.","code":"request_timeout"}"#
             }
             Denial::BadGateway => {
                 r#"{"detail":"The upstream service is unavailable.","code":"bad_gateway"}"#
@@ -233,6 +267,9 @@ mod tests {
             Denial::Forbidden(DenyReason::RoleNotAllowed),
             Denial::BadGateway,
             Denial::GatewayTimeout,
+            Denial::BadFraming,
+            Denial::UnsupportedTransferCoding,
+            Denial::RequestTimeout,
             Denial::NoHealthyUpstream,
         ];
         for d in all {

@@ -12,16 +12,15 @@ use bytes::{Bytes, BytesMut};
 use http::header::HeaderValue;
 use ipnet::IpNet;
 use pingora::prelude::*;
+use pingora::ErrorType;
 
+use crate::admission::Denial;
 use crate::auth::body::MAX_BODY_BYTES;
 use crate::auth::{AuthError, AuthRequest, Answer, AuthService};
 use crate::generation::Generation;
 
 use crate::answer;
 use super::RequestCtx;
-
-/// How long a client may take to send an identity request's body.
-const BODY_TIMEOUT: Duration = Duration::from_secs(15);
 
 /// Bodies over the cap but under this are read and discarded before the 413, so a
 /// client still writing its body gets the answer instead of a connection reset.
@@ -34,6 +33,9 @@ enum BodyRefused {
         drained: bool,
     },
     TimedOut,
+    /// The body broke its own framing (a bad chunk, a body shorter than its
+    /// `Content-Length` that the client then closed on is a hang-up instead).
+    BadFraming,
 }
 
 /// Serves one identity request completely; `path` is the normalised path with the
@@ -45,7 +47,8 @@ pub(super) async fn serve(
     gen: Arc<Generation>,
     path: String,
 ) -> Result<()> {
-    let (response, consumed) = match read_body(session).await? {
+    let deadline = gen.config.server.request_body_timeout;
+    let (response, consumed) = match read_body(session, deadline).await? {
         Ok(body) => {
             let req = auth_request(session, &gen, path, body);
             (auth.handle(&gen, req).await, true)
@@ -53,20 +56,17 @@ pub(super) async fn serve(
         Err(BodyRefused::TooLarge { drained }) => {
             (AuthError::PayloadTooLarge.into_response(), drained)
         }
-        Err(BodyRefused::TimedOut) => (
-            Answer::raw_json(
-                408,
-                r#"{"detail":"The request body was not received in time.","code":"request_timeout"}"#,
-            ),
-            false,
-        ),
+        Err(BodyRefused::TimedOut) => (Answer::from(Denial::RequestTimeout), false),
+        Err(BodyRefused::BadFraming) => (Answer::from(Denial::BadFraming), false),
     };
     ctx.auth_status = Some(response.status);
     answer::send(session, &response, ctx.request_id_str(), consumed).await
 }
 
 /// The whole body; over the cap it is refused (and drained when small enough).
-async fn read_body(session: &mut Session) -> Result<Result<Bytes, BodyRefused>> {
+/// `deadline` bounds the whole body (`server.request_body_timeout`), not each read:
+/// a client trickling a byte a second is cut off like a silent one.
+async fn read_body(session: &mut Session, deadline: Duration) -> Result<Result<Bytes, BodyRefused>> {
     let declared = session
         .req_header()
         .headers
@@ -76,7 +76,7 @@ async fn read_body(session: &mut Session) -> Result<Result<Bytes, BodyRefused>> 
     if declared.is_some_and(|n| n > DRAIN_LIMIT as u64) {
         return Ok(Err(BodyRefused::TooLarge { drained: false }));
     }
-    match tokio::time::timeout(BODY_TIMEOUT, read_all(session)).await {
+    match tokio::time::timeout(deadline, read_all(session)).await {
         Ok(outcome) => outcome,
         Err(_) => Ok(Err(BodyRefused::TimedOut)),
     }
@@ -85,7 +85,17 @@ async fn read_body(session: &mut Session) -> Result<Result<Bytes, BodyRefused>> 
 async fn read_all(session: &mut Session) -> Result<Result<Bytes, BodyRefused>> {
     let mut body = BytesMut::new();
     let mut seen = 0usize;
-    while let Some(chunk) = session.read_request_body().await? {
+    loop {
+        let chunk = match session.read_request_body().await {
+            Ok(Some(chunk)) => chunk,
+            Ok(None) => break,
+            Err(e) if matches!(e.etype(), ErrorType::ReadTimedout) => return Ok(Err(BodyRefused::TimedOut)),
+            // The client is gone: nothing can be answered.
+            Err(e) if matches!(e.etype(), ErrorType::ConnectionClosed | ErrorType::ReadError) => {
+                return Err(e.into_down())
+            }
+            Err(_) => return Ok(Err(BodyRefused::BadFraming)),
+        };
         seen += chunk.len();
         if seen > DRAIN_LIMIT {
             return Ok(Err(BodyRefused::TooLarge { drained: false }));

@@ -75,7 +75,12 @@ impl RequestCtx {
         super::Handling::Answer(denial)
     }
 
-    /// The request id as a header value.
+    /// Gives the request a new id (no request head was parsed to take one from).
+    pub fn adopt_minted_request_id(&mut self) {
+        self.request_id = request_id::mint_value();
+    }
+
+    /// The request id as a header value (shared bytes: cloning copies nothing).
     pub fn request_id_value(&self) -> HeaderValue {
         self.request_id.clone()
     }
@@ -157,8 +162,12 @@ fn status_label(status: u16) -> &'static str {
         403 => "403",
         404 => "404",
         405 => "405",
+        408 => "408",
+        413 => "413",
+        415 => "415",
         429 => "429",
         500 => "500",
+        501 => "501",
         502 => "502",
         503 => "503",
         504 => "504",

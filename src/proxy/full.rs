@@ -10,6 +10,7 @@ use pingora::prelude::*;
 use pingora::proxy::FailToProxy;
 use pingora::Error;
 
+use crate::admission::Denial;
 use crate::answer::{self, Answer};
 use crate::drain::InFlight;
 
@@ -97,8 +98,8 @@ impl ProxyHttp for Gateway {
         ctx: &mut RequestCtx,
     ) -> FailToProxy {
         let Some(denial) = self.upstream_failure(ctx, e) else {
-            // The client went away or sent something Pingora refused: let it answer.
-            return client_failure(session, e).await;
+            // The client went away or sent something that breaks HTTP.
+            return client_failure(session, ctx, e).await;
         };
         let code = match answer::send(session, &Answer::from(denial), ctx.request_id_str(), false).await {
             Ok(()) => denial.status(),
@@ -109,8 +110,9 @@ impl ProxyHttp for Gateway {
 
     fn suppress_error_log(&self, _session: &Session, _ctx: &RequestCtx, e: &Error) -> bool {
         // A client hanging up is routine (timeouts, a closed tab, a load
-        // test ending); the access line records it with status 0.
-        client_hung_up(e)
+        // test ending; the access line records it with status 0), and so is
+        // client garbage: `client_failure` logs it at warn, never error.
+        client_hung_up(e) || e.esource() == &pingora::ErrorSource::Downstream
     }
 
     async fn logging(&self, session: &mut Session, e: Option<&Error>, ctx: &mut RequestCtx) {
@@ -118,10 +120,17 @@ impl ProxyHttp for Gateway {
     }
 }
 
-/// Pingora's own handling for errors caused by the client (bad request
-/// syntax, a closed connection): a plain status, no body of ours.
-async fn client_failure(session: &mut Session, e: &Error) -> FailToProxy {
+/// A failure that is not the upstream's: the client's broken framing gets
+/// the JSON 400 every refusal gets, any other status Pingora's plain answer,
+/// and a client that is gone nothing. The connection closes either way.
+async fn client_failure(session: &mut Session, ctx: &mut RequestCtx, e: &Error) -> FailToProxy {
     let code = client_failure_status(e);
+    if code == 400 {
+        tracing::warn!(error = %e, "request refused: broken framing");
+        ctx.denial = Some(Denial::BadFraming);
+        let sent = answer::send(session, &Answer::from(Denial::BadFraming), ctx.request_id_str(), false).await;
+        return FailToProxy { error_code: if sent.is_ok() { 400 } else { 0 }, can_reuse_downstream: false };
+    }
     if code > 0 {
         let _ = session.respond_error(code).await;
     }

@@ -27,6 +27,7 @@ mod auth_route;
 mod ctx;
 pub mod full;
 pub mod forwarded;
+mod framing;
 pub mod headers;
 mod host;
 pub mod lane;

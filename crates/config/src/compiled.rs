@@ -103,6 +103,12 @@ pub struct ServerSettings {
     pub upstream_keepalive_pool: usize,
     /// Whether bodiless HTTP/1 reads take the fast lane (`server.fast_lane`).
     pub fast_lane: bool,
+    /// The deadline for a whole request head (`server.request_header_timeout`).
+    pub request_header_timeout: Duration,
+    /// The deadline for a body the gateway reads itself (`server.request_body_timeout`).
+    pub request_body_timeout: Duration,
+    /// How long an idle kept-alive connection stays open (`server.keepalive_timeout`).
+    pub keepalive_timeout: Duration,
     /// How long in-flight requests may take to finish on shutdown.
     pub graceful_shutdown_timeout: Duration,
 }

@@ -95,6 +95,18 @@ pub struct Server {
     /// (same decisions, filters and logs; less CPU). `false`: every connection
     /// goes to Pingora's full proxy. Default: true. Applies to new connections.
     pub fast_lane: Option<bool>,
+    /// Duration a client has to send a whole request head, from its first
+    /// byte (from the connection's start for its first request). Past it the
+    /// gateway answers 408 and closes: a client trickling header bytes holds
+    /// a connection no longer. Default: 10s.
+    pub request_header_timeout: Option<String>,
+    /// Duration a client has to send a whole request body the gateway reads
+    /// itself (the identity endpoints); 408 and close past it. Bodies
+    /// streamed to upstreams are not bounded by it. Default: 15s.
+    pub request_body_timeout: Option<String>,
+    /// Duration a kept-alive client connection may sit idle between requests
+    /// before the gateway closes it. Default: 60s.
+    pub keepalive_timeout: Option<String>,
     /// No longer used (accepted so old configs still load; `check` warns): the drain
     /// window at shutdown and upgrade is `graceful_shutdown_timeout`.
     pub grace_period: Option<String>,

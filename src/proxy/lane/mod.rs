@@ -8,24 +8,28 @@
 //! no body — that machinery is most of the CPU. So each HTTP/1 connection is
 //! served here:
 //!
-//! 1. read the next request's first bytes (one read, as Pingora would do);
-//! 2. if [`classify::takes`] them, the request goes to [`exchange`]: Pingora's
+//! 1. read the next request's head whole, under the idle and head deadlines
+//!    ([`head`]: a slow client gets 408 and the connection closes), and
+//!    refuse a head whose body framing could be read two ways
+//!    ([`super::framing`]: 400, or 501 for an unknown transfer coding);
+//! 2. if [`classify::takes`] it, the request goes to [`exchange`]: Pingora's
 //!    own HTTP/1 session parses it, the gateway decides it with the same code
 //!    as `request_filter`, and it is relayed on a pooled upstream connection;
 //! 3. otherwise the bytes are handed back to Pingora's `HttpProxy` as the
 //!    start of its session, and it serves the request as it always did.
 //!
 //! The next request on the connection starts again at 1. HTTP/2 (ALPN `h2`)
-//! connections go to `HttpProxy` whole, and so does every connection when
-//! `server.fast_lane` is false (read when the connection is accepted). Neither path sees a request the other
+//! connections go to `HttpProxy` whole. With `server.fast_lane: false` (read
+//! when the connection is accepted) step 2 never takes a request: every one
+//! goes to `HttpProxy`, after the same step 1. Neither path sees a request the other
 //! has half read, and both answer, log and count alike.
 
 mod classify;
 mod exchange;
+mod head;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
 
 use async_trait::async_trait;
 use bytes::BytesMut;
@@ -39,17 +43,12 @@ use pingora::protocols::{Stream, ALPN};
 use pingora::proxy::HttpProxy;
 use pingora::server::configuration::ServerConf;
 use pingora::server::ShutdownWatch;
-use pingora::prelude::fast_timeout::fast_timeout;
-use tokio::io::AsyncReadExt;
 use tokio::sync::Notify;
 
-use super::Gateway;
-
-/// How long a kept-alive client connection may sit idle between requests
-/// (Pingora's own default for its HTTP/1 sessions).
-const KEEPALIVE: Duration = Duration::from_secs(60);
-/// The first read's buffer: Pingora's initial header buffer size.
-const FIRST_READ: usize = 4096;
+use super::{framing, Gateway, RequestCtx};
+use crate::admission::Denial;
+use crate::answer::{self, Answer};
+use head::Head;
 
 /// The proxy listener's application: the fast lane, and Pingora's proxy
 /// for the rest.
@@ -67,6 +66,34 @@ pub struct ProxyApp {
 }
 
 impl ProxyApp {
+    /// The next request head, or why there is none; cut short when the
+    /// gateway starts shutting down.
+    async fn next_head(&self, stream: &mut Stream, carried: Option<BytesMut>, deadlines: &head::Deadlines) -> Head {
+        let stopping = self.stop.notified();
+        if self.stopping.load(Ordering::Acquire) {
+            return Head::Gone;
+        }
+        tokio::select! {
+            biased;
+            head = head::read(stream, carried, deadlines) => head,
+            _ = stopping => Head::Gone,
+        }
+    }
+
+    /// Answers `denial` on a connection whose request head was not handed
+    /// to either driver (too slow, or framed two ways), counts and logs it
+    /// like any refusal, and closes the connection.
+    async fn refuse(&self, stream: &mut Stream, denial: Denial) -> Option<Stream> {
+        let mut ctx = RequestCtx::new();
+        ctx.generation = Some(self.gateway.live.current());
+        ctx.adopt_minted_request_id();
+        ctx.denial = Some(denial);
+        let sent = answer::send_raw(stream, &Answer::from(denial), ctx.request_id_str()).await.is_ok();
+        tracing::debug!(reason = denial.reason(), "request refused before parsing");
+        ctx.record_outcome("-", if sent { denial.status() } else { 0 }, false, &self.gateway.metrics);
+        None
+    }
+
     /// The fast lane for `gateway`, and Pingora's proxy of the same gateway
     /// (built on `conf`) for what the lane does not take.
     pub fn new(gateway: Gateway, conf: &Arc<ServerConf>) -> ProxyApp {
@@ -82,24 +109,6 @@ impl ProxyApp {
             stop: Notify::new(),
         }
     }
-
-    /// The next request's first bytes; None when the client closed, went
-    /// quiet for [`KEEPALIVE`] or the gateway is shutting down.
-    async fn first_bytes(&self, stream: &mut Stream) -> Option<BytesMut> {
-        let mut buf = BytesMut::with_capacity(FIRST_READ);
-        let stopping = self.stop.notified();
-        if self.stopping.load(Ordering::Acquire) {
-            return None;
-        }
-        tokio::select! {
-            biased;
-            read = fast_timeout(KEEPALIVE, stream.read_buf(&mut buf)) => match read {
-                Ok(Ok(n)) if n > 0 => Some(buf),
-                _ => None,
-            },
-            _ = stopping => None,
-        }
-    }
 }
 
 #[async_trait]
@@ -109,29 +118,48 @@ impl ServerApp for ProxyApp {
         mut stream: Stream,
         shutdown: &ShutdownWatch,
     ) -> Option<Stream> {
-        let lane_on = self.gateway.live.current().config.server.fast_lane;
-        if !lane_on || matches!(stream.selected_alpn_proto(), Some(ALPN::H2)) {
+        if matches!(stream.selected_alpn_proto(), Some(ALPN::H2)) {
             self.full_connections.inc();
             return self.full.process_new(stream, shutdown).await;
         }
-        self.lane_connections.inc();
+        let lane_on = self.gateway.live.current().config.server.fast_lane;
+        if lane_on { &self.lane_connections } else { &self.full_connections }.inc();
+        let mut carried = None;
+        let mut first_request = true;
         loop {
-            let first = self.first_bytes(&mut stream).await?;
+            let server = &self.gateway.live.current().config.server;
+            let deadlines = head::Deadlines {
+                idle: server.keepalive_timeout,
+                head: server.request_header_timeout,
+                first_request,
+            };
+            first_request = false;
+            let head = match self.next_head(&mut stream, carried.take(), &deadlines).await {
+                Head::Ready(head) => head,
+                Head::Gone => return None,
+                Head::TooSlow => return self.refuse(&mut stream, Denial::RequestTimeout).await,
+            };
+            if let Err(denial) = framing::check_head(&head) {
+                return self.refuse(&mut stream, denial).await;
+            }
             let mut session = HttpSession::new(stream);
             // Both paths keep this setting: Pingora's wraps the same session.
-            session.set_server_keepalive(if *shutdown.borrow() { None } else { Some(KEEPALIVE.as_secs()) });
-            let takes = classify::takes(&first, &self.gateway.live.current());
-            session.set_pipelined_prefix(first);
+            let keepalive = deadlines.idle.as_secs().max(1);
+            session.set_server_keepalive(if *shutdown.borrow() { None } else { Some(keepalive) });
+            let takes = lane_on && classify::takes(&head, &self.gateway.live.current());
+            session.set_pipelined_prefix(head);
             let next = if takes {
                 exchange::serve(self, &mut session).await;
-                session.reuse().await.ok().flatten().map(|reusable| reusable.into_parts().0)
+                session.reuse().await.ok().flatten().map(|reusable| reusable.into_parts())
             } else {
                 self.full
                     .process_new_http(ServerSession::H1(session), shutdown)
                     .await
-                    .map(|reused| reused.consume().0)
+                    .map(|reused| (reused.consume().0, None))
             };
-            stream = next?;
+            let (reused, leftover) = next?;
+            stream = reused;
+            carried = leftover;
         }
     }
 

@@ -7,9 +7,11 @@
 //! counts the cases per file for docs/RELIABILITY.md.
 
 mod auth_endpoints;
+mod framing;
 mod headers;
 mod limits;
 mod paths;
+mod slow_clients;
 mod smuggling;
 mod tokens;
 

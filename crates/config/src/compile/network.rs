@@ -20,6 +20,9 @@ impl Compiler<'_> {
             work_stealing,
             upstream_keepalive_pool,
             fast_lane,
+            request_header_timeout,
+            request_body_timeout,
+            keepalive_timeout,
             grace_period,
             graceful_shutdown_timeout,
         } = raw.unwrap_or(raw::Server {
@@ -28,6 +31,9 @@ impl Compiler<'_> {
             work_stealing: None,
             upstream_keepalive_pool: None,
             fast_lane: None,
+            request_header_timeout: None,
+            request_body_timeout: None,
+            keepalive_timeout: None,
             grace_period: None,
             graceful_shutdown_timeout: None,
         });
@@ -57,12 +63,26 @@ impl Compiler<'_> {
             graceful_shutdown_timeout.as_deref(),
             "30s",
         )?;
+        let mut positive = |key: &str, text: Option<String>, default: &str| {
+            let at = format!("server.{key}");
+            let value = self.duration(&at, text.as_deref(), default)?;
+            if value.is_zero() {
+                self.error(&at, "must be more than 0s");
+            }
+            Some(value)
+        };
+        let header_timeout = positive("request_header_timeout", request_header_timeout, "10s");
+        let body_timeout = positive("request_body_timeout", request_body_timeout, "15s");
+        let keepalive = positive("keepalive_timeout", keepalive_timeout, "60s");
         Some(ServerSettings {
             threads,
             work_stealing: work_stealing.unwrap_or(true),
             trusted_proxies: nets,
             upstream_keepalive_pool: upstream_keepalive_pool.unwrap_or(128),
             fast_lane: fast_lane.unwrap_or(true),
+            request_header_timeout: header_timeout?,
+            request_body_timeout: body_timeout?,
+            keepalive_timeout: keepalive?,
             graceful_shutdown_timeout: shutdown,
         })
     }
