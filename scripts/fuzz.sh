@@ -4,7 +4,7 @@
 #   scripts/fuzz.sh token 1800       one target, for 30 minutes
 #   scripts/fuzz.sh --save config    minimise target/fuzz-corpus/config into
 #                                    fuzz/corpus-grown/config.tar.xz (commit it)
-# Targets: path_policy, token, config. Installs cargo-fuzz when it is missing and
+# Targets: path_policy, token, config, lane_classify. Installs cargo-fuzz when it is missing and
 # works on a stable toolchain (RUSTC_BOOTSTRAP=1 unlocks the nightly flags that
 # cargo-fuzz passes). Inputs that grow coverage go to target/fuzz-corpus/TARGET
 # (not committed; on a new machine it starts from fuzz/corpus-grown/TARGET.tar.xz
@@ -14,7 +14,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-targets=(path_policy token config)
+targets=(path_policy token config lane_classify)
 if [ "${1:-}" = "--save" ]; then
   t=${2:?usage: $0 --save TARGET}
   scripts/install-deps.sh
@@ -33,8 +33,8 @@ target=${1:-all}
 seconds=${2:-60}
 case "$target" in
   all) ;;
-  path_policy|token|config) targets=("$target") ;;
-  *) echo "usage: $0 [path_policy|token|config|all] [SECONDS]" >&2; exit 2 ;;
+  path_policy|token|config|lane_classify) targets=("$target") ;;
+  *) echo "usage: $0 [path_policy|token|config|lane_classify|all] [SECONDS]" >&2; exit 2 ;;
 esac
 
 scripts/install-deps.sh   # cmake: Pingora builds zlib-ng with it

@@ -37,3 +37,6 @@ PGO_TRAIN_SECONDS=2 PGO_IDENTITY_ROUNDS=1 scripts/pgo/train.sh "${CARGO_TARGET_D
 cargo clippy --version >/dev/null 2>&1 || rustup component add clippy
 cargo clippy --workspace --all-targets -- -D warnings
 cargo clippy --test system -- -D warnings
+# The supply chain: advisories (offline RustSec snapshot), banned crates,
+# licences and sources, as deny.toml says (every exception explained there).
+scripts/deny.sh

@@ -16,6 +16,9 @@ use std::path::{Path, PathBuf};
 #[path = "../fuzz/src/config.rs"]
 mod config;
 #[allow(unreachable_pub, dead_code)]
+#[path = "../fuzz/src/lane_classify.rs"]
+mod lane_classify;
+#[allow(unreachable_pub, dead_code)]
 #[path = "../fuzz/src/path_policy.rs"]
 mod path_policy;
 #[allow(unreachable_pub, dead_code)]
@@ -58,6 +61,14 @@ fn path_policy_seeds_hold_every_property() {
     // The corpus must keep reaching both the matcher and the refusals.
     assert!(accepted >= 5, "only {accepted} seeds reached the matcher");
     assert!(refused >= 3, "only {refused} seeds were refused by the normaliser");
+}
+
+#[test]
+fn lane_classify_seeds_hold_every_property() {
+    let taken = corpus("lane_classify").iter().filter(|(_, bytes)| lane_classify::check(bytes)).count();
+    // The corpus must keep reaching the parsers' comparison, and the refusals.
+    assert!(taken >= 4, "only {taken} seeds were taken by the lane");
+    assert!(taken < corpus("lane_classify").len(), "no seed was refused by the lane");
 }
 
 #[test]

@@ -4,5 +4,6 @@
 //! over the committed seed corpus in every `cargo test`.
 
 pub mod config;
+pub mod lane_classify;
 pub mod path_policy;
 pub mod token;

@@ -66,7 +66,7 @@ pub(super) fn takes(buf: &[u8], gen: &Generation) -> bool {
 
 /// What [`takes`] promised, checked again on Pingora's parse of the same
 /// bytes: a `GET` or `HEAD` over HTTP/1.1 with none of [`NEEDS_FULL_PROXY`].
-pub(super) fn still_plain(req: &RequestHeader) -> bool {
+pub fn still_plain(req: &RequestHeader) -> bool {
     (req.method == Method::GET || req.method == Method::HEAD)
         && req.version == Version::HTTP_11
         && NEEDS_FULL_PROXY.iter().all(|name| !req.headers.contains_key(name))
@@ -74,7 +74,8 @@ pub(super) fn still_plain(req: &RequestHeader) -> bool {
 
 /// The request target when `buf` holds a whole head of the plain shape the
 /// module doc describes; None otherwise. Paths are not looked at here.
-fn plain_target(buf: &[u8]) -> Option<&[u8]> {
+/// Public for the fuzz target that holds it to `httparse` and Pingora's parse.
+pub fn plain_target(buf: &[u8]) -> Option<&[u8]> {
     let end = HEAD_END.find(buf)?;
     let head = &buf[..end + 2];
     if !lines_are_crlf(head) {

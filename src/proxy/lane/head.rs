@@ -11,7 +11,6 @@
 use std::time::Duration;
 
 use bytes::BytesMut;
-use memchr::memmem;
 use pingora::prelude::fast_timeout::fast_timeout;
 use pingora::protocols::Stream;
 use tokio::io::AsyncReadExt;
@@ -82,7 +81,11 @@ pub(super) async fn read(stream: &mut Stream, carried: Option<BytesMut>, deadlin
 /// Pingora's parser accepts), looking from `from` on.
 fn head_ends_in(buf: &[u8], from: usize) -> bool {
     let rest = &buf[from.min(buf.len())..];
-    memmem::find(rest, b"\r\n\r\n").is_some() || memmem::find(rest, b"\n\n").is_some()
+    // One pass over the line ends: a blank line follows one.
+    memchr::memchr_iter(b'\n', rest).any(|at| {
+        let after = &rest[at + 1..];
+        after.starts_with(b"\n") || after.starts_with(b"\r\n")
+    })
 }
 
 #[cfg(test)]

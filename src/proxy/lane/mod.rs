@@ -24,7 +24,7 @@
 //! goes to `HttpProxy`, after the same step 1. Neither path sees a request the other
 //! has half read, and both answer, log and count alike.
 
-mod classify;
+pub mod classify;
 mod exchange;
 mod head;
 
