@@ -21,7 +21,7 @@ const PART_BUF: usize = MAX_TOKEN_BYTES / 4 * 3;
 
 /// Which `token_type` the caller requires.
 #[derive(Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Expect {
+pub(crate) enum TokenKind {
     Access,
     Refresh,
     /// `/auth/verify`: any type, and `user_id` is not required.
@@ -35,12 +35,12 @@ pub(crate) struct Rules {
     pub(crate) audience: Option<Box<str>>,
 }
 
-/// Claims that passed every rule for the requested [`Expect`].
+/// Claims that passed every rule for the requested [`TokenKind`].
 pub(crate) struct Checked {
     pub(crate) exp: u64,
     pub(crate) iat: u64,
     pub(crate) jti: Box<str>,
-    /// Canonical string form; `None` only for [`Expect::Any`].
+    /// Canonical string form; `None` only for [`TokenKind::Any`].
     pub(crate) user_id: Option<Box<str>>,
     pub(crate) username: Option<Box<str>>,
     pub(crate) role: Option<Box<str>>,
@@ -53,7 +53,7 @@ pub(crate) fn check(
     rules: &Rules,
     token: &str,
     now: u64,
-    expect: Expect,
+    expect: TokenKind,
 ) -> Result<Checked, TokenError> {
     if token.len() > MAX_TOKEN_BYTES {
         return Err(TokenError::TooLarge);
@@ -148,7 +148,7 @@ fn check_claims(
     claims: RawClaims<'_>,
     rules: &Rules,
     now: u64,
-    expect: Expect,
+    expect: TokenKind,
 ) -> Result<Checked, TokenError> {
     let leeway = rules.leeway;
     let exp = claims.exp.ok_or(TokenError::NoExp)?;
@@ -185,9 +185,9 @@ fn check_claims(
     }
     let jti = claims.jti.ok_or(TokenError::NoId)?;
     let wanted = match expect {
-        Expect::Access => Some("access"),
-        Expect::Refresh => Some("refresh"),
-        Expect::Any => None,
+        TokenKind::Access => Some("access"),
+        TokenKind::Refresh => Some("refresh"),
+        TokenKind::Any => None,
     };
     if let Some(wanted) = wanted {
         match &claims.token_type {
@@ -197,7 +197,7 @@ fn check_claims(
         }
     }
     let user_id = match (canonical_user_id(&claims.user_id), expect) {
-        (None, Expect::Access | Expect::Refresh) => return Err(TokenError::NoUserId),
+        (None, TokenKind::Access | TokenKind::Refresh) => return Err(TokenError::NoUserId),
         (user_id, _) => user_id,
     };
     // These become identity header values upstream: a control character (CR, LF,

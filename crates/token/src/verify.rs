@@ -17,7 +17,7 @@ use moka::sync::Cache;
 use moka::Expiry;
 use sha2::{Digest, Sha256};
 
-use super::decode::{self, Checked, Expect, Rules, MAX_TOKEN_BYTES};
+use super::decode::{self, Checked, TokenKind, Rules, MAX_TOKEN_BYTES};
 use super::error::TokenError;
 use super::keys::Keys;
 use super::identity_values::IdentityValues;
@@ -137,7 +137,7 @@ impl Verifier {
     /// Verifies a refresh token (`token_type` must be `"refresh"`). Never cached: refresh
     /// is rare, and its `jti` is checked against the store by the caller anyway.
     pub fn verify_refresh(&self, token: &str, now: u64) -> Result<RefreshClaims, TokenError> {
-        let checked = decode::check(&self.keys, &self.rules, token, now, Expect::Refresh)?;
+        let checked = decode::check(&self.keys, &self.rules, token, now, TokenKind::Refresh)?;
         let Checked {
             exp,
             iat,
@@ -162,7 +162,7 @@ impl Verifier {
     /// `/auth/verify` semantics (simplejwt `TokenVerifyView`): signature, time, issuer and
     /// audience when configured, and `jti`; any `token_type`, no user. Not cached.
     pub fn verify_any(&self, token: &str, now: u64) -> Result<(), TokenError> {
-        decode::check(&self.keys, &self.rules, token, now, Expect::Any).map(drop)
+        decode::check(&self.keys, &self.rules, token, now, TokenKind::Any).map(drop)
     }
 
     /// Approximate number of cached tokens (moka applies writes lazily); `0` when the
@@ -190,7 +190,7 @@ impl Verifier {
     }
 
     fn check_access(&self, token: &str, now: u64) -> Result<AccessClaims, TokenError> {
-        let checked = decode::check(&self.keys, &self.rules, token, now, Expect::Access)?;
+        let checked = decode::check(&self.keys, &self.rules, token, now, TokenKind::Access)?;
         let Checked {
             exp,
             iat,
