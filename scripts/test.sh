@@ -9,6 +9,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
+# redis-server: the fleet tests start a private one to take it away mid-test.
+scripts/need.sh redis-server redis-cli=redis-tools
 # The real Django + DRF + simplejwt, for the wire-compatibility test.
 venv=target/interop-venv
 if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import rest_framework_simplejwt' 2>/dev/null; then

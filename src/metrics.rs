@@ -8,7 +8,7 @@
 //! of series is bounded by the config.
 
 use prometheus::{
-    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts,
+    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts,
     Registry, TextEncoder,
 };
 
@@ -56,6 +56,9 @@ pub struct Metrics {
     /// on the proxy port, by who serves them: `fast_lane` (HTTP/1, lane on)
     /// or `full` (Pingora's proxy: HTTP/2, or `server.fast_lane: false`).
     pub proxy_connections: IntCounterVec,
+    /// `nexora_rate_limit_backend{backend}`: 1 for where this replica counts
+    /// login, refresh and registration attempts now (`redis` or `local`).
+    pub rate_limit_backend: IntGaugeVec,
 }
 
 impl Metrics {
@@ -144,6 +147,11 @@ impl Metrics {
             &["driver"],
         )?;
         registry.register(Box::new(proxy_connections.clone()))?;
+        let rate_limit_backend = IntGaugeVec::new(
+            Opts::new("nexora_rate_limit_backend", "Where attempt counters are kept now: 1 for redis or local"),
+            &["backend"],
+        )?;
+        registry.register(Box::new(rate_limit_backend.clone()))?;
 
         Ok(Metrics {
             registry,
@@ -162,6 +170,7 @@ impl Metrics {
             config_last_reload_success,
             requests_in_flight,
             proxy_connections,
+            rate_limit_backend,
         })
     }
 

@@ -37,7 +37,7 @@ use crate::listener_cert::LiveCertificate;
 use crate::admin::{AdminApp, Readiness};
 use crate::auth::password::PasswordHasher;
 use crate::admission::Revocations;
-use crate::auth::{poll_revocations, AuthRuntime, AuthService, DatabaseLink};
+use crate::auth::{poll_revocations, AuthRuntime, AuthService, DatabaseLink, RateLimiter};
 use crate::config::Config;
 #[cfg(feature = "tls")]
 use crate::config::TlsFiles;
@@ -156,7 +156,15 @@ fn start_identity(
     runtime.handle().spawn(poll_revocations(revocations.clone(), link.clone(), live.clone()));
     let hasher = PasswordHasher::new(gen.config.auth.argon2)
         .with_max_length(gen.config.auth.password_max_length);
-    Ok(AuthService::new(runtime, link, hasher, revocations, metrics.clone()))
+    // The Redis connection manager spawns its reconnecting task on the
+    // identity runtime, where the endpoints that use it run.
+    let limiter = {
+        let _on_identity_runtime = runtime.handle().enter();
+        RateLimiter::new(gen.config.redis.as_ref(), metrics)
+    }
+        .map_err(|e| anyhow::anyhow!(e))
+        .context("the attempt counters")?;
+    Ok(AuthService::new(runtime, link, hasher, revocations, limiter, metrics.clone()))
 }
 
 /// The proxy listener's TLS: the certificate and key of the generation in

@@ -8,7 +8,6 @@
 //! hashing. A successful login with a legacy (PBKDF2 or Django argon2) hash stores a
 //! fresh argon2id hash, and `last_login` is updated.
 
-use std::time::Instant;
 
 use chrono::Utc;
 use serde::Serialize;
@@ -66,7 +65,7 @@ async fn login(shared: &Shared, call: &Call) -> Result<Answer, AuthError> {
         keys.push(Scope::Login.address(ip));
     }
     let limit = call.gen.config.auth.rate_limit;
-    shared.limiter.check(limit, &keys, Instant::now())?;
+    shared.limiter.check(limit, &keys).await?;
 
     let store = shared.link.store()?;
     let user = match &canonical {
@@ -93,12 +92,12 @@ async fn login(shared: &Shared, call: &Call) -> Result<Answer, AuthError> {
     let user = match user {
         Some(user) if verification.ok && user.is_active => user,
         _ => {
-            shared.limiter.record(limit, &keys, Instant::now());
+            shared.limiter.record(limit, &keys).await;
             return Err(AuthError::InvalidCredentials);
         }
     };
     if let Some(c) = &canonical {
-        shared.limiter.clear(&Scope::Login.user(c));
+        shared.limiter.clear(&Scope::Login.user(c)).await;
     }
     if verification.needs_rehash {
         rehash(shared, &store, &user, &password).await;

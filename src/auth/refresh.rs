@@ -12,7 +12,6 @@
 //! - Refresh tokens minted by the legacy simplejwt stack (no `fam` claim, no row here)
 //!   are refused: clients log in once after the cut-over.
 
-use std::time::Instant;
 
 use serde::Serialize;
 
@@ -49,7 +48,8 @@ pub(crate) async fn serve(shared: &Shared, call: &Call) -> Result<Answer, AuthEr
     if label == "revoked" || label == "invalid" {
         shared
             .limiter
-            .record(call.gen.config.auth.rate_limit, &keys, Instant::now());
+            .record(call.gen.config.auth.rate_limit, &keys)
+            .await;
     }
     shared.metrics.refresh.with_label_values(&[label]).inc();
     outcome
@@ -69,7 +69,7 @@ async fn refresh(
     if let Some(ip) = call.req.client_ip {
         keys.push(Scope::Refresh.address(ip));
     }
-    shared.limiter.check(limit, keys, Instant::now())?;
+    shared.limiter.check(limit, keys).await?;
 
     let claims = call
         .gen
@@ -81,7 +81,7 @@ async fn refresh(
         .parse::<i64>()
         .map_err(|_| AuthError::TokenNotValid(TokenError::NoUserId))?;
     keys.push(Scope::Refresh.user(&claims.user_id));
-    shared.limiter.check(limit, keys, Instant::now())?;
+    shared.limiter.check(limit, keys).await?;
 
     let store = shared.link.store()?;
     let observe = |e: crate::store::StoreError| {

@@ -8,7 +8,6 @@
 //! username; only then is the password hashed and the row inserted — one INSERT, so a
 //! refused request never leaves a half-created user, and the unique index settles races.
 
-use std::time::Instant;
 
 use chrono::Utc;
 
@@ -48,9 +47,9 @@ pub(crate) async fn serve(shared: &Shared, call: &Call) -> Result<Answer, AuthEr
                 keys.push(Scope::Register.user(&canonical));
             }
         }
-        shared.limiter.check(limit, &keys, Instant::now())?;
+        shared.limiter.check(limit, &keys).await?;
         // Every attempt counts: each one may cost a hash.
-        shared.limiter.record(limit, &keys, Instant::now());
+        shared.limiter.record(limit, &keys).await;
     }
     create(shared, call, &form, by_admin).await
 }

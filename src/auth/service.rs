@@ -128,6 +128,7 @@ impl AuthService {
         link: Arc<DatabaseLink>,
         hasher: PasswordHasher,
         revocations: Arc<Revocations>,
+        limiter: RateLimiter,
         metrics: Metrics,
     ) -> AuthService {
         let shared = Shared {
@@ -135,7 +136,7 @@ impl AuthService {
             link,
             hasher,
             revocations,
-            limiter: RateLimiter::new(),
+            limiter,
             metrics,
             in_flight: AtomicUsize::new(0),
         };

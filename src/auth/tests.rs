@@ -62,6 +62,7 @@ impl Rig {
             link,
             hasher,
             Arc::new(Revocations::new()),
+            super::RateLimiter::new(None, &metrics).unwrap(),
             metrics,
         );
         Rig {

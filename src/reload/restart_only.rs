@@ -1,6 +1,6 @@
 //! Settings a reload cannot apply: they were used once, at start, to open
-//! listeners, size runtimes, connect the user store, build the password
-//! hasher or install the log subscriber.
+//! listeners, size runtimes, connect the user store and Redis, build the
+//! password hasher or install the log subscriber.
 //!
 //! [`keep_running_values`] copies those settings from the config in force into
 //! the freshly loaded one, so the new generation describes what the process
@@ -55,6 +55,9 @@ pub fn keep_running_values(running: &Config, next: &mut Config) -> Vec<&'static 
     keep("auth.password.argon2", old.argon2 != new.argon2);
     new.password_max_length = old.password_max_length;
     new.argon2 = old.argon2;
+
+    keep("redis", running.redis != next.redis);
+    next.redis = running.redis.clone();
 
     let (old, new) = (&running.logging, &mut next.logging);
     keep("logging.level", old.level != new.level);

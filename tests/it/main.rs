@@ -20,6 +20,7 @@ mod configs;
 mod decision_parity;
 mod deploy;
 mod fast_lane;
+mod fleet_limits;
 mod hot_path;
 mod identity_headers;
 mod lifecycle;

@@ -55,6 +55,8 @@ pub struct Config {
     pub warnings: Vec<ConfigError>,
     /// The policy evaluated beside the enforced one, never enforced.
     pub shadow: Option<ShadowPolicy>,
+    /// Redis for attempt counters shared by the fleet (`redis:`); None: in memory.
+    pub redis: Option<RedisSettings>,
     /// The files this config read besides itself and a reload reads again:
     /// token key files, the shadow policy file, the listener's certificate
     /// and key. Live reload watches them too.
@@ -288,4 +290,15 @@ impl Default for RateLimit {
     fn default() -> RateLimit {
         RateLimit { max_attempts: 5, window: Duration::from_secs(60) }
     }
+}
+
+/// Where the fleet shares its attempt counters (`redis:`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RedisSettings {
+    /// `redis://HOST:PORT/DB`.
+    pub url: String,
+    /// Prefix of every key written.
+    pub key_prefix: String,
+    /// The longest a round trip may take before the replica counts alone.
+    pub timeout: Duration,
 }

@@ -46,6 +46,7 @@ const SECTIONS: &[(&str, bool, SectionCheck)] = &[
     ("tests",                 false, section::<Option<Vec<raw::PolicyTest>>>),
     ("logging",               false, section::<Option<raw::Logging>>),
     ("shadow",                false, section::<Option<raw::Shadow>>),
+    ("redis",                 false, section::<Option<raw::Redis>>),
 ];
 
 fn section<T: DeserializeOwned>(text: &str) -> Option<serde_yaml::Error> {

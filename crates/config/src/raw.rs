@@ -56,6 +56,25 @@ pub struct RawConfig {
     /// A candidate policy evaluated beside the enforced one, never enforced. Default: none.
     /// (See docs/REFERENCE.md#configuration.)
     pub shadow: Option<Shadow>,
+    /// Redis, shared by every replica for attempt counters. Default: none (each
+    /// replica counts alone, in memory).
+    pub redis: Option<Redis>,
+}
+
+/// `redis:`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Redis {
+    /// `redis://HOST:PORT/DB` (or `rediss://` is refused: no TLS client is
+    /// built in). Required.
+    pub url: String,
+    /// Prefix of every key the gateway writes, so replicas of one deployment
+    /// share counters and other deployments on the same server do not.
+    /// Default: `nexora:`.
+    pub key_prefix: Option<String>,
+    /// Duration a Redis round trip may take before the replica counts on its
+    /// own instead (and says so). Default: 25ms.
+    pub timeout: Option<String>,
 }
 
 /// `shadow:`.

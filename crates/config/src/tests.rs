@@ -170,6 +170,7 @@ fn contract_example_parses_every_key() {
         ]),
         logging: None,
         shadow: None,
+        redis: None,
     };
     assert_eq!(raw, expected);
 }

@@ -140,6 +140,28 @@ impl AuthGw {
         auth_yaml: &str,
         token_lines: &str,
     ) -> AuthGw {
+        AuthGw::start_trusting(db_url, dir, auth_yaml, token_lines, "10.99.0.0/16")
+    }
+
+    /// A gateway on `db` that also trusts this test as the proxy in front of
+    /// it (loopback), so [`AuthGw::login_from`] can name the client address.
+    pub fn start_behind_proxy(db: &Db, auth_yaml: &str) -> AuthGw {
+        let dir = tempfile::tempdir().unwrap();
+        let db_url = match db {
+            Db::Sqlite => format!("sqlite://{}/nexora.db", dir.path().display()),
+            Db::MySql(url) => url.clone(),
+        };
+        AuthGw::start_trusting(&db_url, dir, auth_yaml, "", "127.0.0.1/32, 10.99.0.0/16")
+    }
+
+    /// [`AuthGw::start_on`] with `trusted` as `server.trusted_proxies`.
+    fn start_trusting(
+        db_url: &str,
+        dir: tempfile::TempDir,
+        auth_yaml: &str,
+        token_lines: &str,
+        trusted: &str,
+    ) -> AuthGw {
         let up = Upstream::start(Behaviour::Ok);
         let (proxy, admin) = (free_port(), free_port());
         let extra =
@@ -151,7 +173,7 @@ impl AuthGw {
         );
         yaml = yaml.replace(
             "server:\n  threads: 1\n",
-            "server:\n  threads: 1\n  trusted_proxies: [10.99.0.0/16]\n",
+            &format!("server:\n  threads: 1\n  trusted_proxies: [{trusted}]\n"),
         );
         let gw = Gateway::start_yaml(&yaml, proxy, admin);
         AuthGw {
@@ -195,6 +217,17 @@ impl AuthGw {
     pub fn login(&self, username: &str, password: &str) -> Reply {
         let body = serde_json::json!({"username": username, "password": password});
         self.post("/auth/login", &body.to_string(), None)
+    }
+
+    /// `POST /auth/login` as the client `ip`, forwarded by a trusted proxy
+    /// (the gateway must trust loopback: [`AuthGw::start_behind_proxy`]).
+    pub fn login_from(&self, ip: &str, username: &str, password: &str) -> Reply {
+        let body = serde_json::json!({"username": username, "password": password});
+        let req = auth_agent()
+            .post(&format!("{}/auth/login", self.gw.url))
+            .set("Content-Type", "application/json")
+            .set("X-Forwarded-For", ip);
+        Reply::from(req.send_string(&body.to_string()))
     }
 
     /// Logs in and returns (access, refresh); panics unless 200.

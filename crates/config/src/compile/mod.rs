@@ -56,6 +56,7 @@ pub fn compile(raw: RawConfig, source: &Source) -> Result<Config, ConfigErrors> 
         tests,
         logging,
         shadow,
+        redis,
     } = raw;
 
     let server = c.server(server);
@@ -70,6 +71,7 @@ pub fn compile(raw: RawConfig, source: &Source) -> Result<Config, ConfigErrors> 
     let default_upstream = c.default_upstream(default_upstream, default, &upstream_names);
     let tests = roles.as_ref().map(|r| c.policy_tests(tests.unwrap_or_default(), r));
     let logging = c.logging(logging);
+    let redis = c.redis(redis);
 
     let mut warnings = match (&routes, &roles) {
         (Some(routes), Some(roles)) => c.policy_warnings(&routes.enforced, roles, Some(&routes.positions)),
@@ -100,12 +102,12 @@ pub fn compile(raw: RawConfig, source: &Source) -> Result<Config, ConfigErrors> 
     warnings.extend(notes);
     match (
         server, listen, database, token_settings, token_policy, roles, auth, identity_headers,
-        rules, default_upstream, tests, logging,
+        rules, default_upstream, tests, logging, redis,
     ) {
         (
             Some(server), Some(listen), Some(database), Some(tokens), Some(token_policy),
             Some(roles), Some(auth), Some(identity_headers), Some(rules), Some(default_upstream),
-            Some(tests), Some(logging),
+            Some(tests), Some(logging), Some(redis),
         ) if errors.is_empty() => Ok(Config {
             path: source.path.clone(),
             server,
@@ -124,6 +126,7 @@ pub fn compile(raw: RawConfig, source: &Source) -> Result<Config, ConfigErrors> 
             logging,
             warnings,
             shadow: shadow_policy,
+            redis,
             inputs,
         }),
         _ => {

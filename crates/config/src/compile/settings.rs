@@ -4,7 +4,7 @@ use http::header::HeaderName;
 
 use super::Compiler;
 use crate::raw;
-use crate::{Argon2Params, AuthSettings, DatabaseSettings, IdentityHeaders, LoggingSettings, RateLimit};
+use crate::{Argon2Params, AuthSettings, DatabaseSettings, IdentityHeaders, LoggingSettings, RateLimit, RedisSettings};
 use nexora_policy::Roles;
 
 /// Passwords longer than this (bytes) are refused before hashing by default.
@@ -72,6 +72,26 @@ impl Compiler<'_> {
             argon2,
             rate_limit,
         })
+    }
+
+    /// `Some(None)` without a `redis:` section; `None` when it has errors.
+    pub(super) fn redis(&mut self, raw: Option<raw::Redis>) -> Option<Option<RedisSettings>> {
+        let Some(raw::Redis { url, key_prefix, timeout }) = raw else { return Some(None) };
+        let errors_before = self.errors.len();
+        match url.split_once("://") {
+            Some(("redis", rest)) if !rest.is_empty() => {}
+            Some(("rediss", _)) => self.error("redis.url", "rediss:// (TLS) is not supported: use redis:// on a private network or a local TLS tunnel"),
+            _ => self.error("redis.url", format!("{url:?} is not a redis://HOST:PORT/DB address")),
+        }
+        let key_prefix = key_prefix.unwrap_or_else(|| "nexora:".to_owned());
+        if key_prefix.is_empty() || key_prefix.bytes().any(|b| b.is_ascii_whitespace() || b.is_ascii_control()) {
+            self.error("redis.key_prefix", "must be non-empty, without spaces or control characters");
+        }
+        let timeout = self.duration("redis.timeout", timeout.as_deref(), "25ms")?;
+        if timeout.is_zero() || timeout > std::time::Duration::from_secs(5) {
+            self.error("redis.timeout", "must be more than 0s and at most 5s: a slow Redis must not hold logins");
+        }
+        (self.errors.len() == errors_before).then_some(Some(RedisSettings { url, key_prefix, timeout }))
     }
 
     fn argon2(&mut self, raw: Option<raw::Argon2>) -> Argon2Params {

@@ -295,3 +295,31 @@ fn inputs_list_the_key_and_shadow_files_read_with_their_digests() {
     // An HS256 config with no shadow file reads nothing besides itself.
     assert!(load_str(&config_path, &base(""), &env).unwrap().inputs.is_empty());
 }
+
+#[test]
+fn redis_is_optional_and_checked_where_it_stands() {
+    let config = load_str(Path::new("t.yaml"), &base(""), &env).unwrap();
+    assert_eq!(config.redis, None);
+    let config = load_str(Path::new("t.yaml"), &base("redis: { url: \"redis://10.0.0.5:6379/2\" }\n"), &env).unwrap();
+    let redis = config.redis.unwrap();
+    assert_eq!(redis.url, "redis://10.0.0.5:6379/2");
+    assert_eq!(redis.key_prefix, "nexora:");
+    assert_eq!(redis.timeout, std::time::Duration::from_millis(25));
+    let errors = errors_of(&base("redis:\n  url: \"rediss://r:6380\"\n  key_prefix: \"a b\"\n  timeout: 0s\n"));
+    for want in ["redis.url", "redis.key_prefix", "redis.timeout"] {
+        assert!(errors.iter().any(|e| e.contains(want)), "{want} in {errors:?}");
+    }
+    let errors = errors_of(&base("redis: { url: \"http://r\" }\n"));
+    assert!(errors.iter().any(|e| e.contains("redis.url")), "{errors:?}");
+}
+
+#[test]
+fn the_request_deadlines_default_and_refuse_zero() {
+    let config = load_str(Path::new("t.yaml"), &base(""), &env).unwrap();
+    assert_eq!(config.server.request_header_timeout, std::time::Duration::from_secs(10));
+    assert_eq!(config.server.request_body_timeout, std::time::Duration::from_secs(15));
+    assert_eq!(config.server.keepalive_timeout, std::time::Duration::from_secs(60));
+    let errors = errors_of(&base("server: { request_header_timeout: 0s, keepalive_timeout: 0s }\n"));
+    assert!(errors.iter().any(|e| e.contains("server.request_header_timeout")), "{errors:?}");
+    assert!(errors.iter().any(|e| e.contains("server.keepalive_timeout")), "{errors:?}");
+}

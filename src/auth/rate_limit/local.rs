@@ -1,72 +1,18 @@
-//! `RateLimiter`: fixed-window attempt counters for login, refresh and register, keyed
-//! per canonical username (or user id) and per client address (docs/REFERENCE.md#sec-rate-limits).
-//!
-//! Keys are built from canonical usernames, so `admin`, `ADMIN` and `ａｄｍｉｎ` share one
-//! budget, and unknown usernames are counted exactly like known ones (a 429 must not
-//! reveal which accounts exist). IPv6 clients are counted per /64, the block one
-//! subscriber usually gets. Memory is bounded: at most [`MAX_KEYS`] windows are tracked;
-//! expired windows are swept when the table fills.
+//! `LocalWindows`: the fixed-window attempt counters one replica keeps in
+//! memory — all of them without `redis:`, and while Redis cannot be reached.
+//! Memory is bounded: at most [`MAX_KEYS`] windows are tracked; expired
+//! windows are swept when the table fills.
 //!
 //! Runs on the auth runtime, never on the proxy's hot path, so a short mutex is fine.
 
 use std::collections::HashMap;
-use std::net::IpAddr;
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use super::error::AuthError;
+use super::RateLimit;
 
 /// Most windows tracked at once.
 pub const MAX_KEYS: usize = 100_000;
-
-pub use crate::config::RateLimit;
-
-/// Which endpoint a counter belongs to (separate budgets).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Scope {
-    /// `POST /auth/login`: failed logins.
-    Login,
-    /// `POST /auth/refresh`: refused refresh tokens.
-    Refresh,
-    /// `POST /auth/register` (and admin user creation): every attempt.
-    Register,
-}
-
-impl Scope {
-    fn name(self) -> &'static str {
-        match self {
-            Scope::Login => "login",
-            Scope::Refresh => "refresh",
-            Scope::Register => "register",
-        }
-    }
-
-    /// The counter key of a canonical username (or a user id, for refresh).
-    pub fn user(self, canonical: &str) -> String {
-        format!("{}/u/{canonical}", self.name())
-    }
-
-    /// The counter key of a client address (IPv6 by /64).
-    pub fn address(self, ip: IpAddr) -> String {
-        match ip {
-            IpAddr::V4(v4) => format!("{}/a/{v4}", self.name()),
-            IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-                Some(v4) => format!("{}/a/{v4}", self.name()),
-                None => {
-                    let s = v6.segments();
-                    format!(
-                        "{}/a/{:x}:{:x}:{:x}:{:x}::/64",
-                        self.name(),
-                        s[0],
-                        s[1],
-                        s[2],
-                        s[3]
-                    )
-                }
-            },
-        }
-    }
-}
 
 #[derive(Debug, Clone, Copy)]
 struct Window {
@@ -76,19 +22,19 @@ struct Window {
 
 /// Attempt counters shared by every identity request of the process.
 #[derive(Debug, Default)]
-pub struct RateLimiter {
+pub struct LocalWindows {
     windows: Mutex<HashMap<String, Window>>,
 }
 
-impl RateLimiter {
-    /// An empty limiter.
-    pub fn new() -> RateLimiter {
-        RateLimiter::default()
+impl LocalWindows {
+    /// No window yet.
+    pub fn new() -> LocalWindows {
+        LocalWindows::default()
     }
 
-    /// Refuses with [`AuthError::RateLimited`] when any of `keys` has used its budget in
-    /// its current window, telling the longest wait.
-    pub fn check(&self, limit: RateLimit, keys: &[String], now: Instant) -> Result<(), AuthError> {
+    /// The longest wait among `keys` that used their budget in their current
+    /// window; None when none has.
+    pub fn wait(&self, limit: RateLimit, keys: &[String], now: Instant) -> Option<Duration> {
         let windows = self.lock();
         let mut wait: Option<Duration> = None;
         for key in keys {
@@ -100,15 +46,7 @@ impl RateLimiter {
                 }
             }
         }
-        match wait {
-            None => Ok(()),
-            Some(left) => {
-                let secs = left.as_secs() + u64::from(left.subsec_nanos() > 0);
-                Err(AuthError::RateLimited {
-                    retry_after: secs.max(1),
-                })
-            }
-        }
+        wait
     }
 
     /// Counts one attempt against each of `keys`.
@@ -169,6 +107,8 @@ impl RateLimiter {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::net::IpAddr;
+    use super::super::Scope;
 
     const LIMIT: RateLimit = RateLimit {
         max_attempts: 3,
@@ -177,25 +117,22 @@ mod tests {
 
     #[test]
     fn refuses_after_the_budget_and_recovers_after_the_window() {
-        let rl = RateLimiter::new();
+        let rl = LocalWindows::new();
         let t0 = Instant::now();
         let keys = [Scope::Login.user("admin")];
         for _ in 0..3 {
-            assert!(rl.check(LIMIT, &keys, t0).is_ok());
+            assert!(rl.wait(LIMIT, &keys, t0).is_none());
             rl.record(LIMIT, &keys, t0);
         }
-        match rl.check(LIMIT, &keys, t0 + Duration::from_millis(10_500)) {
-            Err(AuthError::RateLimited { retry_after }) => assert_eq!(retry_after, 50),
-            other => panic!("{other:?}"),
-        }
-        assert!(rl.check(LIMIT, &keys, t0 + Duration::from_secs(60)).is_ok());
+        assert_eq!(rl.wait(LIMIT, &keys, t0 + Duration::from_millis(10_500)), Some(Duration::from_millis(49_500)));
+        assert!(rl.wait(LIMIT, &keys, t0 + Duration::from_secs(60)).is_none());
         rl.record(LIMIT, &keys, t0 + Duration::from_secs(60));
-        assert!(rl.check(LIMIT, &keys, t0 + Duration::from_secs(61)).is_ok());
+        assert!(rl.wait(LIMIT, &keys, t0 + Duration::from_secs(61)).is_none());
     }
 
     #[test]
     fn any_exhausted_key_refuses_and_clear_resets() {
-        let rl = RateLimiter::new();
+        let rl = LocalWindows::new();
         let t0 = Instant::now();
         let ip: IpAddr = "10.0.0.1".parse().unwrap();
         for i in 0..3 {
@@ -209,11 +146,11 @@ mod tests {
             );
         }
         let fresh_user = [Scope::Login.user("someone-else"), Scope::Login.address(ip)];
-        assert!(rl.check(LIMIT, &fresh_user, t0).is_err());
+        assert!(rl.wait(LIMIT, &fresh_user, t0).is_some());
         rl.clear(&Scope::Login.address(ip));
-        assert!(rl.check(LIMIT, &fresh_user, t0).is_ok());
+        assert!(rl.wait(LIMIT, &fresh_user, t0).is_none());
         // Scopes are separate budgets.
-        assert!(rl.check(LIMIT, &[Scope::Refresh.address(ip)], t0).is_ok());
+        assert!(rl.wait(LIMIT, &[Scope::Refresh.address(ip)], t0).is_none());
     }
 
     #[test]
@@ -229,7 +166,7 @@ mod tests {
 
     #[test]
     fn memory_is_bounded() {
-        let rl = RateLimiter::new();
+        let rl = LocalWindows::new();
         let t0 = Instant::now();
         for i in 0..(MAX_KEYS + 10) {
             rl.record(LIMIT, &[Scope::Login.user(&i.to_string())], t0);
