@@ -59,6 +59,9 @@ pub struct Metrics {
     /// `nexora_rate_limit_backend{backend}`: 1 for where this replica counts
     /// login, refresh and registration attempts now (`redis` or `local`).
     pub rate_limit_backend: IntGaugeVec,
+    /// `nexora_config_info{digest}`: 1 for the content of the config (and
+    /// the files it reads) in force, so a fleet's replicas can be compared.
+    pub config_info: IntGaugeVec,
 }
 
 impl Metrics {
@@ -152,6 +155,11 @@ impl Metrics {
             &["backend"],
         )?;
         registry.register(Box::new(rate_limit_backend.clone()))?;
+        let config_info = IntGaugeVec::new(
+            Opts::new("nexora_config_info", "The content in force: 1 for the digest of the config and the files it reads"),
+            &["digest"],
+        )?;
+        registry.register(Box::new(config_info.clone()))?;
 
         Ok(Metrics {
             registry,
@@ -171,6 +179,7 @@ impl Metrics {
             requests_in_flight,
             proxy_connections,
             rate_limit_backend,
+            config_info,
         })
     }
 

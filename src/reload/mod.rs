@@ -120,6 +120,7 @@ impl Reloader {
         let path = live.current().config.path.clone();
         let initial = compiled_fingerprint(&live, digest(&std::fs::read(&path)));
         metrics.config_last_reload_success.set(unix_seconds());
+        publish_content(&metrics, &initial);
         for result in ["ok", "error"] {
             metrics.policy_reloads.with_label_values(&[result]);
         }
@@ -161,7 +162,11 @@ impl Reloader {
     pub async fn reload_from(&self, look: Look, trigger: Trigger) -> Fingerprint {
         let Look { read, fingerprint } = look;
         match self.reload(read, trigger).await {
-            Ok(_) => compiled_fingerprint(&self.live, fingerprint.config()),
+            Ok(_) => {
+                let compiled = compiled_fingerprint(&self.live, fingerprint.config());
+                publish_content(&self.metrics, &compiled);
+                compiled
+            }
             Err(_) => fingerprint,
         }
     }
@@ -239,6 +244,12 @@ fn compile(path: &Path, bytes: Vec<u8>) -> Result<config::Config, ConfigErrors> 
 fn compiled_fingerprint(live: &Live, config: Option<[u8; 32]>) -> Fingerprint {
     let current = live.current();
     Fingerprint::new(config, current.config.inputs.iter().map(|i| Some(i.sha256)).collect())
+}
+
+/// `nexora_config_info{digest}`: one series, at 1, naming the content in force.
+fn publish_content(metrics: &Metrics, fingerprint: &Fingerprint) {
+    metrics.config_info.reset();
+    metrics.config_info.with_label_values(&[&fingerprint.content_id()]).set(1);
 }
 
 fn unix_seconds() -> i64 {

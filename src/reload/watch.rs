@@ -93,6 +93,23 @@ impl Fingerprint {
     pub fn config(&self) -> Option<[u8; 32]> {
         self.config
     }
+
+    /// One short name for the whole content (the config file and every input
+    /// file, as read): the first 16 hex digits of a SHA-256 over their
+    /// digests. Replicas that enforce the same files show the same value.
+    pub fn content_id(&self) -> String {
+        let mut all = Vec::with_capacity(33 * (1 + self.inputs.len()));
+        for digest in std::iter::once(&self.config).chain(&self.inputs) {
+            match digest {
+                Some(d) => {
+                    all.push(1);
+                    all.extend_from_slice(d);
+                }
+                None => all.push(0),
+            }
+        }
+        hex::encode(&content_digest(&all)[..8])
+    }
 }
 
 /// A running directory watch; events stop when it is dropped.

@@ -456,3 +456,39 @@ fn a_reload_that_names_new_key_files_watches_them() {
     let token = mint_admin(&gw.config_path);
     wait_for(&gw, "the replaced pair in the second directory", || gw.get("/api/admin/x", Some(&token), &[]).status == 200);
 }
+
+/// The `digest` labels of `nexora_config_info` at 1.
+fn content_digests(gw: &Gateway) -> Vec<String> {
+    gw.metrics()
+        .lines()
+        .filter(|l| l.starts_with("nexora_config_info{") && l.ends_with(" 1"))
+        .filter_map(|l| l.split('"').nth(1).map(str::to_owned))
+        .collect()
+}
+
+// A fleet can tell which policy each replica enforces: replicas serving the
+// same files show the same digest, and a reload that changes the content
+// changes it (one series at a time). The dashboard counts distinct digests.
+#[test]
+fn the_config_digest_names_the_content_in_force() {
+    let up = Upstream::start(Behaviour::Ok);
+    let (a, b) = (Gateway::start(&up), Gateway::start(&up));
+    let (before_a, before_b) = (content_digests(&a), content_digests(&b));
+    assert_eq!(before_a.len(), 1, "{before_a:?}");
+    assert_eq!(before_a[0].len(), 16, "{before_a:?}");
+    // The two configs differ only in their listener ports.
+    assert_ne!(before_a, before_b, "different files, different digests");
+    let text = config_text(&a);
+    replace_atomically(&a.config_path, &text.replace("default: deny", "default: deny\n# an operator's note"));
+    wait_for(&a, "the reload", || reloads(&a, "ok") == 1.0);
+    wait_for(&a, "the new digest", || content_digests(&a) != before_a);
+    assert_eq!(content_digests(&a).len(), 1);
+    // Back to the same bytes: back to the same digest.
+    replace_atomically(&a.config_path, &text);
+    wait_for(&a, "the second reload", || reloads(&a, "ok") == 2.0);
+    wait_for(&a, "the first digest again", || content_digests(&a) == before_a);
+    // A refused file changes nothing.
+    replace_atomically(&a.config_path, &text.replace("roles: [ADMIN", "roles: [ADMIN, "));
+    wait_for(&a, "the refusal", || reloads(&a, "error") == 1.0);
+    assert_eq!(content_digests(&a), before_a);
+}
