@@ -61,6 +61,16 @@ pub fn compile(raw: RawConfig, source: &Source) -> Result<Config, ConfigErrors> 
 
     let server = c.server(server);
     let listen = c.listen(listen);
+    if let (Some(server), Some(listen)) = (&server, &listen) {
+        if !listen.proxy.ip().is_loopback() && server.trusted_proxies.is_empty() {
+            c.warn(
+                "listen.proxy",
+                "no server.trusted_proxies: behind a load balancer or ingress every client has its address, so \
+                 the per-address login, refresh and registration limits count them all as one client (and \
+                 X-Forwarded-For is ignored); list the proxy's addresses, or ignore this when clients connect directly",
+            );
+        }
+    }
     let (upstream_specs, upstream_names) = c.upstreams(upstreams);
     let database = c.database(database);
     let (token_settings, token_policy) = c.tokens(tokens);

@@ -323,3 +323,18 @@ fn the_request_deadlines_default_and_refuse_zero() {
     assert!(errors.iter().any(|e| e.contains("server.request_header_timeout")), "{errors:?}");
     assert!(errors.iter().any(|e| e.contains("server.keepalive_timeout")), "{errors:?}");
 }
+
+#[test]
+fn a_public_listener_without_a_trusted_proxy_is_warned_about() {
+    let warnings = |yaml: &str| -> Vec<String> {
+        let config = load_str(Path::new("t.yaml"), yaml, &env).unwrap();
+        config.warnings.iter().map(|w| w.to_string()).filter(|w| w.contains("trusted_proxies")).collect()
+    };
+    let public = base("").replace("proxy: 127.0.0.1:8080", "proxy: 0.0.0.0:8080");
+    let found = warnings(&public);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(found[0].contains("t.yaml:1:") && found[0].contains("warning:"), "{found:?}");
+    assert!(warnings(&base("")).is_empty(), "loopback: nobody else can connect");
+    let behind = format!("server: {{ trusted_proxies: [10.0.0.0/8] }}\n{public}");
+    assert!(warnings(&behind).is_empty());
+}
