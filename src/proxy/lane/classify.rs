@@ -116,12 +116,22 @@ fn headers_are_plain(block: &[u8]) -> bool {
         if name.is_empty() || !name.iter().all(|&b| is_token_byte(b)) {
             return false;
         }
+        if !line[colon + 1..].iter().all(|&b| is_value_byte(b)) {
+            return false;
+        }
         if name.eq_ignore_ascii_case(b"connection") {
             let value = line[colon + 1..].trim_ascii();
             return value.eq_ignore_ascii_case(b"keep-alive") || value.eq_ignore_ascii_case(b"close");
         }
         !NEEDS_FULL_PROXY.iter().any(|n| name.eq_ignore_ascii_case(n.as_str().as_bytes()))
     })
+}
+
+/// A byte the HTTP/1 parser accepts in a header value: tab, space, visible
+/// ASCII and obs-text (RFC 9110 `field-value`). A control character makes
+/// the parser refuse the head, so the lane must not take it.
+fn is_value_byte(b: u8) -> bool {
+    b == b'\t' || (b' '..=b'~').contains(&b) || b >= 0x80
 }
 
 /// RFC 9110 `tchar`.
@@ -170,6 +180,8 @@ mod tests {
             "GET /a HTTP/1.1\r\nHost: s\rX: y\r\n\r\n",
             "GET /a HTTP/1.1\r\nHost: s\r\r\n\r\n",
             "GET /a HTTP/1.1\r\nHost: s\r\nNoColon\r\n\r\n",
+            "GET /a HTTP/1.1\r\nHost: s\r\nX-Odd: a\u{1}b\r\n\r\n",
+            "GET /a HTTP/1.1\r\nHost: s\r\nX-Odd: a\u{7f}\r\n\r\n",
             "GET /a HTTP/1.1\r\nHost: s\r\n",
         ] {
             assert!(!plain(head), "{head:?}");
