@@ -62,6 +62,9 @@ pub struct Metrics {
     /// `nexora_config_info{digest}`: 1 for the content of the config (and
     /// the files it reads) in force, so a fleet's replicas can be compared.
     pub config_info: IntGaugeVec,
+    /// `nexora_refresh_tokens_pruned_total`: expired refresh-token rows this
+    /// replica deleted.
+    pub refresh_tokens_pruned: IntCounter,
 }
 
 impl Metrics {
@@ -160,6 +163,9 @@ impl Metrics {
             &["digest"],
         )?;
         registry.register(Box::new(config_info.clone()))?;
+        let refresh_tokens_pruned =
+            IntCounter::new("nexora_refresh_tokens_pruned_total", "Expired refresh-token rows this replica deleted")?;
+        registry.register(Box::new(refresh_tokens_pruned.clone()))?;
 
         Ok(Metrics {
             registry,
@@ -180,6 +186,7 @@ impl Metrics {
             proxy_connections,
             rate_limit_backend,
             config_info,
+            refresh_tokens_pruned,
         })
     }
 

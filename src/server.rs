@@ -37,7 +37,7 @@ use crate::listener_cert::LiveCertificate;
 use crate::admin::{AdminApp, Readiness};
 use crate::auth::password::PasswordHasher;
 use crate::admission::Revocations;
-use crate::auth::{poll_revocations, AuthRuntime, AuthService, DatabaseLink, RateLimiter};
+use crate::auth::{poll_revocations, prune_refresh_tokens, AuthRuntime, AuthService, DatabaseLink, RateLimiter};
 use crate::config::Config;
 #[cfg(feature = "tls")]
 use crate::config::TlsFiles;
@@ -154,6 +154,7 @@ fn start_identity(
     let revocations = Arc::new(Revocations::new());
     runtime.handle().spawn(link.clone().maintain());
     runtime.handle().spawn(poll_revocations(revocations.clone(), link.clone(), live.clone()));
+    runtime.handle().spawn(prune_refresh_tokens(link.clone(), live.clone(), metrics.refresh_tokens_pruned.clone()));
     let hasher = PasswordHasher::new(gen.config.auth.argon2)
         .with_max_length(gen.config.auth.password_max_length);
     // The Redis connection manager spawns its reconnecting task on the

@@ -9,7 +9,7 @@
 //! `used_at` is set). One statement means one round trip and one commit per refresh, and
 //! nothing half-written if the process dies mid-rotation.
 
-use super::{on_pool, Store, StoreError};
+use super::{bounded, on_pool, Pool, Store, StoreError};
 
 /// The outcome of presenting a refresh token's jti.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -227,6 +227,36 @@ impl<'a> RefreshTokenRepo<'a> {
             .await
             .map(|done| done.rows_affected()))
         .map_err(StoreError::from_sqlx)
+    }
+
+    /// Deletes at most `batch` tokens that expired before `before` (unix
+    /// seconds); returns how many. Small batches keep each statement's locks
+    /// short, and any number of replicas may run it at once: a row is either
+    /// still there or gone.
+    pub async fn prune_expired(&self, before: i64, batch: u32) -> Result<u64, StoreError> {
+        let done = bounded(self.store.op_timeout, async {
+            match &self.store.pool {
+                // SQLite has no DELETE ... LIMIT without a compile option.
+                Pool::Sqlite(pool) => sqlx::query(
+                    "DELETE FROM refresh_tokens WHERE jti IN \
+                     (SELECT jti FROM refresh_tokens WHERE expires_at < ? LIMIT ?)",
+                )
+                .bind(before)
+                .bind(batch)
+                .execute(pool)
+                .await
+                .map(|done| done.rows_affected()),
+                // MySQL and MariaDB refuse LIMIT in an IN subquery.
+                Pool::MySql(pool) => sqlx::query("DELETE FROM refresh_tokens WHERE expires_at < ? LIMIT ?")
+                    .bind(before)
+                    .bind(batch)
+                    .execute(pool)
+                    .await
+                    .map(|done| done.rows_affected()),
+            }
+        })
+        .await;
+        done.map_err(StoreError::from_sqlx)
     }
 
     async fn revoke_where(&self, condition: &'static str, value: &str) -> Result<u64, StoreError> {

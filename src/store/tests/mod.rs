@@ -56,4 +56,5 @@ both_dialects! {
     parallel_rotates_of_one_jti => super::refresh_tokens::parallel_rotates_of_one_jti,
     revocations => super::refresh_tokens::revocations,
     check_does_not_consume => super::refresh_tokens::check_does_not_consume,
+    pruning_removes_expired_rows_in_batches_and_nothing_live => super::refresh_tokens::pruning_removes_expired_rows_in_batches_and_nothing_live,
 }

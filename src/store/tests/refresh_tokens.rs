@@ -165,3 +165,27 @@ pub(super) async fn check_does_not_consume(store: Store) {
     tokens.revoke(&jti(3)).await.unwrap();
     assert_eq!(tokens.check(&jti(3), 31).await.unwrap(), Consumed::Revoked);
 }
+
+pub(super) async fn pruning_removes_expired_rows_in_batches_and_nothing_live(store: Store) {
+    let uid = user(&store, "pruned").await;
+    let tokens = store.refresh_tokens();
+    // Twelve tokens expired at 100..112, three live until 10_000.
+    for n in 0..12u32 {
+        tokens.insert(&jti(n), uid, &jti(200), 100 + i64::from(n), 10).await.unwrap();
+    }
+    for n in 50..53u32 {
+        tokens.insert(&jti(n), uid, &jti(201), 10_000, 10).await.unwrap();
+    }
+    assert_eq!(tokens.prune_expired(500, 5).await.unwrap(), 5, "one batch at most");
+    assert_eq!(tokens.prune_expired(500, 5).await.unwrap(), 5);
+    assert_eq!(tokens.prune_expired(500, 5).await.unwrap(), 2);
+    assert_eq!(tokens.prune_expired(500, 5).await.unwrap(), 0, "idempotent once done");
+    for n in 50..53u32 {
+        let live = Consumed::Fresh { user_id: uid, family: jti(201) };
+        assert_eq!(tokens.check(&jti(n), 20).await.unwrap(), live, "live token {n} kept");
+    }
+    // Only what expired before the cut goes.
+    tokens.insert(&jti(60), uid, &jti(202), 600, 10).await.unwrap();
+    assert_eq!(tokens.prune_expired(600, 100).await.unwrap(), 0);
+    assert_eq!(tokens.prune_expired(601, 100).await.unwrap(), 1);
+}
