@@ -258,3 +258,36 @@ fn kubectl_kustomize_builds_where_kubectl_is_available() {
         }
     }
 }
+
+// The fleet's database connection budget: at the autoscaler's most
+// replicas, the pools together stay under MySQL/MariaDB's default
+// max_connections (151) with room for migrations and operators.
+#[test]
+fn the_connection_pools_of_the_largest_fleet_fit_the_database() {
+    let config: serde_yaml::Value = serde_yaml::from_str(&configmap_gateway_yaml()).unwrap();
+    let pool = config["database"]["max_connections"].as_u64().expect("database.max_connections is set");
+    let replicas = the_one("HorizontalPodAutoscaler")["spec"]["maxReplicas"].as_u64().expect("maxReplicas");
+    assert!(replicas * pool <= 130, "{replicas} replicas × {pool} connections exceed the database's 151 less headroom");
+}
+
+// Behind the Ingress, the ingress controller's X-Forwarded-For must be
+// believed, or every client is the ingress pod to the per-address limits;
+// and only the ingress controller may reach the proxy port, so no other pod
+// can forge that header.
+#[test]
+fn the_ingress_is_a_trusted_proxy_and_the_only_way_in() {
+    let config: serde_yaml::Value = serde_yaml::from_str(&configmap_gateway_yaml()).unwrap();
+    let trusted = config["server"]["trusted_proxies"].as_sequence().expect("server.trusted_proxies");
+    assert!(!trusted.is_empty(), "no trusted proxy behind the Ingress");
+    let policy = the_one("NetworkPolicy");
+    let rules = policy["spec"]["ingress"].as_sequence().unwrap();
+    let proxy_rules: Vec<_> = rules
+        .iter()
+        .filter(|r| r["ports"].as_sequence().is_some_and(|p| p.iter().any(|p| p["port"] == "proxy")))
+        .collect();
+    assert!(!proxy_rules.is_empty());
+    for rule in proxy_rules {
+        let from = rule["from"].as_sequence().expect("the proxy port names who may reach it");
+        assert!(!from.is_empty(), "the proxy port is open to every pod");
+    }
+}
