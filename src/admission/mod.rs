@@ -184,7 +184,7 @@ fn look_up(checks: &Checks<'_>, metrics: Option<&Metrics>) -> Identity {
         Ok(claims) => claims,
         Err(denial) => return Identity::Refused(denial),
     };
-    if checks.revocations.is_revoked(&claims.user_id, claims.iat) {
+    if checks.revocations.is_revoked(&claims.user_id, || claims.issued_ms()) {
         if let Some(metrics) = metrics {
             metrics.token_verify.with_label_values(&["revoked"]).inc();
         }

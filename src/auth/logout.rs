@@ -65,7 +65,7 @@ pub(crate) async fn serve(shared: &Shared, call: &Call) -> Result<Answer, AuthEr
             return Err(AuthError::Invalid(errors));
         }
     };
-    let now = i64::try_from(call.now).unwrap_or(i64::MAX);
+    let now = call.now_ms;
     let store = shared.link.store()?;
     match store.users().revoke_tokens(user_id, now).await {
         // The token's user is gone: nothing left to log out.

@@ -50,7 +50,7 @@ async fn user_of(shared: &Shared, call: &Call, token: &str) -> Result<User, Auth
         .verify_access(token, call.now)
         .map_err(|e| AuthError::Denied(Denial::InvalidToken(e)))?;
     let claims = verified.claims;
-    if shared.revocations.is_revoked(&claims.user_id, claims.iat) {
+    if shared.revocations.is_revoked(&claims.user_id, || claims.issued_ms()) {
         return Err(AuthError::Denied(Denial::Revoked));
     }
     let Ok(id) = claims.user_id.parse::<i64>() else {
@@ -65,7 +65,7 @@ async fn user_of(shared: &Shared, call: &Call, token: &str) -> Result<User, Auth
     if !user.is_active {
         return Err(AuthError::UserInactive);
     }
-    if i128::from(claims.iat) < i128::from(user.revoked_after) {
+    if i128::from(claims.issued_ms()) < i128::from(user.revoked_after) {
         // The poller has not caught up yet; the row is the truth.
         shared.revocations.note(user.id, user.revoked_after);
         return Err(AuthError::Denied(Denial::Revoked));

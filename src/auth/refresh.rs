@@ -92,7 +92,7 @@ async fn refresh(
     let user = user
         .filter(|u| u.is_active)
         .ok_or(AuthError::NoActiveAccount)?;
-    if i128::from(claims.iat) < i128::from(user.revoked_after) {
+    if i128::from(claims.issued_ms()) < i128::from(user.revoked_after) {
         shared.revocations.note(user.id, user.revoked_after);
         return Err(AuthError::TokenRevoked);
     }

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use crate::admission::Revocations;
 use crate::generation::Live;
+use crate::token::unix_now_ms;
 
 use super::link::DatabaseLink;
 
@@ -16,9 +17,14 @@ use super::link::DatabaseLink;
 /// load keeps the previous map: verification goes on with the last known points.
 pub async fn poll_revocations(revocations: Arc<Revocations>, link: Arc<DatabaseLink>, live: Arc<Live>) {
     loop {
+        let tokens = &live.current().config.tokens;
+        // Points older than the longest an access token lives (plus leeway) can
+        // revoke nothing that still verifies: neither read nor kept.
+        let horizon = tokens.access_ttl.as_millis() + tokens.leeway.as_millis() + 1000;
+        let since = i64::try_from(u128::from(unix_now_ms()).saturating_sub(horizon)).unwrap_or(0);
         if let Ok(store) = link.store() {
-            match store.users().revocation_points().await {
-                Ok(points) => revocations.replace(points),
+            match store.users().revocation_points(since).await {
+                Ok(points) => revocations.replace(points, since),
                 Err(e) => {
                     link.observe(&e);
                     tracing::debug!(error = %e, "revocation points not reloaded");

@@ -14,7 +14,7 @@ use http::Method;
 
 use crate::generation::Generation;
 use crate::metrics::Metrics;
-use crate::token::unix_now;
+use crate::token::unix_now_ms;
 
 use super::error::AuthError;
 use super::link::DatabaseLink;
@@ -49,6 +49,8 @@ pub(crate) struct Call {
     pub(crate) req: AuthRequest,
     /// Unix seconds when the request arrived.
     pub(crate) now: u64,
+    /// The same instant in unix milliseconds: revocation points are set in them.
+    pub(crate) now_ms: i64,
 }
 
 /// The identity endpoints. Cheap to clone (shared state behind an `Arc`).
@@ -162,9 +164,11 @@ impl AuthService {
 
     /// Answers one request. Never panics outward: a panicking endpoint is a 500.
     pub async fn handle(&self, gen: &Arc<Generation>, req: AuthRequest) -> Answer {
+        let now_ms = unix_now_ms();
         let call = Call {
             gen: gen.clone(),
-            now: unix_now(),
+            now: now_ms / 1000,
+            now_ms: i64::try_from(now_ms).unwrap_or(i64::MAX),
             req,
         };
         let response = match self.dispatch(call).await {

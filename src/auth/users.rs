@@ -70,7 +70,9 @@ pub(crate) async fn serve_one(
     principal::admin(shared, call).await?;
     let id = id.ok_or(AuthError::NotFound)?;
     let store = shared.link.store()?;
-    let now = i64::try_from(call.now).unwrap_or(i64::MAX);
+    // Revocation points are milliseconds: tokens of this very second before
+    // the change die, tokens issued after it live (docs/REFERENCE.md#revocation).
+    let now = call.now_ms;
     match call.req.method.as_str() {
         "PATCH" => patch(shared, call, id, now).await,
         "DELETE" => {
@@ -199,10 +201,9 @@ async fn patch(shared: &Shared, call: &Call, id: i64, now: i64) -> Result<Answer
     Ok(user_response(200, &user))
 }
 
-/// An inactive user's tokens all die, including those issued in the current second:
-/// the revocation point goes to `now + 1` (a password change keeps `now`, so that the
-/// user can log in again at once; an inactive user cannot, so nothing needs the grace).
-/// Also revokes their refresh tokens, and tells this replica's map at once.
+/// An inactive user's tokens all die, including any issued in the very millisecond
+/// of the change: the revocation point goes to `now + 1` (unix milliseconds). Also
+/// revokes their refresh tokens, and tells this replica's map at once.
 async fn revoke_inactive(
     shared: &Shared,
     store: &Store,

@@ -26,14 +26,14 @@ pub(crate) fn serve(shared: &Shared, call: &Call) -> Result<Answer, AuthError> {
         .map_err(AuthError::TokenNotValid)?;
     // Which type it is only matters for reading its claims back.
     let subject = match verifier.verify_access(&token, call.now) {
-        Ok(v) => Some((v.claims.user_id.clone(), v.claims.iat)),
+        Ok(v) => Some((v.claims.user_id.clone(), v.claims.issued_ms())),
         Err(_) => verifier
             .verify_refresh(&token, call.now)
             .ok()
-            .map(|c| (c.user_id, c.iat)),
+            .map(|c| (c.user_id.clone(), c.issued_ms())),
     };
-    if let Some((user_id, iat)) = subject {
-        if shared.revocations.is_revoked(&user_id, iat) {
+    if let Some((user_id, issued)) = subject {
+        if shared.revocations.is_revoked(&user_id, || issued) {
             return Err(AuthError::TokenRevoked);
         }
     }

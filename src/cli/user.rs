@@ -188,9 +188,9 @@ impl Admin {
     }
 }
 
-/// Seconds since the Unix epoch.
+/// Milliseconds since the Unix epoch: the unit of revocation points.
 fn unix_now() -> i64 {
-    chrono::Utc::now().timestamp()
+    chrono::Utc::now().timestamp_millis()
 }
 
 /// Reads a password from standard input: everything up to EOF, one trailing line end

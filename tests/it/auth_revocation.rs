@@ -256,3 +256,50 @@ on_both!(
         }
     }
 );
+
+// Exact revocation: a role change or a logout-everywhere revokes every access
+// token issued before it, including those issued earlier in the same second
+// (their jti carries the millisecond), on this replica and the other; a login
+// right after the change — the same second too — gets a token that passes.
+on_both!(
+    a_change_revokes_tokens_of_its_own_second_and_not_the_next_login,
+    |db: &Db| {
+        let a = AuthGw::start(db);
+        let b = AuthGw::start_on(&a.db_url, tempfile::tempdir().unwrap(), AUTH_DEFAULTS, "");
+        let admin = admin_token(&a);
+        for change in ["demote", "logout-all"] {
+            let mut same_second = 0;
+            for _ in 0..4 {
+                let name = uniq("edge");
+                let user = a.create_user(&name, PASSWORD, "SELLER");
+                start_of_next_second();
+                let second = unix_now();
+                let (old, _) = a.tokens(&name, PASSWORD);
+                let r = match change {
+                    "demote" => a.send(
+                        "PATCH",
+                        &format!("/auth/users/{}", user.id),
+                        "application/json",
+                        r#"{"role":"CUSTOMER"}"#,
+                        Some(&admin),
+                    ),
+                    _ => a.post("/auth/logout", r#"{"all":true}"#, Some(&old)),
+                };
+                assert!(r.status == 200 || r.status == 204, "{change}: {}", r.body);
+                let (new, _) = a.tokens(&name, PASSWORD);
+                if unix_now() == second && claims_of(&old)["iat"] == second && claims_of(&new)["iat"] == second {
+                    same_second += 1;
+                }
+                // An authenticated route: the old token must die everywhere.
+                assert_eq!(a.gw.get("/api/orders/1", Some(&old), &[]).status, 401, "{change}: replica a kept the old token");
+                let gone = eventually(Duration::from_secs(3), || b.gw.get("/api/orders/1", Some(&old), &[]).status == 401);
+                assert!(gone.is_some(), "{change}: replica b still accepts the old token");
+                // The token of the login after the change passes on both.
+                assert_eq!(a.gw.get("/api/orders/1", Some(&new), &[]).status, 200, "{change}: the new token on a");
+                let ok = eventually(Duration::from_secs(3), || b.gw.get("/api/orders/1", Some(&new), &[]).status == 200);
+                assert!(ok.is_some(), "{change}: the new token on b");
+            }
+            assert!(same_second > 0, "{change}: login, change and login never fell in one second");
+        }
+    }
+);

@@ -90,7 +90,7 @@ impl Issuer {
         ttl: Option<Duration>,
     ) -> Result<String, TokenError> {
         let ttl = ttl.map_or(self.access_ttl, |t| t.as_secs());
-        let jti = new_jti();
+        let jti = jti_at(issue_ms(now));
         self.sign(&self.claims("access", subject, &jti, now, ttl, None))
     }
 
@@ -102,7 +102,7 @@ impl Issuer {
         family: &str,
         now: u64,
     ) -> Result<MintedRefresh, TokenError> {
-        let jti = new_jti();
+        let jti = jti_at(issue_ms(now));
         let claims = self.claims(
             "refresh",
             subject,
@@ -161,12 +161,54 @@ impl Issuer {
     }
 }
 
-/// A new `jti`: 32 lowercase hex digits, the shape of Python's `uuid4().hex` (and a valid
-/// UUIDv4: 122 random bits from the thread-local CSPRNG, version and variant bits set).
+/// A new `jti` made now: see [`jti_at`].
 pub fn new_jti() -> String {
+    jti_at(crate::unix_now_ms())
+}
+
+/// A `jti` for a token issued at `issued_ms` (unix milliseconds): 32
+/// lowercase hex digits, the shape of Python's `uuid.hex`, and a valid
+/// UUIDv7 — the first 48 bits are the millisecond, then 74 random bits from
+/// the thread-local CSPRNG, version and variant bits set. The millisecond is
+/// what makes revocation exact inside a second ([`issued_ms`]) while `iat`
+/// stays the integer simplejwt sends.
+pub fn jti_at(issued_ms: u64) -> String {
     let mut bytes = [0u8; 16];
     rand::thread_rng().fill_bytes(&mut bytes);
-    bytes[6] = (bytes[6] & 0x0f) | 0x40;
+    bytes[..6].copy_from_slice(&issued_ms.to_be_bytes()[2..]);
+    bytes[6] = (bytes[6] & 0x0f) | 0x70;
     bytes[8] = (bytes[8] & 0x3f) | 0x80;
     hex::encode(bytes)
+}
+
+/// When a token was issued, in unix milliseconds, from its `jti` and `iat`.
+///
+/// A `jti` this gateway minted ([`jti_at`]: a UUIDv7 whose millisecond lies
+/// in the `iat` second) gives the exact millisecond. Any other — a token
+/// minted by the legacy Django stack, whose `jti` is a random `uuid4().hex`
+/// — gives the start of its `iat` second, so a revocation point inside that
+/// second revokes it: such a token never survives a change made in the
+/// second it was issued (nor, conservatively, is it told apart from one
+/// issued just after).
+pub fn issued_ms(jti: &str, iat: u64) -> u64 {
+    let second_start = iat.saturating_mul(1000);
+    let bytes = jti.as_bytes();
+    let uuid7 = bytes.len() == 32 && bytes[12] == b'7' && matches!(bytes[16], b'8' | b'9' | b'a' | b'b');
+    let ms = if uuid7 { jti.get(..12).and_then(|hex| u64::from_str_radix(hex, 16).ok()) } else { None };
+    match ms {
+        Some(ms) if (second_start..second_start + 1000).contains(&ms) => ms,
+        _ => second_start,
+    }
+}
+
+/// The millisecond a token issued at `now` (unix seconds) carries: the
+/// clock's when it reads inside that second, else the second's start (a
+/// caller's fixed time, as in tests and `token mint`).
+fn issue_ms(now: u64) -> u64 {
+    let clock = crate::unix_now_ms();
+    if clock / 1000 == now {
+        clock
+    } else {
+        now.saturating_mul(1000)
+    }
 }

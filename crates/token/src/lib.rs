@@ -43,7 +43,7 @@ pub use jsonwebtoken::Algorithm;
 pub use decode::MAX_TOKEN_BYTES;
 pub use error::{SimplejwtReason, TokenError};
 pub use identity_values::IdentityValues;
-pub use issue::{new_jti, Issuer, MintedRefresh, Subject};
+pub use issue::{issued_ms, jti_at, new_jti, Issuer, MintedRefresh, Subject};
 pub use key_error::{KeyError, KeyRef, PemRole};
 pub use keygen::{generate, keygen, KeygenError, PRIVATE_FILE, PUBLIC_FILE, RSA_BITS, SECRET_FILE};
 pub use keys::Keys;
@@ -70,6 +70,13 @@ pub struct AccessClaims {
     pub header_values: IdentityValues,
 }
 
+impl AccessClaims {
+    /// When the token was issued, in unix milliseconds ([`issued_ms`]).
+    pub fn issued_ms(&self) -> u64 {
+        issued_ms(&self.jti, self.iat)
+    }
+}
+
 /// The claims of a verified refresh token.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RefreshClaims {
@@ -87,6 +94,21 @@ pub struct RefreshClaims {
     pub jti: String,
     /// Our rotation family claim `fam`; absent in simplejwt-minted tokens.
     pub family: Option<String>,
+}
+
+impl RefreshClaims {
+    /// When the token was issued, in unix milliseconds ([`issued_ms`]).
+    pub fn issued_ms(&self) -> u64 {
+        issued_ms(&self.jti, self.iat)
+    }
+}
+
+/// Milliseconds since the Unix epoch: revocation points and the issue time a
+/// `jti` carries ([`issued_ms`]).
+pub fn unix_now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
 /// Seconds since the Unix epoch, the unit of `exp`, `iat` and `nbf`.

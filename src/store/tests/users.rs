@@ -151,16 +151,19 @@ pub(super) async fn set_password_hash_revokes_on_change(store: Store) {
 
 pub(super) async fn revoke_tokens_and_points(store: Store) {
     let users = store.users();
-    assert!(users.revocation_points().await.unwrap().is_empty());
+    assert!(users.revocation_points(0).await.unwrap().is_empty());
     let a = users.create(new_user("frank", ""), now()).await.unwrap();
     let b = users.create(new_user("grace", ""), now()).await.unwrap();
     store.refresh_tokens().insert(&"c".repeat(32), a.id, &"c".repeat(32), 10_000, 1).await.unwrap();
     users.revoke_tokens(a.id, 2_000).await.unwrap();
     users.revoke_tokens(a.id, 1_000).await.unwrap(); // never backwards
-    assert_eq!(users.revocation_points().await.unwrap(), vec![(a.id, 2_000)]);
+    assert_eq!(users.revocation_points(0).await.unwrap(), vec![(a.id, 2_000)]);
     assert_eq!(store.refresh_tokens().check(&"c".repeat(32), 5).await.unwrap(), crate::store::Consumed::Revoked);
     users.revoke_tokens(b.id, 3_000).await.unwrap();
-    assert_eq!(users.revocation_points().await.unwrap(), vec![(a.id, 2_000), (b.id, 3_000)]);
+    assert_eq!(users.revocation_points(0).await.unwrap(), vec![(a.id, 2_000), (b.id, 3_000)]);
+    // Only the points after `since`: older ones can revoke no live access token.
+    assert_eq!(users.revocation_points(2_000).await.unwrap(), vec![(b.id, 3_000)]);
+    assert!(users.revocation_points(3_000).await.unwrap().is_empty());
     assert!(matches!(users.revoke_tokens(b.id + 1000, 1).await, Err(StoreError::NotFound)));
 }
 

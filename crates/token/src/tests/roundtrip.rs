@@ -259,7 +259,7 @@ fn integer_user_id_from_older_simplejwt_verifies() {
 }
 
 #[test]
-fn jti_has_the_uuid4_hex_shape_and_does_not_repeat() {
+fn jti_is_a_uuid7_hex_carrying_its_millisecond_and_does_not_repeat() {
     let a = new_jti();
     assert_eq!(a.len(), 32);
     assert!(
@@ -267,8 +267,15 @@ fn jti_has_the_uuid4_hex_shape_and_does_not_repeat() {
             .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)),
         "{a}"
     );
-    assert_eq!(&a[12..13], "4");
+    assert_eq!(&a[12..13], "7");
     assert!("89ab".contains(&a[16..17]));
+    let jti = crate::jti_at(1_700_000_123_456);
+    assert_eq!(crate::issued_ms(&jti, 1_700_000_123), 1_700_000_123_456);
+    // A millisecond outside its iat second is not believed: the second's start.
+    assert_eq!(crate::issued_ms(&jti, 1_700_000_122), 1_700_000_122_000);
+    // simplejwt's uuid4 jti: the start of the iat second.
+    assert_eq!(crate::issued_ms("0f1e2d3c4b5a49688796a5b4c3d2e1f0", 1_700_000_123), 1_700_000_123_000);
+    assert_eq!(crate::issued_ms("not-hex-at-all", 5), 5_000);
     let many: std::collections::HashSet<_> = (0..1000).map(|_| new_jti()).collect();
     assert_eq!(many.len(), 1000);
 }
