@@ -102,7 +102,7 @@ fn origin_target(line: &[u8]) -> Option<&[u8]> {
         .strip_prefix(b"GET ")
         .or_else(|| line.strip_prefix(b"HEAD "))?;
     let target = rest.strip_suffix(b" HTTP/1.1")?;
-    let plain = target.first() == Some(&b'/') && !target.iter().any(|&b| b <= b' ' || b == 0x7f);
+    let plain = target.first() == Some(&b'/') && target.iter().all(|&b| is_target_byte(b));
     plain.then_some(target)
 }
 
@@ -125,6 +125,14 @@ fn headers_are_plain(block: &[u8]) -> bool {
         }
         !NEEDS_FULL_PROXY.iter().any(|n| name.eq_ignore_ascii_case(n.as_str().as_bytes()))
     })
+}
+
+/// A byte of an RFC 3986 path or query (unreserved, sub-delims, `:@/?%`),
+/// ASCII only: what every parser behind the lane reads alike. Anything else
+/// (a backtick, braces, `#`, non-ASCII) may be refused, escaped or cut by
+/// one of them, so it goes to the full proxy.
+fn is_target_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@/?%".contains(&b)
 }
 
 /// A byte the HTTP/1 parser accepts in a header value: tab, space, visible
@@ -181,6 +189,10 @@ mod tests {
             "GET /a HTTP/1.1\r\nHost: s\r\r\n\r\n",
             "GET /a HTTP/1.1\r\nHost: s\r\nNoColon\r\n\r\n",
             "GET /a HTTP/1.1\r\nHost: s\r\nX-Odd: a\u{1}b\r\n\r\n",
+            "GET /` HTTP/1.1\r\nHost: s\r\n\r\n",
+            "GET /a{b} HTTP/1.1\r\nHost: s\r\n\r\n",
+            "GET /a#frag HTTP/1.1\r\nHost: s\r\n\r\n",
+            "GET /caf\u{e9} HTTP/1.1\r\nHost: s\r\n\r\n",
             "GET /a HTTP/1.1\r\nHost: s\r\nX-Odd: a\u{7f}\r\n\r\n",
             "GET /a HTTP/1.1\r\nHost: s\r\n",
         ] {
