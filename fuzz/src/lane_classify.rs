@@ -42,7 +42,7 @@ fn runtime() -> &'static tokio::runtime::Runtime {
 pub fn check(data: &[u8]) -> bool {
     let Some(target) = plain_target(data) else { return false };
 
-    let mut lines = [httparse::EMPTY_HEADER; 64];
+    let mut lines = [httparse::EMPTY_HEADER; 256];
     let mut req = httparse::Request::new(&mut lines);
     let parsed = req.parse(data);
     let Ok(httparse::Status::Complete(head_len)) = parsed else {

@@ -42,6 +42,9 @@ const NEEDS_FULL_PROXY: [HeaderName; 10] = [
     PROXY_AUTHORIZATION,
 ];
 
+/// The most header lines a head the lane takes may have.
+const MAX_PLAIN_HEADERS: usize = 100;
+
 /// The end of a request head, searched with one prepared searcher.
 static HEAD_END: LazyLock<memmem::Finder<'static>> = LazyLock::new(|| memmem::Finder::new(b"\r\n\r\n"));
 
@@ -109,18 +112,30 @@ fn origin_target(line: &[u8]) -> Option<&[u8]> {
 /// Each header line is `name: value` with a token name that is not on
 /// [`NEEDS_FULL_PROXY`]; `Connection` only as `keep-alive` or `close`.
 fn headers_are_plain(block: &[u8]) -> bool {
+    let mut hosts = 0;
+    let mut count = 0;
     block.split(|&b| b == b'\n').filter(|l| !l.is_empty()).all(|line| {
+        // Far below the parsers' limits (Pingora's is 256 lines).
+        count += 1;
+        if count > MAX_PLAIN_HEADERS {
+            return false;
+        }
         let line = line.strip_suffix(b"\r").unwrap_or(line);
         let Some(colon) = line.iter().position(|&b| b == b':') else { return false };
-        let name = &line[..colon];
+        let (name, value) = (&line[..colon], &line[colon + 1..]);
         if name.is_empty() || !name.iter().all(|&b| is_token_byte(b)) {
             return false;
         }
-        if !line[colon + 1..].iter().all(|&b| is_value_byte(b)) {
+        if !value.iter().all(|&b| is_value_byte(b)) {
             return false;
         }
+        if name.eq_ignore_ascii_case(b"host") {
+            // Pingora refuses a second Host, and userinfo in one.
+            hosts += 1;
+            return hosts == 1 && !value.contains(&b'@');
+        }
         if name.eq_ignore_ascii_case(b"connection") {
-            let value = line[colon + 1..].trim_ascii();
+            let value = value.trim_ascii();
             return value.eq_ignore_ascii_case(b"keep-alive") || value.eq_ignore_ascii_case(b"close");
         }
         !NEEDS_FULL_PROXY.iter().any(|n| name.eq_ignore_ascii_case(n.as_str().as_bytes()))
@@ -190,6 +205,8 @@ mod tests {
             "GET /a HTTP/1.1\r\nHost: s\r\nNoColon\r\n\r\n",
             "GET /a HTTP/1.1\r\nHost: s\r\nX-Odd: a\u{1}b\r\n\r\n",
             "GET /` HTTP/1.1\r\nHost: s\r\n\r\n",
+            "GET /a HTTP/1.1\r\nHost: s\r\nhost: t\r\n\r\n",
+            "GET /a HTTP/1.1\r\nHost: user@s\r\n\r\n",
             "GET /a{b} HTTP/1.1\r\nHost: s\r\n\r\n",
             "GET /a#frag HTTP/1.1\r\nHost: s\r\n\r\n",
             "GET /caf\u{e9} HTTP/1.1\r\nHost: s\r\n\r\n",
