@@ -37,7 +37,10 @@ use crate::listener_cert::LiveCertificate;
 use crate::admin::{AdminApp, Readiness};
 use crate::auth::password::PasswordHasher;
 use crate::admission::Revocations;
-use crate::auth::{poll_revocations, prune_refresh_tokens, AuthRuntime, AuthService, DatabaseLink, RateLimiter};
+use crate::auth::{
+    listen_for_revocations, poll_revocations, prune_refresh_tokens, AuthRuntime, AuthService, DatabaseLink, RateLimiter,
+    RevocationBus,
+};
 use crate::config::Config;
 #[cfg(feature = "tls")]
 use crate::config::TlsFiles;
@@ -157,15 +160,17 @@ fn start_identity(
     runtime.handle().spawn(prune_refresh_tokens(link.clone(), live.clone(), metrics.refresh_tokens_pruned.clone()));
     let hasher = PasswordHasher::new(gen.config.auth.argon2)
         .with_max_length(gen.config.auth.password_max_length);
-    // The Redis connection manager spawns its reconnecting task on the
-    // identity runtime, where the endpoints that use it run.
-    let limiter = {
-        let _on_identity_runtime = runtime.handle().enter();
-        RateLimiter::new(gen.config.redis.as_ref(), metrics)
+    // The Redis connection managers spawn their reconnecting tasks on the
+    // identity runtime, where the endpoints that use them run.
+    let _on_identity_runtime = runtime.handle().enter();
+    if let Some(redis) = &gen.config.redis {
+        runtime.handle().spawn(listen_for_revocations(redis.clone(), revocations.clone()));
     }
+    let bus = RevocationBus::new(gen.config.redis.as_ref()).context("redis.url")?;
+    let limiter = RateLimiter::new(gen.config.redis.as_ref(), metrics)
         .map_err(|e| anyhow::anyhow!(e))
         .context("the attempt counters")?;
-    Ok(AuthService::new(runtime, link, hasher, revocations, limiter, metrics.clone()))
+    Ok(AuthService::new(runtime.clone(), link, hasher, revocations, limiter, bus, metrics.clone()))
 }
 
 /// The proxy listener's TLS: the certificate and key of the generation in

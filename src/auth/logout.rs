@@ -72,7 +72,7 @@ pub(crate) async fn serve(shared: &Shared, call: &Call) -> Result<Answer, AuthEr
         Ok(()) | Err(crate::store::StoreError::NotFound) => {}
         Err(e) => return Err(observe(e)),
     }
-    shared.revocations.note(user_id, now);
+    shared.revoke(user_id, now).await;
     tracing::info!(user_id, "logged out everywhere");
     Ok(Answer::json(200, &Empty {}))
 }

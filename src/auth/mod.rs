@@ -35,6 +35,7 @@ mod refresh;
 mod register;
 pub mod request;
 pub mod revocation;
+mod revocation_bus;
 pub mod runtime;
 mod service;
 #[cfg(test)]
@@ -51,5 +52,6 @@ pub use request::AuthRequest;
 pub use crate::answer::Answer;
 pub use prune::prune_refresh_tokens;
 pub use revocation::poll_revocations;
+pub use revocation_bus::{listen_for_revocations, RevocationBus};
 pub use runtime::{AuthRuntime, RuntimeError};
 pub use service::{AuthService, JWKS_PATH};

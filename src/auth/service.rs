@@ -20,6 +20,7 @@ use super::error::AuthError;
 use super::link::DatabaseLink;
 use super::password::PasswordHasher;
 use super::rate_limit::RateLimiter;
+use super::revocation_bus::RevocationBus;
 use super::request::{AuthRequest, Empty};
 use crate::answer::Answer;
 use crate::admission::Revocations;
@@ -39,8 +40,18 @@ pub(crate) struct Shared {
     pub(crate) hasher: PasswordHasher,
     pub(crate) revocations: Arc<Revocations>,
     pub(crate) limiter: RateLimiter,
+    pub(crate) bus: RevocationBus,
     pub(crate) metrics: Metrics,
     in_flight: AtomicUsize,
+}
+
+impl Shared {
+    /// Moves `user_id`'s revocation point to `point_ms` on this replica at
+    /// once, and pushes it to the others (the poll carries it otherwise).
+    pub(crate) async fn revoke(&self, user_id: i64, point_ms: i64) {
+        self.revocations.note(user_id, point_ms);
+        self.bus.publish(user_id, point_ms).await;
+    }
 }
 
 /// One request on its way through an endpoint.
@@ -131,6 +142,7 @@ impl AuthService {
         hasher: PasswordHasher,
         revocations: Arc<Revocations>,
         limiter: RateLimiter,
+        bus: RevocationBus,
         metrics: Metrics,
     ) -> AuthService {
         let shared = Shared {
@@ -139,6 +151,7 @@ impl AuthService {
             hasher,
             revocations,
             limiter,
+            bus,
             metrics,
             in_flight: AtomicUsize::new(0),
         };

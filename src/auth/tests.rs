@@ -63,6 +63,7 @@ impl Rig {
             hasher,
             Arc::new(Revocations::new()),
             super::RateLimiter::new(None, &metrics).unwrap(),
+            super::RevocationBus::new(None).unwrap(),
             metrics,
         );
         Rig {

@@ -195,7 +195,7 @@ async fn patch(shared: &Shared, call: &Call, id: i64, now: i64) -> Result<Answer
     if !user.is_active {
         revoke_inactive(shared, &store, &mut user, now).await?;
     } else if user.revoked_after > 0 {
-        shared.revocations.note(user.id, user.revoked_after);
+        shared.revoke(user.id, user.revoked_after).await;
     }
     tracing::info!(user_id = id, role = %user.role, active = user.is_active, "user changed");
     Ok(user_response(200, &user))
@@ -217,7 +217,7 @@ async fn revoke_inactive(
         .await
         .map_err(|e| observe(shared, e))?;
     user.revoked_after = user.revoked_after.max(after);
-    shared.revocations.note(user.id, user.revoked_after);
+    shared.revoke(user.id, user.revoked_after).await;
     Ok(())
 }
 

@@ -178,3 +178,56 @@ fn redis_going_away_makes_replicas_count_alone_and_its_return_shares_again() {
         assert_eq!(backend(replica), (1, 0));
     }
 }
+
+// Fast revocation across the fleet: with `redis:` a change made on one
+// replica is pushed to the others, so they refuse the old token within a
+// second even though their poll (30 s here) has not run. Prints the
+// distribution of time to refusal on the other replicas.
+#[test]
+fn a_demotion_is_refused_on_the_other_replicas_within_a_second() {
+    let Some(url) = shared_redis() else { return };
+    // `first` owns the SQLite file the replicas share (kept alive to the end).
+    let first = AuthGw::start(&Db::Sqlite);
+    let redis = format!("redis:\n  url: \"{url}\"\n  key_prefix: \"{}:\"\n", uniq("it-push-"));
+    let poll = "  revocation_poll: 30s\n";
+    // Three replicas on one SQLite file (the test's shared database).
+    let a = AuthGw::start_sharing(&first.db_url, &redis, poll);
+    let others = [AuthGw::start_sharing(&first.db_url, &redis, poll), AuthGw::start_sharing(&first.db_url, &redis, poll)];
+    let admin = crate::common::auth::admin_token(&a);
+    // Subscriptions are made when the replicas start; give them a moment.
+    std::thread::sleep(Duration::from_millis(500));
+    let mut took = Vec::new();
+    for round in 0..25 {
+        let name = uniq("demoted");
+        let user = a.create_user(&name, "Cobalt-Meadow-64", "SELLER");
+        let (old, _) = a.tokens(&name, "Cobalt-Meadow-64");
+        for other in &others {
+            assert_eq!(other.gw.get("/api/seller/x", Some(&old), &[]).status, 200, "round {round}: before the change");
+        }
+        let start = Instant::now();
+        let r = a.send("PATCH", &format!("/auth/users/{}", user.id), "application/json", r#"{"role":"CUSTOMER"}"#, Some(&admin));
+        assert_eq!(r.status, 200, "{}", r.body);
+        for other in &others {
+            let refused = loop {
+                if other.gw.get("/api/seller/x", Some(&old), &[]).status == 401 {
+                    break Some(start.elapsed());
+                }
+                if start.elapsed() > Duration::from_secs(3) {
+                    break None;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            };
+            took.push(refused.unwrap_or_else(|| panic!("round {round}: another replica still accepts the demoted token after 3 s")));
+        }
+    }
+    took.sort();
+    let at = |q: f64| took[((took.len() - 1) as f64 * q).round() as usize];
+    println!(
+        "RELIABILITY fleet revocation_push samples={} p50_ms={} p99_ms={} max_ms={}",
+        took.len(),
+        at(0.5).as_millis(),
+        at(0.99).as_millis(),
+        took.last().unwrap().as_millis()
+    );
+    assert!(at(0.99) <= Duration::from_secs(1), "p99 {:?} over 1 s: {took:?}", at(0.99));
+}

@@ -154,6 +154,12 @@ impl AuthGw {
         AuthGw::start_trusting(&db_url, dir, auth_yaml, "", "127.0.0.1/32, 10.99.0.0/16")
     }
 
+    /// A gateway on the database at `db_url` with extra top-level sections
+    /// (`redis:` …) and `tokens:` lines of its own.
+    pub fn start_sharing(db_url: &str, extra: &str, token_lines: &str) -> AuthGw {
+        AuthGw::start_trusting(db_url, tempfile::tempdir().unwrap(), &format!("{AUTH_DEFAULTS}{extra}"), token_lines, "10.99.0.0/16")
+    }
+
     /// [`AuthGw::start_on`] with `trusted` as `server.trusted_proxies`.
     fn start_trusting(
         db_url: &str,
@@ -167,10 +173,9 @@ impl AuthGw {
         let extra =
             format!("database:\n  url: \"{db_url}\"\n  migrate_on_start: true\n{auth_yaml}");
         let mut yaml = config_yaml(proxy, admin, &up.addr, SHOP_ROUTES, &extra);
-        yaml = yaml.replace(
-            "  leeway: 30s\n",
-            &format!("  leeway: 30s\n  revocation_poll: 200ms\n{token_lines}"),
-        );
+        // 200ms unless the test sets its own poll.
+        let poll = if token_lines.contains("revocation_poll") { "" } else { "  revocation_poll: 200ms\n" };
+        yaml = yaml.replace("  leeway: 30s\n", &format!("  leeway: 30s\n{poll}{token_lines}"));
         yaml = yaml.replace(
             "server:\n  threads: 1\n",
             &format!("server:\n  threads: 1\n  trusted_proxies: [{trusted}]\n"),
