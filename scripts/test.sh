@@ -9,8 +9,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
-# redis-server: the fleet tests start a private one to take it away mid-test.
-scripts/need.sh redis-server redis-cli=redis-tools
+# redis-server: the fleet tests start a private one to take it away mid-test;
+# haproxy: the system suite's fleet runs behind it.
+scripts/need.sh redis-server redis-cli=redis-tools haproxy
 # The real Django + DRF + simplejwt, for the wire-compatibility test.
 venv=target/interop-venv
 if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import rest_framework_simplejwt' 2>/dev/null; then

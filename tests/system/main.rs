@@ -1,6 +1,7 @@
 //! The system suites: slow, or needing the machine itself — the soak, the
 //! fault suite (a private MariaDB stopped and started, a small tmpfs mounted:
-//! root) and scale-out (three replicas on one MariaDB). Same harness as the
+//! root), scale-out (three replicas on one MariaDB) and the fleet behind a
+//! real HAProxy with Redis. Same harness as the
 //! integration suite (`tests/it/common`). `cargo test` leaves this target out
 //! so it stays quick; `scripts/test.sh` runs it: `cargo test --test system`.
 //! A suite whose fault or database it cannot set up prints `skipped:` with
@@ -13,5 +14,6 @@
 mod common;
 
 mod faults;
+mod fleet;
 mod scaleout;
 mod soak;

@@ -154,6 +154,12 @@ impl AuthGw {
         AuthGw::start_trusting(&db_url, dir, auth_yaml, "", "127.0.0.1/32, 10.99.0.0/16")
     }
 
+    /// A gateway on the database at `db_url` that trusts loopback as its
+    /// proxy (a balancer on this machine), with `auth_yaml` and `tokens:` lines.
+    pub fn start_behind_loopback(db_url: &str, auth_yaml: &str, token_lines: &str) -> AuthGw {
+        AuthGw::start_trusting(db_url, tempfile::tempdir().unwrap(), auth_yaml, token_lines, "127.0.0.1/32")
+    }
+
     /// A gateway on the database at `db_url` with extra top-level sections
     /// (`redis:` …) and `tokens:` lines of its own.
     pub fn start_sharing(db_url: &str, extra: &str, token_lines: &str) -> AuthGw {
