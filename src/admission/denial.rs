@@ -1,6 +1,6 @@
 //! [`Denial`]: why the gateway answers a request itself instead of proxying
 //! it, with the status and the metric reason of each case. The bodies are
-//! [`crate::answer`]'s: this is the decision's vocabulary, not its wire form.
+//! the `answer` module's: this is the decision's vocabulary, not its wire form.
 
 use crate::policy::{DenyReason, PathError};
 use crate::token::TokenError;

@@ -2,7 +2,7 @@
 //! refuses access tokens issued before it with one lock-free map lookup and no query.
 //!
 //! The map is an `ArcSwap`: readers load the current `Arc` without locking; the poller
-//! ([`crate::auth::poll_revocations`], every `tokens.revocation_poll`, on the auth runtime) builds a new map from
+//! (`auth::poll_revocations`, every `tokens.revocation_poll`, on the auth runtime) builds a new map from
 //! `UserRepo::revocation_points` and swaps it in, so every replica converges within one
 //! poll interval. Endpoints on this replica that move a point also [`Revocations::note`]
 //! it at once. Points only ever move forward, so merging keeps the later of two values.

@@ -2,7 +2,7 @@
 //! `nexora_shadow_decisions_total` per (enforced route, shadow route,
 //! enforced outcome, shadow outcome), so a differing request costs one atomic
 //! add after the first. Built with the generation; the comparison itself is
-//! [`crate::admission`]'s.
+//! the `admission` module's.
 
 use std::sync::{Arc, OnceLock};
 

@@ -38,7 +38,7 @@ pub struct NewUser {
     pub username: String,
     /// As typed, or empty.
     pub email: String,
-    /// Already hashed ([`crate::auth::password::PasswordHasher::hash`]).
+    /// Already hashed (by the identity endpoints' `PasswordHasher::hash`).
     pub password_hash: String,
     /// One of the configured roles.
     pub role: String,
