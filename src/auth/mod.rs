@@ -36,6 +36,7 @@ mod register;
 pub mod request;
 pub mod revocation;
 mod revocation_bus;
+mod redis_connection;
 pub mod runtime;
 mod service;
 #[cfg(test)]

@@ -13,11 +13,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::aio::ConnectionManager;
 use redis::RedisResult;
 
 use crate::admission::Revocations;
 use crate::config::RedisSettings;
+
+use super::redis_connection::connect_lazily;
 
 /// How long a replica waits before subscribing again after losing Redis.
 const RESUBSCRIBE_AFTER: Duration = Duration::from_secs(1);
@@ -38,15 +40,9 @@ impl RevocationBus {
     /// none without it.
     pub fn new(redis: Option<&RedisSettings>) -> RedisResult<RevocationBus> {
         let Some(settings) = redis else { return Ok(RevocationBus { publisher: None }) };
-        let client = redis::Client::open(settings.url.as_str())?;
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(settings.timeout.max(Duration::from_millis(100))))
-            .set_response_timeout(Some(settings.timeout))
-            .set_number_of_retries(1)
-            .set_max_delay(Duration::from_secs(1));
         Ok(RevocationBus {
             publisher: Some(Publisher {
-                connection: client.get_connection_manager_lazy(config)?,
+                connection: connect_lazily(settings)?,
                 channel: channel(settings),
                 timeout: settings.timeout,
             }),

@@ -9,11 +9,12 @@
 
 use std::time::Duration;
 
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::aio::ConnectionManager;
 use redis::{RedisResult, Script};
 
 use crate::config::RedisSettings;
 
+use super::super::redis_connection::connect_lazily;
 use super::RateLimit;
 
 /// The longest wait, in milliseconds, among `KEYS` that have reached
@@ -60,14 +61,8 @@ impl SharedCounters {
     /// Counters at `settings.url`. Connects lazily: a gateway starts, and
     /// serves, whether Redis is up or not.
     pub(super) fn new(settings: &RedisSettings) -> RedisResult<SharedCounters> {
-        let client = redis::Client::open(settings.url.as_str())?;
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(settings.timeout.max(Duration::from_millis(100))))
-            .set_response_timeout(Some(settings.timeout))
-            .set_number_of_retries(1)
-            .set_max_delay(Duration::from_secs(1));
         Ok(SharedCounters {
-            connection: client.get_connection_manager_lazy(config)?,
+            connection: connect_lazily(settings)?,
             prefix: format!("{}rl:", settings.key_prefix),
             timeout: settings.timeout,
             check: Script::new(CHECK),

@@ -338,3 +338,33 @@ macro_rules! on_both {
         }
     };
 }
+
+/// How long after `since` the gateway behind `gw` first refused `token`
+/// (401 on `path`), checked every 50 ms; None when it still accepts it
+/// after `within`.
+pub fn refused_after(gw: &AuthGw, path: &str, token: &str, since: std::time::Instant, within: Duration) -> Option<Duration> {
+    loop {
+        if gw.gw.get(path, Some(token), &[]).status == 401 {
+            return Some(since.elapsed());
+        }
+        if since.elapsed() > within {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Prints `RELIABILITY {label} samples=… p50_ms=… p99_ms=… max_ms=…` for
+/// `took` (sorted here) and returns its p99.
+pub fn report_quantiles(label: &str, took: &mut [Duration]) -> Duration {
+    took.sort();
+    let at = |q: f64| took[((took.len() - 1) as f64 * q).round() as usize];
+    println!(
+        "RELIABILITY {label} samples={} p50_ms={} p99_ms={} max_ms={}",
+        took.len(),
+        at(0.5).as_millis(),
+        at(0.99).as_millis(),
+        took.last().map_or(0, Duration::as_millis)
+    );
+    at(0.99)
+}
