@@ -1,10 +1,10 @@
 //! The uncached verification pipeline: size cap, strict split and base64url, header rules,
 //! key choice, signature, then every claim rule against an injected `now`.
 //!
-//! Signatures go through `jsonwebtoken::crypto::verify` with the algorithm of the chosen
-//! configured key; claims are checked here rather than by `jsonwebtoken::decode`, whose
-//! `Validation` reads the wall clock (so `now` could not be injected) and which would parse
-//! the header and claims twice each. Pure: no I/O, no clock.
+//! Signatures are checked by the chosen configured key itself (parsed once, pinned to its
+//! algorithm: `crypto.rs`); claims are checked here rather than by `jsonwebtoken::decode`,
+//! whose `Validation` reads the wall clock (so `now` could not be injected) and which
+//! would parse the header and claims twice each. Pure: no I/O, no clock.
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
@@ -18,6 +18,9 @@ pub const MAX_TOKEN_BYTES: usize = 8192;
 
 /// Decoded header or payload of a token within the cap is at most 3/4 of it.
 const PART_BUF: usize = MAX_TOKEN_BYTES / 4 * 3;
+
+/// Longest signature any supported key makes: RSA with an 8192-bit modulus.
+const MAX_SIGNATURE_BYTES: usize = 1024;
 
 /// Which `token_type` the caller requires.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -121,24 +124,29 @@ fn try_keys<'k>(
     candidates: impl Iterator<Item = &'k KeyEntry>,
     header: &RawHeader<'_>,
     signed: &str,
-    signature: &str,
+    signature_b64: &str,
 ) -> Result<(), TokenError> {
     let mut outcome = TokenError::WrongAlgorithm;
+    let mut buf = [0u8; MAX_SIGNATURE_BYTES];
+    let mut decoded_len: Option<usize> = None;
     for entry in candidates {
         if header.alg != entry.alg_name {
             continue;
         }
-        match jsonwebtoken::crypto::verify(
-            signature,
-            signed.as_bytes(),
-            &entry.decoding,
-            entry.algorithm,
-        ) {
-            Ok(true) => return Ok(()),
-            Ok(false) => outcome = TokenError::BadSignature,
-            // The signature is not strict base64url (or the key is unusable): stop here.
-            Err(_) => return Err(TokenError::Malformed),
+        let len = match decoded_len {
+            Some(len) => len,
+            // Strict base64url, decoded once, only when some key's algorithm matched.
+            None => *decoded_len.insert(
+                URL_SAFE_NO_PAD
+                    .decode_slice(signature_b64, &mut buf)
+                    .map_err(|_| TokenError::Malformed)?,
+            ),
+        };
+        let signature = buf.get(..len).ok_or(TokenError::Malformed)?;
+        if entry.decoding.verify(signed.as_bytes(), signature) {
+            return Ok(());
         }
+        outcome = TokenError::BadSignature;
     }
     Err(outcome)
 }

@@ -150,10 +150,11 @@ impl Issuer {
         token.push_str(&self.header_b64);
         token.push('.');
         URL_SAFE_NO_PAD.encode_string(&payload, &mut token);
-        let signature = jsonwebtoken::crypto::sign(token.as_bytes(), encoding, key.algorithm)
+        let signature = encoding
+            .sign(token.as_bytes())
             .map_err(|_| TokenError::Signing)?;
         token.push('.');
-        token.push_str(&signature);
+        URL_SAFE_NO_PAD.encode_string(&signature, &mut token);
         if token.len() > MAX_TOKEN_BYTES {
             return Err(TokenError::TooLarge);
         }

@@ -4,7 +4,7 @@
 //! HS256/HS384/HS512: `signing_key`, a base64url string (no padding, no newline) of 48,
 //! 48 or 64 random bytes, whose UTF-8 bytes are the key (simplejwt semantics). RS256
 //! (3072-bit), ES256 (P-256), EdDSA (Ed25519): `private.pem` (PKCS#8, mode 0600) and
-//! `public.pem` (SPKI). Randomness comes from the operating system. Existing files are
+//! `public.pem` (SPKI), made by aws-lc. Randomness comes from the operating system. Existing files are
 //! never overwritten.
 
 use std::fs::OpenOptions;
@@ -14,8 +14,12 @@ use std::path::{Path, PathBuf};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use jsonwebtoken::Algorithm;
-use rand::rngs::OsRng;
-use rand::RngCore as _;
+use aws_lc_rs::encoding::{AsDer, Pkcs8V1Der};
+use aws_lc_rs::rand::{SecureRandom as _, SystemRandom};
+use aws_lc_rs::rsa::KeySize;
+use aws_lc_rs::signature::{
+    EcdsaKeyPair, Ed25519KeyPair, KeyPair as _, RsaKeyPair, ECDSA_P256_SHA256_FIXED_SIGNING,
+};
 
 use super::settings::{KeyMaterial, Secret};
 
@@ -67,47 +71,46 @@ pub fn generate(alg: Algorithm) -> Result<KeyMaterial, KeygenError> {
         reason: e.to_string(),
     };
     match alg {
-        Algorithm::HS256 | Algorithm::HS384 => Ok(KeyMaterial::Hmac(random_secret(48))),
-        Algorithm::HS512 => Ok(KeyMaterial::Hmac(random_secret(64))),
-        Algorithm::RS256 => {
-            use rsa::pkcs8::{EncodePrivateKey, EncodePublicKey, LineEnding};
-            let private = rsa::RsaPrivateKey::new(&mut OsRng, RSA_BITS).map_err(|e| failed(&e))?;
-            let private_pem = private
-                .to_pkcs8_pem(LineEnding::LF)
-                .map_err(|e| failed(&e))?;
-            let public_pem = private
-                .to_public_key()
-                .to_public_key_pem(LineEnding::LF)
-                .map_err(|e| failed(&e))?;
-            Ok(pair(private_pem.as_bytes(), public_pem))
-        }
+        Algorithm::HS256 | Algorithm::HS384 => random_secret(48).map(KeyMaterial::Hmac),
+        Algorithm::HS512 => random_secret(64).map(KeyMaterial::Hmac),
+        Algorithm::RS256 => generate_rsa(RSA_BITS),
         Algorithm::ES256 => {
-            use p256::pkcs8::{EncodePrivateKey, EncodePublicKey, LineEnding};
-            let private = p256::SecretKey::random(&mut OsRng);
-            let private_pem = private
-                .to_pkcs8_pem(LineEnding::LF)
+            let pair = EcdsaKeyPair::generate(&ECDSA_P256_SHA256_FIXED_SIGNING)
                 .map_err(|e| failed(&e))?;
-            let public_pem = private
-                .public_key()
-                .to_public_key_pem(LineEnding::LF)
-                .map_err(|e| failed(&e))?;
-            Ok(pair(private_pem.as_bytes(), public_pem))
+            let private = pair.to_pkcs8v1().map_err(|e| failed(&e))?;
+            let public = pair.public_key().as_der().map_err(|e| failed(&e))?;
+            Ok(pair_pem(private.as_ref(), public.as_ref()))
         }
         Algorithm::EdDSA => {
-            use ed25519_dalek::pkcs8::spki::der::pem::LineEnding;
-            use ed25519_dalek::pkcs8::{EncodePrivateKey, EncodePublicKey};
-            let private = ed25519_dalek::SigningKey::generate(&mut OsRng);
-            let private_pem = private
-                .to_pkcs8_pem(LineEnding::LF)
-                .map_err(|e| failed(&e))?;
-            let public_pem = private
-                .verifying_key()
-                .to_public_key_pem(LineEnding::LF)
-                .map_err(|e| failed(&e))?;
-            Ok(pair(private_pem.as_bytes(), public_pem))
+            let pair = Ed25519KeyPair::generate().map_err(|e| failed(&e))?;
+            let private = pair.to_pkcs8v1().map_err(|e| failed(&e))?;
+            let public = pair.public_key().as_der().map_err(|e| failed(&e))?;
+            Ok(pair_pem(private.as_ref(), public.as_ref()))
         }
         algorithm => Err(KeygenError::UnsupportedAlgorithm { algorithm }),
     }
+}
+
+/// Generates an RSA key pair (for RS256) with a 2048-, 3072- or 4096-bit modulus.
+/// [`generate`] makes 3072-bit keys; identity providers commonly sign with 2048.
+pub fn generate_rsa(bits: usize) -> Result<KeyMaterial, KeygenError> {
+    let failed = |e: &dyn std::fmt::Display| KeygenError::Generate {
+        reason: e.to_string(),
+    };
+    let size = match bits {
+        2048 => KeySize::Rsa2048,
+        3072 => KeySize::Rsa3072,
+        4096 => KeySize::Rsa4096,
+        _ => {
+            return Err(KeygenError::Generate {
+                reason: format!("RSA keys are 2048, 3072 or 4096 bits, not {bits}"),
+            })
+        }
+    };
+    let pair = RsaKeyPair::generate(size).map_err(|e| failed(&e))?;
+    let private = AsDer::<Pkcs8V1Der<'_>>::as_der(&pair).map_err(|e| failed(&e))?;
+    let public = pair.public_key().as_der().map_err(|e| failed(&e))?;
+    Ok(pair_pem(private.as_ref(), public.as_ref()))
 }
 
 /// Generates new key material for `alg` and writes it into `out_dir` (created if missing),
@@ -151,16 +154,23 @@ pub fn keygen(alg: Algorithm, out_dir: &Path) -> Result<Vec<PathBuf>, KeygenErro
     Ok(written)
 }
 
-fn random_secret(bytes: usize) -> Secret {
+fn random_secret(bytes: usize) -> Result<Secret, KeygenError> {
     let mut raw = vec![0u8; bytes];
-    OsRng.fill_bytes(&mut raw);
-    Secret::new(URL_SAFE_NO_PAD.encode(&raw))
+    SystemRandom::new()
+        .fill(&mut raw)
+        .map_err(|e| KeygenError::Generate {
+            reason: e.to_string(),
+        })?;
+    Ok(Secret::new(URL_SAFE_NO_PAD.encode(&raw)))
 }
 
-fn pair(private_pem: &[u8], public_pem: String) -> KeyMaterial {
+/// A PKCS#8 private key and an SPKI public key, both as PEM with LF line endings.
+fn pair_pem(private_der: &[u8], public_der: &[u8]) -> KeyMaterial {
+    let lf = pem::EncodeConfig::new().set_line_ending(pem::LineEnding::LF);
+    let encode = |tag: &str, der: &[u8]| pem::encode_config(&pem::Pem::new(tag, der), lf);
     KeyMaterial::Asymmetric {
-        private_pem: Some(private_pem.to_vec()),
-        public_pem: public_pem.into_bytes(),
+        private_pem: Some(encode("PRIVATE KEY", private_der).into_bytes()),
+        public_pem: encode("PUBLIC KEY", public_der).into_bytes(),
     }
 }
 

@@ -8,8 +8,9 @@
 
 use std::fmt;
 
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};
+use jsonwebtoken::Algorithm;
 
+use super::crypto::{SignKey, VerifyKey};
 use super::key_error::{KeyError, KeyRef};
 use serde_json::{json, Value};
 
@@ -25,9 +26,9 @@ pub(crate) struct KeyEntry {
     pub(crate) algorithm: Algorithm,
     /// The header `alg` string a token must carry to be checked against this key.
     pub(crate) alg_name: &'static str,
-    pub(crate) decoding: DecodingKey,
+    pub(crate) decoding: VerifyKey,
     /// Only on the current key.
-    pub(crate) encoding: Option<EncodingKey>,
+    pub(crate) encoding: Option<SignKey>,
 }
 
 /// All verification keys of one config generation (current first), and the signing key.

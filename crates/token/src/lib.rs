@@ -10,7 +10,8 @@
 //!                            pins one alg per key)
 //! ```
 //!
-//! - `keys.rs`, `material.rs`: load and check keys; the JWKS document.
+//! - `keys.rs`, `material.rs`: load and check keys; the JWKS document. `crypto.rs`: the
+//!   parsed signing and verification keys (aws-lc-rs).
 //! - `decode.rs`, `wire.rs`: the verification rules and the strict JSON shapes.
 //! - `verify.rs`: [`Verifier`] and its moka cache; `identity_values.rs`: the claims as
 //!   header values, built once per verification. `issue.rs`: [`Issuer`]. `keygen.rs`.
@@ -23,6 +24,7 @@
 //! (T8); duplicate names and non-canonical base64url refused (T9); 8 KiB cap (T10);
 //! only successes cached, never past `exp` or the config generation (T11).
 
+mod crypto;
 mod decode;
 mod error;
 mod identity_values;
@@ -45,7 +47,7 @@ pub use error::{SimplejwtReason, TokenError};
 pub use identity_values::IdentityValues;
 pub use issue::{issued_ms, jti_at, new_jti, Issuer, MintedRefresh, Subject};
 pub use key_error::{KeyError, KeyRef, PemRole};
-pub use keygen::{generate, keygen, KeygenError, PRIVATE_FILE, PUBLIC_FILE, RSA_BITS, SECRET_FILE};
+pub use keygen::{generate, generate_rsa, keygen, KeygenError, PRIVATE_FILE, PUBLIC_FILE, RSA_BITS, SECRET_FILE};
 pub use keys::Keys;
 pub use settings::{KeyMaterial, KeySpec, Secret, TokenSettings};
 pub use verify::{Verified, Verifier};

@@ -2,15 +2,19 @@
 //! material: short or published HMAC secrets (T4), PEM files for an HMAC algorithm (T2),
 //! PEM of the wrong key type, RSA moduli under 2048 bits, and key pairs that don't match.
 //!
-//! PEM files are parsed with the RustCrypto crate of the exact key type first, so a P-384
+//! PEM files are parsed and validated by aws-lc for the exact key type, once, so a P-384
 //! key given for ES256 or an Ed25519 key given for RS256 is refused here rather than
 //! failing on every request later.
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};
+use aws_lc_rs::encoding::AsDer as _;
+use aws_lc_rs::hmac;
+use aws_lc_rs::signature::{EcdsaKeyPair, Ed25519KeyPair, KeyPair as _, ParsedPublicKey, RsaKeyPair};
+use jsonwebtoken::Algorithm;
 use serde_json::{json, Value};
 
+use super::crypto::{self, SignKey, VerifyKey};
 use super::key_error::{KeyError, KeyRef, PemRole};
 use super::settings::{KeySpec, Secret};
 
@@ -37,11 +41,11 @@ pub(crate) enum PublishedSecrets {
     Allow,
 }
 
-/// The jsonwebtoken keys built from one spec.
+/// The parsed keys built from one spec.
 pub(crate) struct Material {
-    pub(crate) decoding: DecodingKey,
+    pub(crate) decoding: VerifyKey,
     /// Present only when a private key was given and loaded.
-    pub(crate) encoding: Option<EncodingKey>,
+    pub(crate) encoding: Option<SignKey>,
     /// The public key as a JWK without `kid`/`alg`/`use` (asymmetric keys only).
     pub(crate) jwk: Option<Value>,
 }
@@ -81,9 +85,12 @@ pub(crate) fn hmac(
     if chars.all(|c| Some(c) == first) {
         return Err(KeyError::RepetitiveSecret { key });
     }
+    let digest = crypto::hmac_algorithm(spec.algorithm)
+        .ok_or(KeyError::UnsupportedAlgorithm { key, algorithm: spec.algorithm })?;
+    let secret = hmac::Key::new(digest, text.as_bytes());
     Ok(Material {
-        decoding: DecodingKey::from_secret(text.as_bytes()),
-        encoding: Some(EncodingKey::from_secret(text.as_bytes())),
+        decoding: VerifyKey::Hmac(Box::new(secret.clone())),
+        encoding: Some(SignKey::Hmac(Box::new(secret))),
         jwk: None,
     })
 }
@@ -99,31 +106,59 @@ pub(crate) fn asymmetric(
         key,
         algorithm: spec.algorithm,
     };
+    let family = Family::of(spec.algorithm)
+        .ok_or(KeyError::UnsupportedAlgorithm { key, algorithm: spec.algorithm })?;
     let public_text = ctx.text(PemRole::Public, public_pem)?;
-    let (decoding, jwk) = match spec.algorithm {
-        Algorithm::RS256 => rsa_public(&ctx, public_text, public_pem)?,
-        Algorithm::ES256 => p256_public(&ctx, public_text, public_pem)?,
-        Algorithm::EdDSA => ed25519_public(&ctx, public_text, public_pem)?,
-        algorithm => return Err(KeyError::UnsupportedAlgorithm { key, algorithm }),
-    };
+    let (decoding, jwk) = public(&ctx, family, public_text)?;
     let encoding = match private_pem {
         None => None,
         Some(pem) => {
             let text = ctx.text(PemRole::Private, pem)?;
             let (encoding, derived) =
-                private(spec.algorithm, text, pem).map_err(|r| ctx.bad(PemRole::Private, r))?;
+                private(spec.algorithm, family, text).map_err(|r| ctx.bad(PemRole::Private, r))?;
             // The pair matches when the private key's own public key is the configured one.
-            if derived.as_ref() != Some(&jwk) {
+            if derived != jwk {
                 return Err(KeyError::KeyPairMismatch { key });
             }
             Some(encoding)
         }
     };
     Ok(Material {
-        decoding,
+        decoding: VerifyKey::Public(decoding),
         encoding,
         jwk: Some(jwk),
     })
+}
+
+/// The key type an asymmetric algorithm needs.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Family {
+    Rsa,
+    /// ECDSA, with the byte length of one coordinate.
+    Ec { curve: &'static str, coordinate: usize },
+    Ed25519,
+}
+
+impl Family {
+    fn of(alg: Algorithm) -> Option<Family> {
+        Some(match alg {
+            Algorithm::RS256 | Algorithm::RS384 | Algorithm::RS512 => Family::Rsa,
+            Algorithm::PS256 | Algorithm::PS384 | Algorithm::PS512 => Family::Rsa,
+            Algorithm::ES256 => Family::Ec { curve: "P-256", coordinate: 32 },
+            Algorithm::ES384 => Family::Ec { curve: "P-384", coordinate: 48 },
+            Algorithm::EdDSA => Family::Ed25519,
+            _ => return None,
+        })
+    }
+
+    fn describe(self) -> &'static str {
+        match self {
+            Family::Rsa => "an RSA public key (SPKI or PKCS#1)",
+            Family::Ec { curve: "P-256", .. } => "a P-256 public key (SPKI)",
+            Family::Ec { .. } => "a P-384 public key (SPKI)",
+            Family::Ed25519 => "an Ed25519 public key (SPKI)",
+        }
+    }
 }
 
 /// Which key is being loaded, for error messages.
@@ -147,116 +182,136 @@ impl Ctx {
     }
 }
 
-fn rsa_public(ctx: &Ctx, text: &str, pem: &[u8]) -> Result<(DecodingKey, Value), KeyError> {
-    use rsa::pkcs1::DecodeRsaPublicKey;
-    use rsa::pkcs8::DecodePublicKey;
-    use rsa::traits::PublicKeyParts;
-    let public = rsa::RsaPublicKey::from_public_key_pem(text)
-        .or_else(|_| rsa::RsaPublicKey::from_pkcs1_pem(text))
-        .map_err(|e| {
-            ctx.bad(
-                PemRole::Public,
-                format_args!("not an RSA public key (SPKI or PKCS#1): {e}"),
-            )
-        })?;
-    let bits = public.size() * 8;
-    if bits < 2048 {
-        return Err(KeyError::RsaKeyTooSmall { key: ctx.key, bits });
+/// The DER inside the first PEM block of `text`, if its label is one of `labels`.
+fn pem_block(text: &str, labels: &[&str]) -> Result<(String, Vec<u8>), String> {
+    let block = pem::parse(text).map_err(|e| format!("no PEM block: {e}"))?;
+    let tag = block.tag().to_owned();
+    if !labels.contains(&tag.as_str()) {
+        return Err(format!(
+            "a PEM block labelled {tag:?}, expected {}",
+            labels.join(" or ")
+        ));
     }
-    let decoding = DecodingKey::from_rsa_pem(pem).map_err(|e| ctx.bad(PemRole::Public, e))?;
-    Ok((decoding, rsa_jwk(&public)))
+    Ok((tag, block.into_contents()))
 }
 
-fn rsa_jwk(public: &rsa::RsaPublicKey) -> Value {
-    use rsa::traits::PublicKeyParts;
+fn public(ctx: &Ctx, family: Family, text: &str) -> Result<(ParsedPublicKey, Value), KeyError> {
+    let labels: &[&str] = match family {
+        Family::Rsa => &["PUBLIC KEY", "RSA PUBLIC KEY"],
+        _ => &["PUBLIC KEY"],
+    };
+    let wrong = |detail: &dyn std::fmt::Display| {
+        ctx.bad(
+            PemRole::Public,
+            format_args!("not {}: {detail}", family.describe()),
+        )
+    };
+    let (_, der) = pem_block(text, labels).map_err(|e| wrong(&e))?;
+    let algorithm = crypto::public_algorithm(ctx.algorithm)
+        .ok_or(KeyError::UnsupportedAlgorithm { key: ctx.key, algorithm: ctx.algorithm })?;
+    if family == Family::Rsa {
+        // The size is checked before the library's own 2048-bit floor, for a clearer error.
+        let (n, _) = crypto::rsa_components(&der).ok_or_else(|| wrong(&"the key does not parse"))?;
+        let bits = n.len() * 8;
+        if bits < 2048 {
+            return Err(KeyError::RsaKeyTooSmall { key: ctx.key, bits });
+        }
+    }
+    let parsed = ParsedPublicKey::new(algorithm, &der).map_err(|e| wrong(&e))?;
+    let jwk = public_jwk(family, &parsed).ok_or_else(|| wrong(&"the key does not encode"))?;
+    Ok((parsed, jwk))
+}
+
+/// The JWK (without `kid`/`alg`/`use`) of a parsed public key, read from its canonical
+/// SubjectPublicKeyInfo: the key is the SPKI's trailing bytes for EC and Ed25519.
+fn public_jwk(family: Family, parsed: &ParsedPublicKey) -> Option<Value> {
+    let spki = parsed.as_der().ok()?;
+    let spki = spki.as_ref();
+    match family {
+        Family::Rsa => {
+            let (n, e) = crypto::rsa_components(spki)?;
+            Some(rsa_jwk(&n, &e))
+        }
+        Family::Ec { curve, coordinate } => {
+            let point = spki.get(spki.len().checked_sub(1 + 2 * coordinate)?..)?;
+            ec_jwk(curve, coordinate, point)
+        }
+        Family::Ed25519 => Some(ed25519_jwk(spki.get(spki.len().checked_sub(32)?..)?)),
+    }
+}
+
+fn rsa_jwk(n: &[u8], e: &[u8]) -> Value {
     json!({
         "kty": "RSA",
-        "n": URL_SAFE_NO_PAD.encode(public.n().to_bytes_be()),
-        "e": URL_SAFE_NO_PAD.encode(public.e().to_bytes_be()),
+        "n": URL_SAFE_NO_PAD.encode(n),
+        "e": URL_SAFE_NO_PAD.encode(e),
     })
 }
 
-fn p256_public(ctx: &Ctx, text: &str, pem: &[u8]) -> Result<(DecodingKey, Value), KeyError> {
-    use p256::pkcs8::DecodePublicKey;
-    let public = p256::PublicKey::from_public_key_pem(text).map_err(|e| {
-        ctx.bad(
-            PemRole::Public,
-            format_args!("not a P-256 public key (SPKI): {e}"),
-        )
-    })?;
-    let decoding = DecodingKey::from_ec_pem(pem).map_err(|e| ctx.bad(PemRole::Public, e))?;
-    let jwk = p256_jwk(&public).ok_or_else(|| {
-        ctx.bad(
-            PemRole::Public,
-            "the P-256 public key is the identity point",
-        )
-    })?;
-    Ok((decoding, jwk))
-}
-
-/// The JWK of a P-256 point, or None for the identity point (no coordinates).
-fn p256_jwk(public: &p256::PublicKey) -> Option<Value> {
-    use p256::elliptic_curve::sec1::ToEncodedPoint;
-    let point = public.to_encoded_point(false);
-    let (x, y) = (point.x()?, point.y()?);
+/// The JWK of an uncompressed EC point (`04 || x || y`).
+fn ec_jwk(curve: &str, coordinate: usize, point: &[u8]) -> Option<Value> {
+    let (tag, xy) = point.split_first()?;
+    if *tag != 0x04 || xy.len() != 2 * coordinate {
+        return None;
+    }
+    let (x, y) = xy.split_at(coordinate);
     Some(json!({
         "kty": "EC",
-        "crv": "P-256",
+        "crv": curve,
         "x": URL_SAFE_NO_PAD.encode(x),
         "y": URL_SAFE_NO_PAD.encode(y),
     }))
 }
 
-fn ed25519_public(ctx: &Ctx, text: &str, pem: &[u8]) -> Result<(DecodingKey, Value), KeyError> {
-    use ed25519_dalek::pkcs8::DecodePublicKey;
-    let public = ed25519_dalek::VerifyingKey::from_public_key_pem(text).map_err(|e| {
-        ctx.bad(
-            PemRole::Public,
-            format_args!("not an Ed25519 public key (SPKI): {e}"),
-        )
-    })?;
-    let decoding = DecodingKey::from_ed_pem(pem).map_err(|e| ctx.bad(PemRole::Public, e))?;
-    Ok((decoding, ed25519_jwk(&public)))
-}
-
-fn ed25519_jwk(public: &ed25519_dalek::VerifyingKey) -> Value {
+fn ed25519_jwk(public: &[u8]) -> Value {
     json!({
         "kty": "OKP",
         "crv": "Ed25519",
-        "x": URL_SAFE_NO_PAD.encode(public.as_bytes()),
+        "x": URL_SAFE_NO_PAD.encode(public),
     })
 }
 
 /// The signing key, and the JWK of the public key derived from it (compared with the
 /// configured public key's to prove the pair: no signature is made).
-fn private(alg: Algorithm, text: &str, pem: &[u8]) -> Result<(EncodingKey, Option<Value>), String> {
-    let derived = match alg {
-        Algorithm::RS256 => {
-            use rsa::pkcs1::DecodeRsaPrivateKey;
-            use rsa::pkcs8::DecodePrivateKey;
-            let private = rsa::RsaPrivateKey::from_pkcs8_pem(text)
-                .or_else(|_| rsa::RsaPrivateKey::from_pkcs1_pem(text))
-                .map_err(|e| format!("not an RSA private key (PKCS#8 or PKCS#1): {e}"))?;
-            Some(rsa_jwk(&private.to_public_key()))
+fn private(alg: Algorithm, family: Family, text: &str) -> Result<(SignKey, Value), String> {
+    let unusable = |what: &str, e: &dyn std::fmt::Display| format!("not {what}: {e}");
+    match family {
+        Family::Rsa => {
+            const WHAT: &str = "an RSA private key (PKCS#8 or PKCS#1)";
+            let (tag, der) =
+                pem_block(text, &["PRIVATE KEY", "RSA PRIVATE KEY"]).map_err(|e| unusable(WHAT, &e))?;
+            let pair = if tag == "PRIVATE KEY" {
+                RsaKeyPair::from_pkcs8(&der)
+            } else {
+                RsaKeyPair::from_der(&der)
+            }
+            .map_err(|e| unusable(WHAT, &e))?;
+            let (n, e) = crypto::rsa_pair_components(&pair);
+            let padding = crypto::rsa_encoding(alg).ok_or("not an RSA algorithm")?;
+            Ok((SignKey::Rsa(pair, padding), rsa_jwk(&n, &e)))
         }
-        Algorithm::ES256 => {
-            use p256::pkcs8::DecodePrivateKey;
-            let secret = p256::SecretKey::from_pkcs8_pem(text)
-                .map_err(|e| format!("not a P-256 private key (PKCS#8): {e}"))?;
-            p256_jwk(&secret.public_key())
+        Family::Ec { curve, coordinate } => {
+            let what = format!("a {curve} private key (PKCS#8 or SEC1)");
+            let (tag, der) =
+                pem_block(text, &["PRIVATE KEY", "EC PRIVATE KEY"]).map_err(|e| unusable(&what, &e))?;
+            let signing = crypto::ecdsa_signing(alg).ok_or("not an ECDSA algorithm")?;
+            let pair = if tag == "PRIVATE KEY" {
+                EcdsaKeyPair::from_pkcs8(signing, &der)
+            } else {
+                EcdsaKeyPair::from_private_key_der(signing, &der)
+            }
+            .map_err(|e| unusable(&what, &e))?;
+            let jwk = ec_jwk(curve, coordinate, pair.public_key().as_ref())
+                .ok_or_else(|| format!("{what}: its public point does not encode"))?;
+            Ok((SignKey::Ecdsa(pair), jwk))
         }
-        _ => {
-            use ed25519_dalek::pkcs8::DecodePrivateKey;
-            let signing = ed25519_dalek::SigningKey::from_pkcs8_pem(text)
-                .map_err(|e| format!("not an Ed25519 private key (PKCS#8): {e}"))?;
-            Some(ed25519_jwk(&signing.verifying_key()))
+        Family::Ed25519 => {
+            const WHAT: &str = "an Ed25519 private key (PKCS#8)";
+            let (_, der) = pem_block(text, &["PRIVATE KEY"]).map_err(|e| unusable(WHAT, &e))?;
+            let pair = Ed25519KeyPair::from_pkcs8_maybe_unchecked(&der)
+                .map_err(|e| unusable(WHAT, &e))?;
+            let jwk = ed25519_jwk(pair.public_key().as_ref());
+            Ok((SignKey::Ed25519(pair), jwk))
         }
-    };
-    let encoding = match alg {
-        Algorithm::RS256 => EncodingKey::from_rsa_pem(pem),
-        Algorithm::ES256 => EncodingKey::from_ec_pem(pem),
-        _ => EncodingKey::from_ed_pem(pem),
     }
-    .map_err(|e| e.to_string())?;
-    Ok((encoding, derived))
 }

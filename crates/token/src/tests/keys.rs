@@ -235,14 +235,10 @@ fn the_current_key_needs_its_own_private_key() {
 
 #[test]
 fn rsa_keys_under_2048_bits_are_refused() {
-    use rsa::pkcs8::{EncodePublicKey, LineEnding};
-    let small = rsa::RsaPrivateKey::new(&mut rand::rngs::OsRng, 1024).unwrap();
-    let public = small
-        .to_public_key()
-        .to_public_key_pem(LineEnding::LF)
-        .unwrap();
+    // A fixed public key: no maintained library generates RSA keys this weak any more.
+    let public = include_bytes!("rsa1024_public.pem").to_vec();
     assert_eq!(
-        err(&asym(Algorithm::RS256, None, public.into_bytes())),
+        err(&asym(Algorithm::RS256, None, public)),
         KeyError::RsaKeyTooSmall {
             key: CURRENT,
             bits: 1024
@@ -338,4 +334,99 @@ fn debug_output_never_shows_secrets() {
     assert!(err(&hmac(Algorithm::HS256, "changeme"))
         .to_string()
         .contains("nexora-gate keygen"));
+}
+
+/// The private key in the other common container of its type: PKCS#1 (`RSA PRIVATE KEY`)
+/// for RSA and SEC1 (`EC PRIVATE KEY`, what `openssl ecparam -genkey` writes) for P-256.
+fn private_pem_in_legacy_form(alg: Algorithm) -> Vec<u8> {
+    use aws_lc_rs::encoding::{AsDer, EcPrivateKeyRfc5915Der, Pkcs8V1Der};
+    let pkcs8 = pem::parse(private_pem(alg)).unwrap().into_contents();
+    let (tag, der) = match alg {
+        Algorithm::RS256 => {
+            let pair = aws_lc_rs::signature::RsaKeyPair::from_pkcs8(&pkcs8).unwrap();
+            // PKCS#8 wraps the PKCS#1 structure: re-export and unwrap it.
+            let reexported = AsDer::<Pkcs8V1Der<'_>>::as_der(&pair).unwrap();
+            let info = pem::Pem::new("PRIVATE KEY", reexported.as_ref().to_vec());
+            let inner = pkcs1_inside(info.contents());
+            ("RSA PRIVATE KEY", inner)
+        }
+        _ => {
+            let pair = aws_lc_rs::signature::EcdsaKeyPair::from_pkcs8(
+                &aws_lc_rs::signature::ECDSA_P256_SHA256_FIXED_SIGNING,
+                &pkcs8,
+            )
+            .unwrap();
+            let sec1 = AsDer::<EcPrivateKeyRfc5915Der<'_>>::as_der(&pair.private_key()).unwrap();
+            ("EC PRIVATE KEY", sec1.as_ref().to_vec())
+        }
+    };
+    pem::encode(&pem::Pem::new(tag, der)).into_bytes()
+}
+
+/// The `privateKey` OCTET STRING of a PKCS#8 `PrivateKeyInfo`: the last element of the
+/// outer SEQUENCE (version, algorithm, privateKey).
+fn pkcs1_inside(pkcs8: &[u8]) -> Vec<u8> {
+    fn header(der: &[u8]) -> (usize, usize) {
+        let first = der[1];
+        if first < 0x80 {
+            (2, first as usize)
+        } else {
+            let n = (first & 0x7f) as usize;
+            let len = der[2..2 + n].iter().fold(0usize, |a, b| a << 8 | *b as usize);
+            (2 + n, len)
+        }
+    }
+    let (outer, _) = header(pkcs8);
+    let mut rest = &pkcs8[outer..];
+    // version INTEGER, then AlgorithmIdentifier SEQUENCE, then privateKey OCTET STRING.
+    for _ in 0..2 {
+        let (h, len) = header(rest);
+        rest = &rest[h + len..];
+    }
+    assert_eq!(rest[0], 0x04, "privateKey is an OCTET STRING");
+    let (h, len) = header(rest);
+    rest[h..h + len].to_vec()
+}
+
+#[test]
+fn legacy_private_key_containers_load_and_sign() {
+    for alg in [Algorithm::RS256, Algorithm::ES256] {
+        let settings = asym(alg, Some(private_pem_in_legacy_form(alg)), public_pem(alg));
+        let kit = kit(&settings);
+        let token = kit.issuer.mint_access(&SUBJECT, NOW, None).unwrap();
+        kit.verifier
+            .verify_access(&token, NOW)
+            .unwrap_or_else(|e| panic!("{alg:?}: {e}"));
+    }
+}
+
+#[test]
+fn our_signatures_verify_with_jsonwebtoken_and_its_signatures_with_ours() {
+    for alg in [Algorithm::HS256, Algorithm::RS256, Algorithm::ES256, Algorithm::EdDSA] {
+        let kit = kit(&settings(alg));
+        let ours = kit.issuer.mint_access(&SUBJECT, NOW, None).unwrap();
+        let (signed, signature) = ours.rsplit_once('.').unwrap();
+        let decoding = match alg {
+            Algorithm::HS256 => DecodingKey::from_secret(HMAC_SECRET.as_bytes()),
+            Algorithm::RS256 => DecodingKey::from_rsa_pem(&public_pem(alg)).unwrap(),
+            Algorithm::ES256 => DecodingKey::from_ec_pem(&public_pem(alg)).unwrap(),
+            _ => DecodingKey::from_ed_pem(&public_pem(alg)).unwrap(),
+        };
+        assert!(
+            jsonwebtoken::crypto::verify(signature, signed.as_bytes(), &decoding, alg).unwrap(),
+            "{alg:?}: jsonwebtoken refused our signature"
+        );
+        let theirs = forge_asymmetric_or_hmac(alg, &access_json(NOW, ""));
+        kit.verifier
+            .verify_access(&theirs, NOW)
+            .unwrap_or_else(|e| panic!("{alg:?}: we refused jsonwebtoken's signature: {e}"));
+    }
+}
+
+fn forge_asymmetric_or_hmac(alg: Algorithm, claims: &str) -> String {
+    let header = format!(r#"{{"alg":"{alg:?}","typ":"JWT"}}"#);
+    match alg {
+        Algorithm::HS256 => forge_hs256(&header, claims),
+        _ => forge_asymmetric(&header, claims, alg),
+    }
 }
