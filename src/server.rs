@@ -27,6 +27,7 @@ use anyhow::Context;
 use async_trait::async_trait;
 #[cfg(feature = "tls")]
 use pingora::listeners::tls::TlsSettings;
+use pingora::listeners::{L4BufferSettings, ListenerConfig, DEFAULT_L4_WRITE_BUFFER_SIZE};
 use pingora::server::configuration::{Opt, ServerConf};
 use pingora::server::{Server, ShutdownWatch};
 use pingora::services::background::{background_service, BackgroundService};
@@ -104,12 +105,13 @@ pub fn serve(config: Config, options: ServeOptions) -> anyhow::Result<()> {
 
     let gateway = Gateway::new(live.clone(), metrics.clone(), auth);
     let mut proxy = Service::new("nexora proxy".into(), ProxyApp::new(gateway, &server.configuration));
+    let listener = ListenerConfig::tcp(proxy_addr.clone()).l4_buffer(client_buffers());
     match &proxy_tls {
         #[cfg(feature = "tls")]
-        Some(tls) => proxy.add_tls_with_settings(&proxy_addr, None, tls_settings(tls, &live)?),
+        Some(tls) => proxy.add_listener(listener.tls(tls_settings(tls, &live)?)),
         #[cfg(not(feature = "tls"))]
         Some(_) => anyhow::bail!("listen.tls: this nexora-gate was built without TLS (cargo feature `tls`)"),
-        None => proxy.add_tcp(&proxy_addr),
+        None => proxy.add_listener(listener),
     }
 
     let mut admin =
@@ -176,6 +178,19 @@ fn start_identity(
 /// The proxy listener's TLS: the certificate and key of the generation in
 /// force (compiled and checked by the config, never re-read here; a reload
 /// brings a renewed pair), HTTP/2 offered before HTTP/1.1.
+/// The socket buffers of a client connection: no read buffer, Pingora's
+/// one-segment write buffer.
+///
+/// Pingora's default puts a 64 KiB read buffer in front of every accepted
+/// socket for as long as the connection lives, which made two thirds of an
+/// idle keep-alive connection's memory. Nothing here needs it: the lane reads
+/// whole request heads into a buffer of its own, only while bytes are there
+/// (`proxy/lane/head.rs`), and Pingora's HTTP/1 session reads into its own
+/// buffers; TLS reads records into rustls's buffers.
+fn client_buffers() -> L4BufferSettings {
+    L4BufferSettings::new(0, DEFAULT_L4_WRITE_BUFFER_SIZE)
+}
+
 #[cfg(feature = "tls")]
 fn tls_settings(tls: &TlsFiles, live: &Arc<Live>) -> anyhow::Result<TlsSettings> {
     let cert = tls.cert.to_string_lossy();

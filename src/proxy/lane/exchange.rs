@@ -30,9 +30,20 @@ use crate::drain::InFlight;
 /// How many 1xx answers (other than 101) are skipped before the final one.
 const MAX_INFORMATIONAL: usize = 8;
 
+/// Serves the request whose first bytes `ds` holds as its prefix, then
+/// gives back the connection (and any bytes read past the request) when it
+/// can carry another request.
+pub(super) async fn serve_and_reuse(
+    app: &ProxyApp,
+    mut ds: HttpSession,
+) -> Option<(pingora::protocols::Stream, Option<bytes::BytesMut>)> {
+    serve(app, &mut ds).await;
+    ds.reuse().await.ok().flatten().map(|reusable| reusable.into_parts())
+}
+
 /// Serves the request whose first bytes `ds` holds as its prefix. Leaves
 /// `ds` reusable only when the exchange ended cleanly.
-pub(super) async fn serve(app: &ProxyApp, ds: &mut HttpSession) {
+async fn serve(app: &ProxyApp, ds: &mut HttpSession) {
     match ds.read_request().await {
         Ok(Some(_)) => {}
         Ok(None) => return ds.set_server_keepalive(None),

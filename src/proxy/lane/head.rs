@@ -7,17 +7,30 @@
 //! accept, so a client that connects and sends nothing is cut off as soon.
 //!
 //! Both proxy drivers get the head whole, as the start of their session.
+//!
+//! A connection waiting for its next request holds no buffer: the wait
+//! ([`FirstBytes`]) reads into this thread's scratch space on each poll, and
+//! a buffer is taken only for bytes that have arrived. Idle keep-alive
+//! connections are most of a gateway's connections; this keeps each one's
+//! memory to its socket and a small future.
 
+use std::cell::RefCell;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::BytesMut;
 use pingora::prelude::fast_timeout::fast_timeout;
 use pingora::protocols::Stream;
-use tokio::io::AsyncReadExt;
+use tokio::io::{AsyncRead, AsyncReadExt, ReadBuf};
 use tokio::time::Instant;
 
 /// The first read's buffer: Pingora's initial header buffer size.
 const FIRST_READ: usize = 4096;
+/// The per-thread space a waiting connection reads into: a typical head
+/// arrives in one read of it.
+const SCRATCH: usize = 16 * 1024;
 /// Past this many bytes without the end of the head, the head is handed on
 /// as it is and Pingora refuses it (its own limit is 1 MiB).
 const MAX_HEAD: usize = 1024 * 1024;
@@ -46,19 +59,22 @@ pub(super) struct Deadlines {
 /// Reads the next request head from `stream`, starting with `carried`
 /// (bytes already read past the previous request), by `deadlines`.
 pub(super) async fn read(stream: &mut Stream, carried: Option<BytesMut>, deadlines: &Deadlines) -> Head {
-    let mut buf = carried.filter(|b| !b.is_empty()).unwrap_or_else(|| BytesMut::with_capacity(FIRST_READ));
     let mut started = Instant::now();
-    if buf.is_empty() {
-        let first_wait = if deadlines.first_request { deadlines.head } else { deadlines.idle };
-        match fast_timeout(first_wait, stream.read_buf(&mut buf)).await {
-            Ok(Ok(n)) if n > 0 => {}
-            Err(_) if deadlines.first_request => return Head::TooSlow,
-            _ => return Head::Gone,
+    let mut buf = match carried.filter(|b| !b.is_empty()) {
+        Some(carried) => carried,
+        None => {
+            let first_wait = if deadlines.first_request { deadlines.head } else { deadlines.idle };
+            let buf = match fast_timeout(first_wait, FirstBytes { stream }).await {
+                Ok(Ok(buf)) if !buf.is_empty() => buf,
+                Err(_) if deadlines.first_request => return Head::TooSlow,
+                _ => return Head::Gone,
+            };
+            if !deadlines.first_request {
+                started = Instant::now();
+            }
+            buf
         }
-        if !deadlines.first_request {
-            started = Instant::now();
-        }
-    }
+    };
     let mut searched = 0;
     loop {
         if head_ends_in(&buf, searched) || buf.len() > MAX_HEAD {
@@ -74,6 +90,40 @@ pub(super) async fn read(stream: &mut Stream, carried: Option<BytesMut>, deadlin
             Ok(Ok(n)) if n > 0 => {}
             _ => return Head::Gone,
         }
+    }
+}
+
+thread_local! {
+    static SCRATCH_SPACE: RefCell<Box<[u8]>> = RefCell::new(vec![0; SCRATCH].into_boxed_slice());
+}
+
+/// The first bytes of the next request, in a buffer of their own (empty
+/// when the client closed). Holds nothing but the stream while it waits.
+struct FirstBytes<'s> {
+    stream: &'s mut Stream,
+}
+
+impl Future for FirstBytes<'_> {
+    type Output = std::io::Result<BytesMut>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let stream = &mut *self.get_mut().stream;
+        SCRATCH_SPACE.with(|space| {
+            // Only this poll borrows the space, and a stream's read never
+            // polls another connection's wait, so the borrow cannot clash.
+            let mut space = space.borrow_mut();
+            let mut read = ReadBuf::new(&mut space[..]);
+            match Pin::new(stream).poll_read(cx, &mut read) {
+                Poll::Pending => Poll::Pending,
+                Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
+                Poll::Ready(Ok(())) => {
+                    let arrived = read.filled();
+                    let mut buf = BytesMut::with_capacity(arrived.len().max(FIRST_READ));
+                    buf.extend_from_slice(arrived);
+                    Poll::Ready(Ok(buf))
+                }
+            }
+        })
     }
 }
 

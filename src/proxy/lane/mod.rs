@@ -115,6 +115,25 @@ impl ProxyApp {
 impl ServerApp for ProxyApp {
     async fn process_new(
         self: &Arc<Self>,
+        stream: Stream,
+        shutdown: &ShutdownWatch,
+    ) -> Option<Stream> {
+        self.connection(stream, shutdown).await
+    }
+
+    async fn cleanup(&self) {
+        self.stopping.store(true, Ordering::Release);
+        self.stop.notify_waiters();
+        self.full.cleanup().await;
+    }
+}
+
+impl ProxyApp {
+    /// One client connection, request after request. Its future lives as
+    /// long as the connection, idle or not, so whatever is large and needed
+    /// only while a request is served is boxed per request.
+    async fn connection(
+        self: &Arc<Self>,
         mut stream: Stream,
         shutdown: &ShutdownWatch,
     ) -> Option<Stream> {
@@ -137,10 +156,10 @@ impl ServerApp for ProxyApp {
             let head = match self.next_head(&mut stream, carried.take(), &deadlines).await {
                 Head::Ready(head) => head,
                 Head::Gone => return None,
-                Head::TooSlow => return self.refuse(&mut stream, Denial::RequestTimeout).await,
+                Head::TooSlow => return Box::pin(self.refuse(&mut stream, Denial::RequestTimeout)).await,
             };
             if let Err(denial) = framing::check_head(&head) {
-                return self.refuse(&mut stream, denial).await;
+                return Box::pin(self.refuse(&mut stream, denial)).await;
             }
             let mut session = HttpSession::new(stream);
             // Both paths keep this setting: Pingora's wraps the same session.
@@ -149,8 +168,10 @@ impl ServerApp for ProxyApp {
             let takes = lane_on && classify::takes(&head, &self.gateway.live.current());
             session.set_pipelined_prefix(head);
             let next = if takes {
-                exchange::serve(self, &mut session).await;
-                session.reuse().await.ok().flatten().map(|reusable| reusable.into_parts())
+                // Boxed, one allocation per request: the exchange's state
+                // (most of it the upstream connect) is ~10 KB, and inline it
+                // would be part of every connection's future, idle ones too.
+                Box::pin(exchange::serve_and_reuse(self, session)).await
             } else {
                 self.full
                     .process_new_http(ServerSession::H1(session), shutdown)
@@ -161,11 +182,5 @@ impl ServerApp for ProxyApp {
             stream = reused;
             carried = leftover;
         }
-    }
-
-    async fn cleanup(&self) {
-        self.stopping.store(true, Ordering::Release);
-        self.stop.notify_waiters();
-        self.full.cleanup().await;
     }
 }
