@@ -72,7 +72,7 @@ fn decide(c: &mut Criterion) {
     let roles = Roles::new(["ADMIN", "SELLER", "CUSTOMER"]).expect("valid roles");
     let who = Who::User {
         user_id: "42",
-        role: roles.id("CUSTOMER"),
+        roles: roles.id("CUSTOMER").map_or(RoleSet::new(), RoleSet::of),
     };
     let mut group = c.benchmark_group("policy/decide");
     for count in [10, 100, 1000] {
@@ -116,7 +116,7 @@ fn shadow(c: &mut Criterion) {
     let roles = Roles::new(["ADMIN", "SELLER", "CUSTOMER"]).expect("valid roles");
     let who = Who::User {
         user_id: "42",
-        role: roles.id("CUSTOMER"),
+        roles: roles.id("CUSTOMER").map_or(RoleSet::new(), RoleSet::of),
     };
     let mut group = c.benchmark_group("policy/shadow");
     for count in [10, 1000] {

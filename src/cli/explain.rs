@@ -11,7 +11,7 @@ use anyhow::bail;
 use crate::cli::{load_config, ExplainArgs};
 use crate::config::{Config, ShadowOrigin, ShadowPolicy};
 use crate::policy::{
-    is_host_and_port, normalize_path, run_cases, Access, Decision, DefaultAccess, DenyReason, Rule, Who,
+    is_host_and_port, normalize_path, run_cases, Access, Decision, DefaultAccess, DenyReason, RoleSet, Rule, Who,
 };
 
 /// Validates the config, prints warnings to stderr, runs the policy tests.
@@ -96,7 +96,7 @@ pub fn explain(config: &Config, args: &ExplainArgs) -> anyhow::Result<String> {
         None => None,
     };
     let who = match role_id {
-        Some(id) => Who::User { user_id: user_id.as_deref().unwrap_or(""), role: Some(id) },
+        Some(id) => Who::User { user_id: user_id.as_deref().unwrap_or(""), roles: RoleSet::of(id) },
         None => Who::Anonymous,
     };
     let verdict = config.rules.decide(&method, host.as_deref(), &normalised, who);

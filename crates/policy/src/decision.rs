@@ -6,7 +6,7 @@
 //!
 //! Pure, no I/O, no allocation; every type here is small and `Copy`.
 
-use super::roles::{RoleId, RoleSet};
+use super::roles::RoleSet;
 
 /// What a rule requires.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -48,8 +48,9 @@ pub enum Who<'a> {
     User {
         /// The token's `user_id`, as text; compared with an owner parameter.
         user_id: &'a str,
-        /// The token's role, if it is one of the configured roles.
-        role: Option<RoleId>,
+        /// The token's configured roles (one for the gateway's own tokens; an
+        /// external issuer's may map several). Any of them may let the user in.
+        roles: RoleSet,
     },
 }
 
@@ -88,8 +89,8 @@ pub fn authorize(access: &Access, owner_value: Option<&str>, who: Who<'_>) -> De
         (Access::Deny, _) => Decision::Forbidden(DenyReason::DenyRule),
         (_, Who::Anonymous) => Decision::Unauthenticated,
         (Access::Authenticated, Who::User { .. }) => Decision::Allow,
-        (Access::Roles(allowed), Who::User { user_id, role }) => {
-            let role_allowed = role.is_some_and(|role| allowed.contains(role));
+        (Access::Roles(allowed), Who::User { user_id, roles }) => {
+            let role_allowed = roles.intersects(*allowed);
             let is_owner = !user_id.is_empty() && owner_value == Some(user_id);
             if role_allowed || is_owner {
                 Decision::Allow

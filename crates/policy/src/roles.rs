@@ -72,6 +72,16 @@ impl RoleSet {
         self.0.count_ones() as usize
     }
 
+    /// The set holding just `role`.
+    pub fn of(role: RoleId) -> Self {
+        Self(role.bit())
+    }
+
+    /// Whether the two sets share a role.
+    pub fn intersects(self, other: RoleSet) -> bool {
+        self.0 & other.0 != 0
+    }
+
     /// Whether every role of `other` is also in `self`.
     pub fn is_superset(self, other: RoleSet) -> bool {
         other.0 & !self.0 == 0

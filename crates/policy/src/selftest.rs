@@ -8,7 +8,7 @@ use std::fmt;
 
 use super::decision::{Decision, Who};
 use super::path::normalize_path;
-use super::roles::Roles;
+use super::roles::{RoleSet, Roles};
 use super::ruleset::RuleSet;
 
 /// Who asks in a [`PolicyCase`].
@@ -92,7 +92,7 @@ fn run_case(rules: &RuleSet, roles: &Roles, case: &PolicyCase) -> Result<(), Str
             Some(role) => (
                 Who::User {
                     user_id: "",
-                    role: Some(role),
+                    roles: RoleSet::of(role),
                 },
                 name.as_str(),
             ),

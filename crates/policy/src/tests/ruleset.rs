@@ -13,7 +13,7 @@ use DenyReason::{DefaultDeny, DenyRule, RoleNotAllowed};
 fn user<'a>(id: &'a str, role: &str) -> Who<'a> {
     Who::User {
         user_id: id,
-        role: roles().id(role),
+        roles: roles().id(role).map_or(RoleSet::new(), RoleSet::of),
     }
 }
 
@@ -23,19 +23,24 @@ fn authorize_table() {
     let roles = roles();
     let admin_seller: RoleSet = ["ADMIN", "SELLER"].iter().filter_map(|r| roles.id(r)).collect();
     let none = RoleSet::new();
+    let customer_seller: RoleSet = ["CUSTOMER", "SELLER"].iter().filter_map(|r| roles.id(r)).collect();
+    let customer_only: RoleSet = ["CUSTOMER"].iter().filter_map(|r| roles.id(r)).collect();
     let cases: &[(Access, Option<&str>, Who<'_>, Decision)] = &[
         (Access::Public, None, Who::Anonymous, Allow),
         (Access::Public, None, user("1", "CUSTOMER"), Allow),
         (Access::Authenticated, None, Who::Anonymous, Unauthenticated),
         (Access::Authenticated, None, user("1", "CUSTOMER"), Allow),
-        (Access::Authenticated, None, Who::User { user_id: "1", role: None }, Allow),
+        (Access::Authenticated, None, Who::User { user_id: "1", roles: RoleSet::new() }, Allow),
         (Access::Deny, None, Who::Anonymous, Forbidden(DenyRule)),
         (Access::Deny, None, user("1", "ADMIN"), Forbidden(DenyRule)),
         (Access::Roles(admin_seller), None, Who::Anonymous, Unauthenticated),
         (Access::Roles(admin_seller), None, user("1", "SELLER"), Allow),
         (Access::Roles(admin_seller), None, user("1", "ADMIN"), Allow),
         (Access::Roles(admin_seller), None, user("1", "CUSTOMER"), Forbidden(RoleNotAllowed)),
-        (Access::Roles(admin_seller), None, Who::User { user_id: "1", role: None }, Forbidden(RoleNotAllowed)),
+        (Access::Roles(admin_seller), None, Who::User { user_id: "1", roles: RoleSet::new() }, Forbidden(RoleNotAllowed)),
+        // Several roles (an external issuer's mapped roles): any one allowed is enough.
+        (Access::Roles(admin_seller), None, Who::User { user_id: "1", roles: customer_seller }, Allow),
+        (Access::Roles(admin_seller), None, Who::User { user_id: "1", roles: customer_only }, Forbidden(RoleNotAllowed)),
         // Owners: string equality with the path parameter, nothing else.
         (Access::Roles(admin_seller), Some("7"), user("7", "CUSTOMER"), Allow),
         (Access::Roles(admin_seller), Some("7"), user("8", "CUSTOMER"), Forbidden(RoleNotAllowed)),
