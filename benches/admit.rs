@@ -52,7 +52,7 @@ fn generation(shadow_rule: &str, metrics: &Metrics) -> Generation {
     let env = |name: &str| (name == "KEY").then(|| KEY.to_owned());
     let config = load_str(Path::new("bench.yaml"), &yaml, &env).expect("bench config compiles");
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
-    runtime.block_on(Generation::build(1, config, metrics)).expect("generation builds")
+    runtime.block_on(Generation::build(1, config, metrics, &Default::default())).expect("generation builds")
 }
 
 fn admission(c: &mut Criterion) {

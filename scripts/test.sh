@@ -18,6 +18,9 @@ if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import rest_framework
   python3 -m venv "$venv"
   "$venv/bin/pip" install -q 'django>=5.2,<6' 'djangorestframework>=3.15' 'djangorestframework-simplejwt==5.5.1'
 fi
+# A real OpenID provider (node's oidc-provider, pinned in its lockfile) for the
+# external-issuer tests (tests/it/oidc.rs); node 20 and npm come with the machine.
+tests/peers/oidc/install.sh
 # Every crate of the workspace: unit tests, the integration suite, the layer
 # check (tests/layers.rs), benches once each.
 cargo test --workspace --all-targets "$@"

@@ -65,6 +65,12 @@ pub struct Metrics {
     /// `nexora_refresh_tokens_pruned_total`: expired refresh-token rows this
     /// replica deleted.
     pub refresh_tokens_pruned: IntCounter,
+    /// `nexora_issuer_key_fetches_total{issuer, outcome}`.
+    pub issuer_key_fetches: IntCounterVec,
+    /// `nexora_issuer_keys_age_seconds{issuer}`.
+    pub issuer_keys_age: IntGaugeVec,
+    /// `nexora_issuer_keys{issuer}`.
+    pub issuer_keys: IntGaugeVec,
 }
 
 impl Metrics {
@@ -167,8 +173,30 @@ impl Metrics {
             IntCounter::new("nexora_refresh_tokens_pruned_total", "Expired refresh-token rows this replica deleted")?;
         registry.register(Box::new(refresh_tokens_pruned.clone()))?;
 
+        let issuer_key_fetches = IntCounterVec::new(
+            Opts::new("nexora_issuer_key_fetches_total", "Key set fetches of each external issuer, by outcome (ok, error)"),
+            &["issuer", "outcome"],
+        )?;
+        registry.register(Box::new(issuer_key_fetches.clone()))?;
+        let issuer_keys_age = IntGaugeVec::new(
+            Opts::new(
+                "nexora_issuer_keys_age_seconds",
+                "Seconds since each external issuer's key set was last fetched successfully (-1: never)",
+            ),
+            &["issuer"],
+        )?;
+        registry.register(Box::new(issuer_keys_age.clone()))?;
+        let issuer_keys = IntGaugeVec::new(
+            Opts::new("nexora_issuer_keys", "Usable keys in each external issuer's current key set (0: none, its tokens get 503)"),
+            &["issuer"],
+        )?;
+        registry.register(Box::new(issuer_keys.clone()))?;
+
         Ok(Metrics {
             registry,
+            issuer_key_fetches,
+            issuer_keys_age,
+            issuer_keys,
             requests,
             request_duration,
             token_verify,

@@ -47,6 +47,8 @@ use crate::config::Config;
 use crate::config::TlsFiles;
 use crate::drain::DrainThenExit;
 use crate::echo::EchoApp;
+use crate::generation::key_fetch::KeyFetcher;
+use crate::generation::remote_keys::RemoteKeys;
 use crate::generation::{Generation, Live};
 use crate::metrics::Metrics;
 use crate::proxy::lane::ProxyApp;
@@ -81,15 +83,20 @@ pub fn serve(config: Config, options: ServeOptions) -> anyhow::Result<()> {
         .enable_all()
         .build()
         .context("starting a runtime to build upstreams")?;
+    let remote_keys = Arc::new(RemoteKeys::default());
     let first = startup
-        .block_on(Generation::build(1, config, &metrics))
+        .block_on(Generation::build(1, config, &metrics, &remote_keys))
         .context("building the runtime state")?;
     // From here on SIGHUP means "reload", never the default "terminate".
     startup.block_on(async { reload::claim_sighup() }).context("installing the SIGHUP handler")?;
     drop(startup);
     metrics.config_generation.set(1);
     let live = Arc::new(Live::new(first));
-    let reloads = background_service("config reload", ReloadService::new(Reloader::new(live.clone(), metrics.clone())));
+    let reloads = background_service("config reload", ReloadService::new(Reloader::new(live.clone(), metrics.clone(), remote_keys.clone())));
+    let key_fetcher = background_service(
+        "external issuers' keys",
+        KeyFetcher::new(live.clone(), remote_keys, metrics.clone()),
+    );
     let readiness = Arc::new(Readiness::default());
     let auth = start_identity(&live, &metrics, &readiness)?;
 
@@ -125,6 +132,7 @@ pub fn serve(config: Config, options: ServeOptions) -> anyhow::Result<()> {
     server.add_service(admin);
     server.add_service(health);
     server.add_service(reloads);
+    server.add_service(key_fetcher);
     server.add_service(background_service("graceful drain", drain));
     if let Some(addr) = options.echo_upstream {
         let mut echo = Service::new("echo upstream".into(), EchoApp);

@@ -39,6 +39,9 @@ pub enum Denial {
     GatewayTimeout,
     /// The rule names no upstream the gateway can reach (none healthy).
     NoHealthyUpstream,
+    /// The token's issuer has no usable key set (never fetched yet, or the
+    /// last good one is older than `max_stale`).
+    IssuerUnavailable,
 }
 
 impl Denial {
@@ -55,6 +58,7 @@ impl Denial {
             Denial::UnsupportedTransferCoding => 501,
             Denial::BadGateway | Denial::NoHealthyUpstream => 502,
             Denial::GatewayTimeout => 504,
+            Denial::IssuerUnavailable => 503,
         }
     }
 
@@ -76,6 +80,7 @@ impl Denial {
             Denial::BadGateway => "bad_gateway",
             Denial::GatewayTimeout => "gateway_timeout",
             Denial::NoHealthyUpstream => "no_healthy_upstream",
+            Denial::IssuerUnavailable => "issuer_unavailable",
         }
     }
 }

@@ -29,8 +29,8 @@ pub use trusted::{is_trusted, unmapped};
 
 use crate::generation::Generation;
 use crate::metrics::Metrics;
-use crate::policy::{normalize_path, Decision, Rule, RuleSet, Who};
-use crate::token::AccessClaims;
+use crate::policy::{normalize_path, Decision, RoleSet, Rule, RuleSet, Who};
+use crate::token::{AccessClaims, TokenError};
 
 use bearer::bearer_token;
 
@@ -165,8 +165,9 @@ pub(super) fn decide(
         Identity::Refused(denial) => return Err(*denial),
         Identity::NotLooked => return Err(Denial::NotAuthenticated),
     };
-    let role = claims.role.as_deref().and_then(|r| checks.gen.config.roles.id(r));
-    outcome(ruling.decide(Who::User { user_id: &claims.user_id, role }))
+    let configured = &checks.gen.config.roles;
+    let roles: RoleSet = claims.roles.iter().filter_map(|r| configured.id(r)).collect();
+    outcome(ruling.decide(Who::User { user_id: &claims.user_id, roles }))
 }
 
 /// A policy decision as admission's result.
@@ -184,13 +185,25 @@ fn look_up(checks: &Checks<'_>, metrics: Option<&Metrics>) -> Identity {
         Ok(claims) => claims,
         Err(denial) => return Identity::Refused(denial),
     };
-    if checks.revocations.is_revoked(&claims.user_id, || claims.issued_ms()) {
+    // Revocation points are the gateway's own users'; an external issuer's
+    // user ids are another namespace (its `sub` "7" is not our user 7).
+    let own = claims.issuer.is_none();
+    if own && checks.revocations.is_revoked(&claims.user_id, || claims.issued_ms()) {
         if let Some(metrics) = metrics {
             metrics.token_verify.with_label_values(&["revoked"]).inc();
         }
         return Identity::Refused(Denial::Revoked);
     }
     Identity::User(claims)
+}
+
+/// A refused token's denial: 401, except when its issuer's keys are not
+/// available (503: the gateway's trouble, not the client's).
+fn token_denial(e: TokenError) -> Denial {
+    match e {
+        TokenError::KeysUnavailable => Denial::IssuerUnavailable,
+        e => Denial::InvalidToken(e),
+    }
 }
 
 /// Extracts and verifies the bearer token, counting the result.
@@ -203,7 +216,7 @@ fn verify_bearer(
     let token = bearer_token(headers)?;
     let verified = gen.verifier.verify_access(token, now);
     let Some(metrics) = metrics else {
-        return verified.map(|v| v.claims).map_err(Denial::InvalidToken);
+        return verified.map(|v| v.claims).map_err(token_denial);
     };
     match verified {
         Ok(verified) => {
@@ -218,7 +231,7 @@ fn verify_bearer(
         Err(e) => {
             metrics.token_cache_misses.inc();
             metrics.token_verify.with_label_values(&[e.label()]).inc();
-            Err(Denial::InvalidToken(e))
+            Err(token_denial(e))
         }
     }
 }

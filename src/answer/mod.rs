@@ -216,6 +216,9 @@ fn denial_body(denial: Denial) -> &'static str {
             Denial::GatewayTimeout => {
                 r#"{"detail":"The upstream service did not answer in time.","code":"gateway_timeout"}"#
             }
+            Denial::IssuerUnavailable => {
+                r#"{"detail":"The token's identity provider keys are not available yet; try again shortly.","code":"issuer_unavailable"}"#
+            }
         }
 }
 

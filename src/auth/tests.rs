@@ -40,7 +40,7 @@ impl Rig {
         let config = crate::config::load_str(Path::new("unit.yaml"), CONFIG, &|_| None).unwrap();
         let gen = Arc::new(
             runtime
-                .block_on(Generation::build(1, config, &metrics))
+                .block_on(Generation::build(1, config, &metrics, &Default::default()))
                 .unwrap(),
         );
         let store = runtime.block_on(async {

@@ -17,9 +17,12 @@ use prometheus::{Histogram, IntCounter};
 use crate::config::Config;
 use crate::metrics::Metrics;
 mod discovery;
+pub mod key_fetch;
+pub mod remote_keys;
 pub mod shadow_stats;
 pub mod upstream;
 
+use remote_keys::RemoteKeys;
 use shadow_stats::ShadowStats;
 
 use upstream::{Upstream, UpstreamError};
@@ -103,14 +106,18 @@ pub enum GenerationError {
 impl Generation {
     /// Builds the runtime state of `config`. Async because balanced
     /// upstreams fill their selectors.
+    /// External issuers take their key cells from `remote`, which outlives
+    /// generations.
     pub async fn build(
         id: u64,
         config: Config,
         metrics: &Metrics,
+        remote: &RemoteKeys,
     ) -> Result<Generation, GenerationError> {
         let keys = Arc::new(Keys::new(&config.tokens)?);
         let jwks = bytes::Bytes::from(serde_json::to_vec(&keys.jwks()).unwrap_or_default());
-        let verifier = Verifier::new(keys.clone(), &config.tokens);
+        let verifier =
+            Verifier::new(keys.clone(), &config.tokens).with_issuers(remote.issuers_for(&config));
         let issuer = Issuer::new(keys, &config.tokens);
         let mut upstreams = Vec::with_capacity(config.upstreams.len());
         for spec in &config.upstreams {

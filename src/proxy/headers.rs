@@ -88,6 +88,7 @@ pub trait IdentityHeadersExt {
 fn may_carry_forged(ours: &IdentityHeaders, req: &RequestHeader) -> bool {
     req.headers.keys().any(|k| {
         ours.names().contains(&k)
+            || ours.claim_headers().contains(k)
             || OVERRIDE_HEADERS.contains(k)
             || k.as_str().bytes().any(is_alias_char)
     })
@@ -101,7 +102,11 @@ fn may_carry_forged(ours: &IdentityHeaders, req: &RequestHeader) -> bool {
 /// are [`super::forwarded`]'s business, those of the framing headers the
 /// HTTP layer's.
 fn is_alias_of_ours(ours: &IdentityHeaders, name: &str) -> bool {
-    ours.names().into_iter().chain(&OVERRIDE_HEADERS).any(|h| is_alias(h, name))
+    ours.names()
+        .into_iter()
+        .chain(ours.claim_headers())
+        .chain(&OVERRIDE_HEADERS)
+        .any(|h| is_alias(h, name))
         || (name.bytes().any(is_alias_char)
             && FORWARDING_HEADERS.iter().chain(&FRAMING_HEADERS).any(|h| is_alias(h, name)))
 }
@@ -112,7 +117,7 @@ impl IdentityHeadersExt for IdentityHeaders {
         if !may_carry_forged(self, req) {
             return;
         }
-        for name in self.names() {
+        for name in self.names().into_iter().chain(self.claim_headers()) {
             req.remove_header(name);
         }
         for name in &OVERRIDE_HEADERS {
@@ -146,6 +151,10 @@ impl IdentityHeadersExt for IdentityHeaders {
             }
             if let Some(value) = &values.role {
                 req.insert_header(role.clone(), value.clone())?;
+            }
+            // An external issuer's `claim_headers`, stripped above like ours.
+            for (name, value) in claims.extra_headers.iter() {
+                req.insert_header(name.clone(), value.clone())?;
             }
         }
         Ok(())
@@ -205,6 +214,9 @@ mod tests {
             exp: 0,
             jti: "j".into(),
             header_values: IdentityValues::new("7", Some("ana"), role).unwrap(),
+            roles: role.iter().map(|r| Box::from(*r)).collect(),
+            issuer: None,
+            extra_headers: Box::default(),
         }
     }
 

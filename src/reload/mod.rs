@@ -31,6 +31,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 pub use service::{claim_sighup, ReloadService};
 
 use crate::config::{self, ConfigErrors};
+use crate::generation::remote_keys::RemoteKeys;
 use crate::generation::{Generation, GenerationError, Live};
 use crate::metrics::Metrics;
 use crate::policy::run_cases;
@@ -99,6 +100,8 @@ pub struct Reloader {
     path: PathBuf,
     live: Arc<Live>,
     metrics: Metrics,
+    /// External issuers' key cells, kept across generations.
+    remote: Arc<RemoteKeys>,
     /// The files' content when the reloader was made, right after the first
     /// load: the baseline the watch compares against.
     initial: Fingerprint,
@@ -116,7 +119,7 @@ impl Reloader {
     /// A reloader for the file the generation in force was loaded from.
     /// Records the start as the last successful load and makes both result
     /// series of `nexora_policy_reloads_total` visible at 0.
-    pub fn new(live: Arc<Live>, metrics: Metrics) -> Reloader {
+    pub fn new(live: Arc<Live>, metrics: Metrics, remote: Arc<RemoteKeys>) -> Reloader {
         let path = live.current().config.path.clone();
         let initial = compiled_fingerprint(&live, digest(&std::fs::read(&path)));
         metrics.config_last_reload_success.set(unix_seconds());
@@ -124,7 +127,7 @@ impl Reloader {
         for result in ["ok", "error"] {
             metrics.policy_reloads.with_label_values(&[result]);
         }
-        Reloader { path, live, metrics, initial }
+        Reloader { path, live, metrics, remote, initial }
     }
 
     /// The files' content when this reloader was made.
@@ -221,7 +224,7 @@ impl Reloader {
         }
         drop(running);
         let id = self.live.next_id();
-        let generation = Generation::build(id, next, &self.metrics)
+        let generation = Generation::build(id, next, &self.metrics, &self.remote)
             .await
             .map_err(|source| ReloadError::Build { path: path.clone(), source })?;
         self.live.swap(generation);

@@ -25,6 +25,7 @@ mod hot_path;
 mod identity_headers;
 mod lifecycle;
 mod normalisation;
+mod oidc;
 mod policy_check;
 mod shadow;
 mod reload;

@@ -57,6 +57,8 @@ pub struct Config {
     pub shadow: Option<ShadowPolicy>,
     /// Redis for attempt counters shared by the fleet (`redis:`); None: in memory.
     pub redis: Option<RedisSettings>,
+    /// External identity providers whose access tokens are accepted (`issuers:`).
+    pub issuers: Vec<IssuerSpec>,
     /// The files this config read besides itself and a reload reads again:
     /// token key files, the shadow policy file, the listener's certificate
     /// and key. Live reload watches them too.
@@ -301,4 +303,32 @@ pub struct RedisSettings {
     pub key_prefix: String,
     /// The longest a round trip may take before the replica counts alone.
     pub timeout: Duration,
+}
+
+
+/// One external issuer (`issuers:` entry): how its tokens are verified, and where
+/// and how often its keys are fetched.
+#[derive(Debug, Clone)]
+pub struct IssuerSpec {
+    /// What its tokens must satisfy and how their claims map.
+    pub verify: nexora_token::remote::IssuerSettings,
+    /// Where its key set is published.
+    pub keys: KeySource,
+    /// How often the key set is fetched again.
+    pub refresh: Duration,
+    /// Shortest time between two refetches an unknown `kid` causes.
+    pub cooldown: Duration,
+    /// How long the last good key set serves while fetches fail.
+    pub max_stale: Duration,
+    /// The longest one fetch (discovery or key set) may take.
+    pub fetch_timeout: Duration,
+}
+
+/// Where an issuer's key set comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeySource {
+    /// The `jwks_uri` of the issuer's OpenID discovery document at this URL.
+    Discovery(String),
+    /// This URL.
+    JwksUri(String),
 }

@@ -47,6 +47,7 @@ const SECTIONS: &[(&str, bool, SectionCheck)] = &[
     ("logging",               false, section::<Option<raw::Logging>>),
     ("shadow",                false, section::<Option<raw::Shadow>>),
     ("redis",                 false, section::<Option<raw::Redis>>),
+    ("issuers",               false, section::<Option<Vec<raw::Issuer>>>),
 ];
 
 fn section<T: DeserializeOwned>(text: &str) -> Option<serde_yaml::Error> {

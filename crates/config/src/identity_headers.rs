@@ -21,6 +21,9 @@ pub struct IdentityHeaders {
     /// (given a `HeaderName`, an HTTP library typically copies its spelling on
     /// every insert).
     wire: [Bytes; 3],
+    /// The external issuers' `claim_headers` names: stripped from client
+    /// requests like the three above, set only from a verified token.
+    claim_headers: Vec<HeaderName>,
 }
 
 impl IdentityHeaders {
@@ -37,7 +40,23 @@ impl IdentityHeaders {
             username: name(username)?,
             role: name(role)?,
             wire: [user_id, username, role].map(|text| Bytes::copy_from_slice(text.as_bytes())),
+            claim_headers: Vec::new(),
         })
+    }
+
+    /// These names, plus the issuers' claim header names (each once).
+    pub fn with_claim_headers(mut self, names: impl IntoIterator<Item = HeaderName>) -> IdentityHeaders {
+        for name in names {
+            if !self.claim_headers.contains(&name) {
+                self.claim_headers.push(name);
+            }
+        }
+        self
+    }
+
+    /// The issuers' claim header names.
+    pub fn claim_headers(&self) -> &[HeaderName] {
+        &self.claim_headers
     }
 
     /// The three names, in the order user id, username, role.

@@ -59,6 +59,91 @@ pub struct RawConfig {
     /// Redis, shared by every replica for attempt counters. Default: none (each
     /// replica counts alone, in memory).
     pub redis: Option<Redis>,
+    /// External identity providers whose access tokens are accepted beside the
+    /// gateway's own (docs/REFERENCE.md#issuers). Default: none.
+    pub issuers: Option<Vec<Issuer>>,
+}
+
+/// One `issuers:` entry.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Issuer {
+    /// The operator's name: logs, metrics, `explain --issuer`. Required.
+    pub name: String,
+    /// The exact `iss` of its tokens. Required.
+    pub issuer: String,
+    /// Fetch `{issuer}/.well-known/openid-configuration` for the `jwks_uri`.
+    /// Default: false (then `jwks_uri` is required).
+    pub discovery: Option<bool>,
+    /// Where the key set is. Required unless `discovery: true`.
+    pub jwks_uri: Option<String>,
+    /// Accepted `aud` values: a list, or `any`. Required.
+    pub audiences: Option<IssuerAudiences>,
+    /// Algorithms its keys may verify. Default: `[RS256]`.
+    pub algorithms: Option<Vec<RemoteAlgorithm>>,
+    /// Clock skew allowed. Default: 30s.
+    pub leeway: Option<String>,
+    /// How often the key set is fetched again. Default: 10m.
+    pub refresh: Option<String>,
+    /// Shortest time between two refetches an unknown `kid` causes. Default: 30s.
+    pub cooldown: Option<String>,
+    /// How long the last good key set serves while fetches fail. Default: 24h.
+    pub max_stale: Option<String>,
+    /// The longest one fetch may take. Default: 5s.
+    pub fetch_timeout: Option<String>,
+    /// Where the identity is in the claims. Default: `user_id: sub`, no username, no roles.
+    pub claims: Option<IssuerClaims>,
+    /// A `token_type` its tokens must carry. Default: none required.
+    pub token_type: Option<String>,
+    /// Extra headers sent upstream, each from a claim path. Default: none.
+    pub claim_headers: Option<BTreeMap<String, String>>,
+}
+
+/// `issuers[].audiences`: a list of names, or the word `any`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(untagged)]
+pub enum IssuerAudiences {
+    /// `any` (anything else is refused by the compiler).
+    Word(String),
+    /// At least one of these must be in `aud`.
+    List(Vec<String>),
+}
+
+/// `issuers[].claims`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IssuerClaims {
+    /// Path of the user id. Default: `sub`.
+    pub user_id: Option<String>,
+    /// Path of the user name. Default: none.
+    pub username: Option<String>,
+    /// Path of the roles (an array, or a space-separated string). Default: none.
+    pub roles: Option<String>,
+}
+
+/// An algorithm an external issuer's keys may use: asymmetric only (a remote key set
+/// never holds an HMAC secret).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[allow(clippy::upper_case_acronyms)]
+pub enum RemoteAlgorithm {
+    /// RSA PKCS#1 v1.5 with SHA-256.
+    RS256,
+    /// RSA PKCS#1 v1.5 with SHA-384.
+    RS384,
+    /// RSA PKCS#1 v1.5 with SHA-512.
+    RS512,
+    /// RSA-PSS with SHA-256.
+    PS256,
+    /// RSA-PSS with SHA-384.
+    PS384,
+    /// RSA-PSS with SHA-512.
+    PS512,
+    /// ECDSA on P-256 with SHA-256.
+    ES256,
+    /// ECDSA on P-384 with SHA-384.
+    ES384,
+    /// Ed25519.
+    EdDSA,
 }
 
 /// `redis:`.

@@ -171,6 +171,7 @@ fn contract_example_parses_every_key() {
         logging: None,
         shadow: None,
         redis: None,
+        issuers: None,
     };
     assert_eq!(raw, expected);
 }

@@ -90,6 +90,20 @@ pub(crate) fn public_algorithm(
     })
 }
 
+/// The RSA verification parameters of an `RS*`/`PS*` algorithm (moduli of 2048 to
+/// 8192 bits), for keys built from JWK components.
+pub(crate) fn rsa_parameters(alg: Algorithm) -> Option<&'static signature::RsaParameters> {
+    Some(match alg {
+        Algorithm::RS256 => &signature::RSA_PKCS1_2048_8192_SHA256,
+        Algorithm::RS384 => &signature::RSA_PKCS1_2048_8192_SHA384,
+        Algorithm::RS512 => &signature::RSA_PKCS1_2048_8192_SHA512,
+        Algorithm::PS256 => &signature::RSA_PSS_2048_8192_SHA256,
+        Algorithm::PS384 => &signature::RSA_PSS_2048_8192_SHA384,
+        Algorithm::PS512 => &signature::RSA_PSS_2048_8192_SHA512,
+        _ => return None,
+    })
+}
+
 /// The RSA signing padding of an `RS*`/`PS*` algorithm.
 pub(crate) fn rsa_encoding(alg: Algorithm) -> Option<&'static dyn signature::RsaEncoding> {
     Some(match alg {

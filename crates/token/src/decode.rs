@@ -11,7 +11,9 @@ use base64::Engine as _;
 
 use super::error::TokenError;
 use super::keys::{KeyEntry, Keys};
+use super::remote::{self, Issuers, Route};
 use super::wire::{Loose, Presence, RawClaims, RawHeader};
+use super::AccessClaims;
 
 /// Longest token accepted, in bytes; longer ones are refused before any decoding.
 pub const MAX_TOKEN_BYTES: usize = 8192;
@@ -50,14 +52,27 @@ pub(crate) struct Checked {
     pub(crate) family: Option<String>,
 }
 
+/// What a verified token turned out to be.
+pub(crate) enum Outcome {
+    /// One of the gateway's own tokens.
+    Own(Checked),
+    /// An access token of an external issuer, mapped to the gateway's identity.
+    Remote(AccessClaims),
+}
+
 /// Verifies `token` completely. `now` is unix seconds.
+///
+/// The payload is parsed before the signature is checked, for its `iss` alone:
+/// it chooses whose keys verify the token ([`Issuers::route`]), and nothing else
+/// in it is acted on until the signature has verified.
 pub(crate) fn check(
     keys: &Keys,
     rules: &Rules,
+    issuers: &Issuers,
     token: &str,
     now: u64,
     expect: TokenKind,
-) -> Result<Checked, TokenError> {
+) -> Result<Outcome, TokenError> {
     if token.len() > MAX_TOKEN_BYTES {
         return Err(TokenError::TooLarge);
     }
@@ -70,15 +85,31 @@ pub(crate) fn check(
     let signed = &token[..header_b64.len() + 1 + payload_b64.len()];
 
     let mut header_buf = [0u8; PART_BUF];
-    let header: RawHeader<'_> = parse_part(header_b64, &mut header_buf)?;
+    let (header, _): (RawHeader<'_>, _) = parse_part(header_b64, &mut header_buf)?;
     if header.crit != Presence::Absent {
         return Err(TokenError::UnsupportedCritical);
     }
-    verify_signature(keys, &header, signed, signature_b64)?;
-
     let mut payload_buf = [0u8; PART_BUF];
-    let claims: RawClaims<'_> = parse_part(payload_b64, &mut payload_buf)?;
-    check_claims(claims, rules, now, expect)
+    let (claims, payload_json): (RawClaims<'_>, _) = parse_part(payload_b64, &mut payload_buf)?;
+    match issuers.route(&claims.iss, rules.issuer.as_deref()) {
+        Route::Own => {
+            verify_signature(keys, &header, signed, signature_b64)?;
+            check_claims(claims, rules, now, expect).map(Outcome::Own)
+        }
+        // Only access tokens come from other issuers: refresh and `/auth/verify`
+        // are the gateway's own business.
+        Route::Remote(issuer) if expect == TokenKind::Access => {
+            let parts = remote::Parts {
+                header: &header,
+                signed,
+                signature_b64,
+                claims: &claims,
+                payload_json,
+            };
+            remote::verify(issuer, &parts, now).map(Outcome::Remote)
+        }
+        Route::Remote(_) | Route::Unknown => Err(TokenError::UnknownIssuer),
+    }
 }
 
 /// Strict base64url (no padding, URL alphabet, canonical trailing bits), then a JSON
@@ -86,7 +117,7 @@ pub(crate) fn check(
 fn parse_part<'b, T: serde::Deserialize<'b>>(
     part: &str,
     buf: &'b mut [u8; PART_BUF],
-) -> Result<T, TokenError> {
+) -> Result<(T, &'b str), TokenError> {
     let len = URL_SAFE_NO_PAD
         .decode_slice(part, buf)
         .map_err(|_| TokenError::Malformed)?;
@@ -100,7 +131,8 @@ fn parse_part<'b, T: serde::Deserialize<'b>>(
     // keeps, and skips unknown members unchecked: a signed payload with invalid UTF-8 in
     // an ignored claim passed (found by the `token` fuzz target). Checked whole here.
     let json = std::str::from_utf8(json).map_err(|_| TokenError::Malformed)?;
-    serde_json::from_str(json).map_err(|_| TokenError::Malformed)
+    let parsed = serde_json::from_str(json).map_err(|_| TokenError::Malformed)?;
+    Ok((parsed, json))
 }
 
 /// Picks the candidate keys (by `kid`, or current + kid-less previous keys) and verifies

@@ -13,6 +13,14 @@ pub enum TokenError {
     /// (`user_id`, `username`, `role`) with a control character.
     #[error("token is not a well-formed compact JWS")]
     Malformed,
+    /// The `iss` names no configured issuer (with external issuers configured), or an
+    /// external issuer's token was given where only the gateway's own are accepted.
+    #[error("token issuer is not a configured issuer")]
+    UnknownIssuer,
+    /// The token's issuer has no usable key set yet (its keys were never fetched, or
+    /// the last good set is older than `max_stale`): answered 503, not 401.
+    #[error("the token issuer's keys are not available")]
+    KeysUnavailable,
     /// The header names a `kid` that is not among the configured keys.
     #[error("token names a key id that is not configured")]
     UnknownKey,
@@ -71,6 +79,8 @@ impl TokenError {
         match self {
             TokenError::TooLarge => "too_large",
             TokenError::Malformed => "malformed",
+            TokenError::UnknownIssuer => "unknown_issuer",
+            TokenError::KeysUnavailable => "keys_unavailable",
             TokenError::UnknownKey => "unknown_key",
             TokenError::WrongAlgorithm => "wrong_algorithm",
             TokenError::BadSignature => "bad_signature",
@@ -111,6 +121,8 @@ impl TokenError {
             | TokenError::WrongIssuer
             | TokenError::WrongAudience
             | TokenError::UnsupportedCritical
+            | TokenError::UnknownIssuer
+            | TokenError::KeysUnavailable
             | TokenError::Signing => SimplejwtReason::Invalid,
         }
     }

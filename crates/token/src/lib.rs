@@ -13,6 +13,7 @@
 //! - `keys.rs`, `material.rs`: load and check keys; the JWKS document. `crypto.rs`: the
 //!   parsed signing and verification keys (aws-lc-rs).
 //! - `decode.rs`, `wire.rs`: the verification rules and the strict JSON shapes.
+//! - `remote/`: tokens of external issuers (OIDC providers): key sets, claim mapping.
 //! - `verify.rs`: [`Verifier`] and its moka cache; `identity_values.rs`: the claims as
 //!   header values, built once per verification. `issue.rs`: [`Issuer`]. `keygen.rs`.
 //!
@@ -33,6 +34,7 @@ mod key_error;
 mod keygen;
 mod keys;
 mod material;
+pub mod remote;
 mod settings;
 mod verify;
 mod wire;
@@ -70,6 +72,14 @@ pub struct AccessClaims {
     pub jti: Box<str>,
     /// `user_id`, `username` and `role` ready to be identity header values.
     pub header_values: IdentityValues,
+    /// Every configured role the token carries: the `role` claim of the gateway's
+    /// own tokens, the mapped roles of an external issuer's (for which `role` is
+    /// these names comma-joined).
+    pub roles: Box<[Box<str>]>,
+    /// The external issuer's name; `None` for the gateway's own tokens.
+    pub issuer: Option<std::sync::Arc<str>>,
+    /// The issuer's `claim_headers`, ready to send upstream.
+    pub extra_headers: Box<[(http::HeaderName, http::HeaderValue)]>,
 }
 
 impl AccessClaims {

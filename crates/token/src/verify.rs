@@ -17,9 +17,10 @@ use moka::sync::Cache;
 use moka::Expiry;
 use sha2::{Digest, Sha256};
 
-use super::decode::{self, Checked, TokenKind, Rules, MAX_TOKEN_BYTES};
+use super::decode::{self, Checked, Outcome, Rules, TokenKind, MAX_TOKEN_BYTES};
 use super::error::TokenError;
 use super::keys::Keys;
+use super::remote::Issuers;
 use super::identity_values::IdentityValues;
 use super::settings::TokenSettings;
 use super::{AccessClaims, RefreshClaims};
@@ -38,6 +39,7 @@ pub struct Verified {
 pub struct Verifier {
     keys: Arc<Keys>,
     rules: Rules,
+    issuers: Issuers,
     cache: Option<Cache<[u8; 32], CachedClaims>>,
     /// Upper bound of one cache entry's lifetime.
     max_entry_life: u64,
@@ -77,6 +79,7 @@ impl Verifier {
         });
         Verifier {
             keys,
+            issuers: Issuers::default(),
             rules: Rules {
                 leeway,
                 issuer: settings.issuer.as_deref().map(Box::from),
@@ -85,6 +88,19 @@ impl Verifier {
             cache,
             max_entry_life: settings.access_ttl.as_secs().saturating_add(leeway),
         }
+    }
+
+    /// This verifier, also accepting the access tokens of `issuers` (chosen by their
+    /// `iss`). Their entries in the cache live no longer than the token's `exp`, like
+    /// the gateway's own.
+    pub fn with_issuers(mut self, issuers: Issuers) -> Verifier {
+        self.issuers = issuers;
+        self
+    }
+
+    /// The external issuers this verifier accepts.
+    pub fn issuers(&self) -> &Issuers {
+        &self.issuers
     }
 
     /// Verifies a bearer access token, cache first. `now` is unix seconds (injected so
@@ -137,7 +153,7 @@ impl Verifier {
     /// Verifies a refresh token (`token_type` must be `"refresh"`). Never cached: refresh
     /// is rare, and its `jti` is checked against the store by the caller anyway.
     pub fn verify_refresh(&self, token: &str, now: u64) -> Result<RefreshClaims, TokenError> {
-        let checked = decode::check(&self.keys, &self.rules, token, now, TokenKind::Refresh)?;
+        let checked = self.check_own(token, now, TokenKind::Refresh)?;
         let Checked {
             exp,
             iat,
@@ -162,7 +178,7 @@ impl Verifier {
     /// `/auth/verify` semantics (simplejwt `TokenVerifyView`): signature, time, issuer and
     /// audience when configured, and `jti`; any `token_type`, no user. Not cached.
     pub fn verify_any(&self, token: &str, now: u64) -> Result<(), TokenError> {
-        decode::check(&self.keys, &self.rules, token, now, TokenKind::Any).map(drop)
+        self.check_own(token, now, TokenKind::Any).map(drop)
     }
 
     /// Approximate number of cached tokens (moka applies writes lazily); `0` when the
@@ -189,8 +205,22 @@ impl Verifier {
         exp.saturating_add(self.rules.leeway) > now
     }
 
+    /// A token of the gateway's own (refresh, `/auth/verify`): another issuer's is
+    /// refused as unknown.
+    fn check_own(&self, token: &str, now: u64, expect: TokenKind) -> Result<Checked, TokenError> {
+        match decode::check(&self.keys, &self.rules, &self.issuers, token, now, expect)? {
+            Outcome::Own(checked) => Ok(checked),
+            Outcome::Remote(_) => Err(TokenError::UnknownIssuer),
+        }
+    }
+
     fn check_access(&self, token: &str, now: u64) -> Result<AccessClaims, TokenError> {
-        let checked = decode::check(&self.keys, &self.rules, token, now, TokenKind::Access)?;
+        let outcome =
+            decode::check(&self.keys, &self.rules, &self.issuers, token, now, TokenKind::Access)?;
+        let checked = match outcome {
+            Outcome::Own(checked) => checked,
+            Outcome::Remote(claims) => return Ok(claims),
+        };
         let Checked {
             exp,
             iat,
@@ -203,6 +233,7 @@ impl Verifier {
         let user_id = user_id.ok_or(TokenError::NoUserId)?;
         let header_values = IdentityValues::new(&user_id, username.as_deref(), role.as_deref())?;
         Ok(AccessClaims {
+            roles: role.iter().cloned().collect(),
             user_id,
             username,
             role,
@@ -210,6 +241,8 @@ impl Verifier {
             exp,
             jti,
             header_values,
+            issuer: None,
+            extra_headers: Box::default(),
         })
     }
 }

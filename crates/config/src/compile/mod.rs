@@ -7,6 +7,7 @@
 //! Each section has its own file; they share the [`Compiler`], which holds
 //! the source map and the error list.
 
+mod issuers;
 mod network;
 mod policy;
 mod settings;
@@ -57,6 +58,7 @@ pub fn compile(raw: RawConfig, source: &Source) -> Result<Config, ConfigErrors> 
         logging,
         shadow,
         redis,
+        issuers,
     } = raw;
 
     let server = c.server(server);
@@ -77,6 +79,14 @@ pub fn compile(raw: RawConfig, source: &Source) -> Result<Config, ConfigErrors> 
     let roles = c.roles(roles);
     let auth = roles.as_ref().and_then(|r| c.auth(auth, r));
     let identity_headers = c.identity_headers(identity_headers);
+    let own_issuer = token_settings.as_ref().and_then(|t| t.issuer.clone());
+    let issuers = roles
+        .as_ref()
+        .and_then(|r| c.issuers(issuers, r, own_issuer.as_deref(), identity_headers.as_ref()));
+    let identity_headers = identity_headers.map(|headers| {
+        let extra = issuers.iter().flatten().flat_map(|i| i.verify.claim_headers.iter().map(|(h, _)| h.clone()));
+        headers.with_claim_headers(extra)
+    });
     let routes = roles.as_ref().and_then(|r| c.routes(routes, default, r, &upstream_names, true));
     let default_upstream = c.default_upstream(default_upstream, default, &upstream_names);
     let tests = roles.as_ref().map(|r| c.policy_tests(tests.unwrap_or_default(), r));
@@ -112,12 +122,12 @@ pub fn compile(raw: RawConfig, source: &Source) -> Result<Config, ConfigErrors> 
     warnings.extend(notes);
     match (
         server, listen, database, token_settings, token_policy, roles, auth, identity_headers,
-        rules, default_upstream, tests, logging, redis,
+        rules, default_upstream, tests, logging, redis, issuers,
     ) {
         (
             Some(server), Some(listen), Some(database), Some(tokens), Some(token_policy),
             Some(roles), Some(auth), Some(identity_headers), Some(rules), Some(default_upstream),
-            Some(tests), Some(logging), Some(redis),
+            Some(tests), Some(logging), Some(redis), Some(issuers),
         ) if errors.is_empty() => Ok(Config {
             path: source.path.clone(),
             server,
@@ -137,6 +147,7 @@ pub fn compile(raw: RawConfig, source: &Source) -> Result<Config, ConfigErrors> 
             warnings,
             shadow: shadow_policy,
             redis,
+            issuers,
             inputs,
         }),
         _ => {

@@ -151,7 +151,7 @@ impl Compiler<'_> {
         IdentityHeaders::new(user_id, username, role).ok()
     }
 
-    fn header_name(&mut self, yaml_path: &str, text: &str) -> Option<HeaderName> {
+    pub(super) fn header_name(&mut self, yaml_path: &str, text: &str) -> Option<HeaderName> {
         match HeaderName::from_bytes(text.as_bytes()) {
             Ok(name) if RESERVED_HEADERS.contains(&name.as_str()) => {
                 self.error(yaml_path, format!("{text:?} is a header the gateway or HTTP itself owns"));

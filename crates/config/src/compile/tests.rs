@@ -338,3 +338,63 @@ fn a_public_listener_without_a_trusted_proxy_is_warned_about() {
     let behind = format!("server: {{ trusted_proxies: [10.0.0.0/8] }}\n{public}");
     assert!(warnings(&behind).is_empty());
 }
+
+#[test]
+fn issuers_compile_with_defaults_and_map_claims() {
+    let yaml = base(
+        r#"issuers:
+  - name: keycloak
+    issuer: https://kc.example.test/realms/shop
+    discovery: true
+    audiences: [shop-api]
+    algorithms: [RS256, ES256]
+    claims: { username: preferred_username, roles: realm_access.roles }
+    claim_headers: { X-Tenant: tenant_id }
+  - name: auth0
+    issuer: https://shop.eu.auth0.example/
+    jwks_uri: https://shop.eu.auth0.example/.well-known/jwks.json
+    audiences: any
+"#,
+    );
+    let config = load_str(Path::new("gw.yaml"), &yaml, &env).unwrap();
+    let [kc, a0] = &config.issuers[..] else { panic!("two issuers") };
+    assert_eq!(kc.keys, crate::KeySource::Discovery("https://kc.example.test/realms/shop/.well-known/openid-configuration".into()));
+    assert_eq!(kc.verify.claims.user_id.to_string(), "sub");
+    assert_eq!(kc.verify.claims.roles.as_ref().unwrap().to_string(), "realm_access.roles");
+    assert_eq!(kc.verify.known_roles, ["ADMIN", "SELLER", "CUSTOMER"]);
+    assert_eq!(kc.refresh, std::time::Duration::from_secs(600));
+    assert_eq!(kc.cooldown, std::time::Duration::from_secs(30));
+    assert_eq!(a0.verify.algorithms, [nexora_token::Algorithm::RS256]);
+    assert_eq!(a0.verify.audiences, nexora_token::remote::Audiences::Any);
+    // Claim headers are stripped from clients like the identity headers.
+    assert_eq!(config.identity_headers.claim_headers(), [http::HeaderName::from_static("x-tenant")]);
+}
+
+#[test]
+fn unsafe_or_incomplete_issuers_are_refused() {
+    let issuer = |body: &str| base(&format!("issuers:\n  - name: idp\n    issuer: https://idp.example.test\n{body}"));
+    let cases = [
+        ("    jwks_uri: http://idp.example.test/jwks\n    audiences: any\n", "https:// only"),
+        ("    jwks_uri: https://idp.example.test/jwks\n", "audiences"),
+        ("    jwks_uri: https://idp.example.test/jwks\n    audiences: everyone\n", "the word `any`"),
+        ("    jwks_uri: https://idp.example.test/jwks\n    audiences: []\n", "at least one"),
+        ("    audiences: any\n", "discovery: true"),
+        ("    discovery: true\n    jwks_uri: https://idp.example.test/jwks\n    audiences: any\n", "not both"),
+        ("    jwks_uri: https://idp.example.test/jwks\n    audiences: any\n    algorithms: [HS256]\n", "unknown variant"),
+        ("    jwks_uri: https://idp.example.test/jwks\n    audiences: any\n    algorithms: [none]\n", "unknown variant"),
+        ("    jwks_uri: https://idp.example.test/jwks\n    audiences: any\n    claims: { roles: \"a..b\" }\n", "claim path"),
+        ("    jwks_uri: https://idp.example.test/jwks\n    audiences: any\n    claim_headers: { X-User-Role: groups }\n", "identity header"),
+        ("    jwks_uri: https://idp.example.test/jwks\n    audiences: any\n    claim_headers: { Authorization: sub }\n", "owns"),
+        ("    jwks_uri: https://idp.example.test/jwks\n    audiences: any\n    refresh: 1s\n", "at least"),
+    ];
+    for (body, expected) in cases {
+        let errors = errors_of(&issuer(body));
+        assert!(errors.iter().any(|e| e.contains(expected)), "{body}: expected {expected:?} in {errors:?}");
+    }
+    let twice = base(
+        "issuers:\n  - { name: a, issuer: https://x.test, jwks_uri: https://x.test/k, audiences: any }\n  - { name: a, issuer: https://y.test, jwks_uri: https://y.test/k, audiences: any }\n",
+    );
+    assert!(errors_of(&twice).iter().any(|e| e.contains("used twice")), "{:?}", errors_of(&twice));
+    let loopback = issuer("    jwks_uri: http://127.0.0.1:8080/jwks\n    audiences: any\n");
+    assert_eq!(errors_of(&loopback), Vec::<String>::new());
+}

@@ -6,4 +6,5 @@ mod fixtures;
 mod header;
 mod keygen;
 mod keys;
+mod remote;
 mod roundtrip;

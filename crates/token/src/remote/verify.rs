@@ -1,0 +1,244 @@
+//! Verifying a token of an external issuer and mapping its claims to the
+//! gateway's identity.
+//!
+//! The issuer was chosen by the token's `iss` (exact match, before any key
+//! lookup). From there: the header `alg` must be one of the issuer's algorithms
+//! and a key of its current set must serve it; a `kid` the set lacks asks for a
+//! refetch (rate-limited, `keys_cell.rs`) and refuses this token; then the
+//! signature, time (`exp` required, `nbf`, a future `iat`), audience and
+//! `token_type` rules, and last the claim mapping. `jku`, `x5u`, `jwk` and `x5c`
+//! are never read.
+
+use std::sync::Arc;
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use http::{HeaderName, HeaderValue};
+use serde_json::Value;
+
+use super::jwks::alg_name;
+use super::keys_cell::IssuerKeys;
+use super::settings::{Audiences, IssuerSettings};
+use crate::error::TokenError;
+use crate::identity_values::IdentityValues;
+use crate::wire::{Loose, RawClaims, RawHeader};
+use crate::AccessClaims;
+
+/// Longest signature any remote key makes: RSA with an 8192-bit modulus.
+const MAX_SIGNATURE_BYTES: usize = 1024;
+
+/// One external issuer: what its tokens must satisfy, and its keys.
+pub struct RemoteIssuer {
+    /// The issuer's rules and claim mapping.
+    pub settings: IssuerSettings,
+    /// Its current key set, shared with the fetcher.
+    pub keys: Arc<IssuerKeys>,
+    name: Arc<str>,
+}
+
+impl RemoteIssuer {
+    /// An issuer verified with `settings` against the keys in `keys`.
+    pub fn new(settings: IssuerSettings, keys: Arc<IssuerKeys>) -> RemoteIssuer {
+        let name = Arc::from(settings.name.as_str());
+        RemoteIssuer { settings, keys, name }
+    }
+
+    /// The operator's name for this issuer.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+impl std::fmt::Debug for RemoteIssuer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RemoteIssuer")
+            .field("name", &self.name)
+            .field("issuer", &self.settings.issuer)
+            .finish()
+    }
+}
+
+/// The parts of one token, as the verifier split and parsed them.
+pub(crate) struct Parts<'t> {
+    pub(crate) header: &'t RawHeader<'t>,
+    pub(crate) signed: &'t str,
+    pub(crate) signature_b64: &'t str,
+    pub(crate) claims: &'t RawClaims<'t>,
+    /// The payload's JSON text, for the claim mapping.
+    pub(crate) payload_json: &'t str,
+}
+
+/// Verifies a token `issuer` is named in by its `iss`, at unix time `now`.
+pub(crate) fn verify(
+    issuer: &RemoteIssuer,
+    parts: &Parts<'_>,
+    now: u64,
+) -> Result<AccessClaims, TokenError> {
+    let settings = &issuer.settings;
+    let alg = *settings
+        .algorithms
+        .iter()
+        .find(|a| alg_name(**a) == parts.header.alg)
+        .ok_or(TokenError::WrongAlgorithm)?;
+    let keys = issuer.keys.current().ok_or(TokenError::KeysUnavailable)?;
+    let kid = parts.header.kid.as_deref();
+    if let Some(kid) = kid {
+        if !keys.has_kid(kid) {
+            issuer.keys.unknown_kid(now.saturating_mul(1000));
+            return Err(TokenError::UnknownKey);
+        }
+    }
+    let mut buf = [0u8; MAX_SIGNATURE_BYTES];
+    let len = URL_SAFE_NO_PAD
+        .decode_slice(parts.signature_b64, &mut buf)
+        .map_err(|_| TokenError::Malformed)?;
+    let signature = buf.get(..len).ok_or(TokenError::Malformed)?;
+    let mut candidates = keys.candidates(kid, alg).peekable();
+    if candidates.peek().is_none() {
+        return Err(TokenError::WrongAlgorithm);
+    }
+    if !candidates.any(|key| key.verify(parts.signed.as_bytes(), signature)) {
+        return Err(TokenError::BadSignature);
+    }
+    check_time_and_audience(settings, parts.claims, now)?;
+    map_claims(issuer, parts, now)
+}
+
+fn check_time_and_audience(
+    settings: &IssuerSettings,
+    claims: &RawClaims<'_>,
+    now: u64,
+) -> Result<(), TokenError> {
+    let leeway = settings.leeway.as_secs();
+    let exp = claims.exp.ok_or(TokenError::NoExp)?;
+    if exp.saturating_add(leeway) <= now {
+        return Err(TokenError::Expired);
+    }
+    if claims.nbf.is_some_and(|nbf| nbf > now.saturating_add(leeway)) {
+        return Err(TokenError::NotYetValid);
+    }
+    if claims.iat.is_some_and(|iat| iat > now.saturating_add(leeway)) {
+        return Err(TokenError::IssuedInFuture);
+    }
+    if let Audiences::OneOf(accepted) = &settings.audiences {
+        let named = match &claims.aud {
+            Loose::Str(aud) => accepted.iter().any(|a| a == aud),
+            Loose::StrList(list) => list.iter().any(|aud| accepted.iter().any(|a| a == aud)),
+            _ => false,
+        };
+        if !named {
+            return Err(TokenError::WrongAudience);
+        }
+    }
+    if let Some(wanted) = &settings.token_type {
+        match &claims.token_type {
+            Loose::Absent => return Err(TokenError::NoType),
+            Loose::Str(t) if t == wanted => {}
+            _ => return Err(TokenError::WrongType),
+        }
+    }
+    Ok(())
+}
+
+/// The gateway's identity from the issuer's claims, through its claim map.
+fn map_claims(
+    issuer: &RemoteIssuer,
+    parts: &Parts<'_>,
+    now: u64,
+) -> Result<AccessClaims, TokenError> {
+    let settings = &issuer.settings;
+    let claims: Value =
+        serde_json::from_str(parts.payload_json).map_err(|_| TokenError::Malformed)?;
+    let user_id: Box<str> = match settings.claims.user_id.find(&claims) {
+        Some(Value::String(s)) if !s.is_empty() => s.as_str().into(),
+        Some(Value::Number(n)) if n.is_i64() || n.is_u64() => n.to_string().into(),
+        _ => return Err(TokenError::NoUserId),
+    };
+    let username: Option<Box<str>> = match settings.claims.username.as_ref() {
+        None => None,
+        Some(path) => match path.find(&claims) {
+            Some(Value::String(s)) => Some(s.as_str().into()),
+            _ => None,
+        },
+    };
+    let roles = mapped_roles(settings, &claims);
+    let role: Option<Box<str>> = (!roles.is_empty()).then(|| roles.join(",").into());
+    let header_values = IdentityValues::new(&user_id, username.as_deref(), role.as_deref())?;
+    let mut extra_headers = Vec::with_capacity(settings.claim_headers.len());
+    for (name, path) in &settings.claim_headers {
+        if let Some(value) = path.find(&claims).and_then(header_text) {
+            let value = HeaderValue::from_str(&value).map_err(|_| TokenError::Malformed)?;
+            extra_headers.push((name.clone(), value));
+        }
+    }
+    Ok(AccessClaims {
+        user_id,
+        username,
+        role,
+        iat: parts.claims.iat.unwrap_or(now),
+        exp: parts.claims.exp.unwrap_or(now),
+        jti: parts.claims.jti.clone().unwrap_or_default(),
+        header_values,
+        roles: roles.into_iter().map(Box::from).collect(),
+        issuer: Some(Arc::clone(&issuer.name)),
+        extra_headers: extra_headers.into(),
+    })
+}
+
+/// The configured roles the token names at the roles path (an array of strings, or
+/// one space-separated string), in the token's order, each once.
+fn mapped_roles<'c>(settings: &IssuerSettings, claims: &'c Value) -> Vec<&'c str> {
+    let Some(found) = settings.claims.roles.as_ref().and_then(|p| p.find(claims)) else {
+        return Vec::new();
+    };
+    let names: Vec<&str> = match found {
+        Value::String(s) => s.split_ascii_whitespace().collect(),
+        Value::Array(items) => items.iter().filter_map(Value::as_str).collect(),
+        _ => Vec::new(),
+    };
+    let mut roles: Vec<&str> = Vec::new();
+    for name in names {
+        if settings.known_roles.iter().any(|r| r == name) && !roles.contains(&name) {
+            roles.push(name);
+        }
+    }
+    roles
+}
+
+/// A claim as a header value: strings as they are, numbers and booleans as JSON
+/// writes them, arrays of strings comma-joined. Objects are not sent.
+fn header_text(value: &Value) -> Option<String> {
+    match value {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        Value::Array(items) => {
+            let texts: Option<Vec<&str>> = items.iter().map(Value::as_str).collect();
+            Some(texts?.join(","))
+        }
+        _ => None,
+    }
+}
+
+/// Whether a header name may be used for a claim header: not one the gateway
+/// manages itself or that frames the message.
+pub fn claim_header_allowed(name: &HeaderName) -> bool {
+    const RESERVED: &[&str] = &[
+        "host",
+        "content-length",
+        "transfer-encoding",
+        "connection",
+        "upgrade",
+        "te",
+        "trailer",
+        "authorization",
+        "cookie",
+        "forwarded",
+        "x-forwarded-for",
+        "x-forwarded-proto",
+        "x-forwarded-host",
+        "x-real-ip",
+        "x-request-id",
+    ];
+    !RESERVED.contains(&name.as_str())
+}
