@@ -72,7 +72,7 @@ fn admission(c: &mut Criterion) {
     let mut group = c.benchmark_group("admit");
     for (variant, shadow_rule) in variants {
         let gen = generation(shadow_rule, &metrics);
-        let subject = Subject { user_id: "42", username: "bench", role: "CUSTOMER" };
+        let subject = Subject { user_id: "42", username: "bench", role: "CUSTOMER", revoked_after_ms: 0 };
         let token = gen
             .issuer
             .mint_access(&subject, unix_now(), None)

@@ -21,6 +21,7 @@ const SUBJECT: Subject<'static> = Subject {
     user_id: "400",
     username: "alice",
     role: "CUSTOMER",
+    revoked_after_ms: 0,
 };
 
 fn now() -> u64 {

@@ -381,7 +381,7 @@ fn mint(path: &std::path::Path, args: MintArgs) -> anyhow::Result<()> {
     }
     let keys = std::sync::Arc::new(token::Keys::new(&config.tokens).context("loading keys")?);
     let issuer = token::Issuer::new(keys, &config.tokens);
-    let subject = token::Subject { user_id: &user_id, username: &username, role: &role };
+    let subject = token::Subject { user_id: &user_id, username: &username, role: &role, revoked_after_ms: 0 };
     let token = issuer.mint_access(&subject, crate::token::unix_now(), ttl)?;
     println!("{token}");
     Ok(())

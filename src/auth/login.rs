@@ -150,6 +150,7 @@ pub(crate) async fn issue_pair(
         user_id: &user_id,
         username: &user.username,
         role: &user.role,
+        revoked_after_ms: u64::try_from(user.revoked_after).unwrap_or(0),
     };
     let issuer = &call.gen.issuer;
     let family = new_jti();

@@ -3,7 +3,7 @@
 //! - `{"refresh": R}`: revokes R's rotation family (the session R belongs to), so neither
 //!   R nor any token rotated from it can be refreshed again. 200 `{}`.
 //! - `{"refresh": R, "all": true}`, or `{"all": true}` with `Authorization: Bearer
-//!   <access>`: log out everywhere — the user's revocation point moves to now (every
+//!   <access>`: log out everywhere — the user's revocation point moves past now (every
 //!   access token issued before it is refused on every replica within
 //!   `tokens.revocation_poll`, at once on this one) and all their refresh tokens are
 //!   revoked. 200 `{}`.
@@ -65,14 +65,14 @@ pub(crate) async fn serve(shared: &Shared, call: &Call) -> Result<Answer, AuthEr
             return Err(AuthError::Invalid(errors));
         }
     };
-    let now = call.now_ms;
+    let point = crate::store::revocation_point(call.now_ms);
     let store = shared.link.store()?;
-    match store.users().revoke_tokens(user_id, now).await {
+    match store.users().revoke_tokens(user_id, point).await {
         // The token's user is gone: nothing left to log out.
         Ok(()) | Err(crate::store::StoreError::NotFound) => {}
         Err(e) => return Err(observe(e)),
     }
-    shared.revoke(user_id, now).await;
+    shared.revoke(user_id, point).await;
     tracing::info!(user_id, "logged out everywhere");
     Ok(Answer::json(200, &Empty {}))
 }

@@ -101,6 +101,7 @@ async fn refresh(
         user_id: &id_text,
         username: &user.username,
         role: &user.role,
+        revoked_after_ms: u64::try_from(user.revoked_after).unwrap_or(0),
     };
     let access = call
         .gen

@@ -13,7 +13,7 @@
 //!
 //! Anonymous callers get 401, non-ADMINs 403, before any validation.
 
-use crate::store::{Store, User, UserPatch};
+use crate::store::{revocation_point, Store, User, UserPatch};
 
 use super::body::{self, parse_query};
 use crate::store::canonical::canonical_email;
@@ -70,11 +70,11 @@ pub(crate) async fn serve_one(
     principal::admin(shared, call).await?;
     let id = id.ok_or(AuthError::NotFound)?;
     let store = shared.link.store()?;
-    // Revocation points are milliseconds: tokens of this very second before
-    // the change die, tokens issued after it live (docs/REFERENCE.md#revocation).
-    let now = call.now_ms;
+    // Tokens minted up to and in the change's millisecond die; tokens
+    // minted after reading it live (docs/REFERENCE.md#revocation-boundary).
+    let point = revocation_point(call.now_ms);
     match call.req.method.as_str() {
-        "PATCH" => patch(shared, call, id, now).await,
+        "PATCH" => patch(shared, call, id, point).await,
         "DELETE" => {
             let patch = UserPatch {
                 is_active: Some(false),
@@ -82,10 +82,10 @@ pub(crate) async fn serve_one(
             };
             let mut user = store
                 .users()
-                .update(id, patch, now)
+                .update(id, patch, point)
                 .await
                 .map_err(|e| observe(shared, e))?;
-            revoke_inactive(shared, &store, &mut user, now).await?;
+            revoke_inactive(shared, &store, &mut user, point).await?;
             tracing::info!(user_id = id, "user deactivated");
             Ok(Answer::empty(204))
         }
@@ -100,7 +100,7 @@ pub(crate) async fn serve_one(
     }
 }
 
-async fn patch(shared: &Shared, call: &Call, id: i64, now: i64) -> Result<Answer, AuthError> {
+async fn patch(shared: &Shared, call: &Call, id: i64, point: i64) -> Result<Answer, AuthError> {
     let form = body::parse(&call.req.headers, &call.req.body)?;
     let config = &call.gen.config;
     let store = shared.link.store()?;
@@ -181,19 +181,19 @@ async fn patch(shared: &Shared, call: &Call, id: i64, now: i64) -> Result<Answer
     };
     let mut user = store
         .users()
-        .update(id, patch, now)
+        .update(id, patch, point)
         .await
         .map_err(|e| observe(shared, e))?;
     if let Some(hash) = hash {
         store
             .users()
-            .set_password_hash(id, &hash, true, now)
+            .set_password_hash(id, &hash, true, point)
             .await
             .map_err(|e| observe(shared, e))?;
-        user.revoked_after = user.revoked_after.max(now);
+        user.revoked_after = user.revoked_after.max(point);
     }
     if !user.is_active {
-        revoke_inactive(shared, &store, &mut user, now).await?;
+        revoke_inactive(shared, &store, &mut user, point).await?;
     } else if user.revoked_after > 0 {
         shared.revoke(user.id, user.revoked_after).await;
     }
@@ -201,22 +201,20 @@ async fn patch(shared: &Shared, call: &Call, id: i64, now: i64) -> Result<Answer
     Ok(user_response(200, &user))
 }
 
-/// An inactive user's tokens all die, including any issued in the very millisecond
-/// of the change: the revocation point goes to `now + 1` (unix milliseconds). Also
-/// revokes their refresh tokens, and tells this replica's map at once.
+/// An inactive user's tokens all die at `point`: also revokes their refresh
+/// tokens, and tells this replica's map at once.
 async fn revoke_inactive(
     shared: &Shared,
     store: &Store,
     user: &mut User,
-    now: i64,
+    point: i64,
 ) -> Result<(), AuthError> {
-    let after = now.saturating_add(1);
     store
         .users()
-        .revoke_tokens(user.id, after)
+        .revoke_tokens(user.id, point)
         .await
         .map_err(|e| observe(shared, e))?;
-    user.revoked_after = user.revoked_after.max(after);
+    user.revoked_after = user.revoked_after.max(point);
     shared.revoke(user.id, user.revoked_after).await;
     Ok(())
 }

@@ -101,7 +101,7 @@ async fn seed_users(
             Some(user) => {
                 store
                     .users()
-                    .set_password_hash(user.id, &hash, true, now.timestamp())
+                    .set_password_hash(user.id, &hash, true, crate::store::revocation_point(now.timestamp_millis()))
                     .await?;
             }
             None => {

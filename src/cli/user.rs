@@ -91,7 +91,7 @@ impl Admin {
                 self.check_role(&role)?;
                 let user = self.find(&target).await?;
                 let patch = UserPatch { role: Some(role), ..UserPatch::default() };
-                let user = self.store.users().update(user.id, patch, unix_now()).await?;
+                let user = self.store.users().update(user.id, patch, point_now()).await?;
                 Ok(format!("user {} ({}) now has role {}\n", user.id, user.username, user.role))
             }
             UserCommand::Disable(target) => self.set_active(&target, false).await,
@@ -100,7 +100,7 @@ impl Admin {
                 let user = self.find(&target).await?;
                 let new = self.new_password(password, password_stdin, &user.username, &user.email)?;
                 let hash = self.hasher.hash(&new).await?;
-                self.store.users().set_password_hash(user.id, &hash, true, unix_now()).await?;
+                self.store.users().set_password_hash(user.id, &hash, true, point_now()).await?;
                 Ok(format!("password of user {} ({}) changed; their tokens are revoked\n", user.id, user.username))
             }
             UserCommand::ImportDjango(args) => self.import_django(args).await,
@@ -132,9 +132,8 @@ impl Admin {
 
     async fn set_active(&self, target: &UserTarget, active: bool) -> anyhow::Result<String> {
         let user = self.find(target).await?;
-        let now = unix_now();
         let patch = UserPatch { is_active: Some(active), ..UserPatch::default() };
-        let user = self.store.users().update(user.id, patch, now).await?;
+        let user = self.store.users().update(user.id, patch, point_now()).await?;
         if active {
             return Ok(format!("user {} ({}) enabled\n", user.id, user.username));
         }
@@ -189,8 +188,9 @@ impl Admin {
 }
 
 /// Milliseconds since the Unix epoch: the unit of revocation points.
-fn unix_now() -> i64 {
-    chrono::Utc::now().timestamp_millis()
+/// The revocation point of a change made now.
+fn point_now() -> i64 {
+    crate::store::revocation_point(chrono::Utc::now().timestamp_millis())
 }
 
 /// Reads a password from standard input: everything up to EOF, one trailing line end

@@ -26,7 +26,7 @@ pub use connect::ACQUIRE_TIMEOUT;
 pub use django_import::{parse_export, ImportFormat, ImportFormatError, ImportRowError};
 pub use error::StoreError;
 pub use refresh_tokens::{Consumed, RefreshTokenRepo};
-pub use user::{ImportedUser, NewUser, User, UserPatch};
+pub use user::{revocation_point, ImportedUser, NewUser, User, UserPatch};
 pub use users::UserRepo;
 
 use std::future::Future;

@@ -27,8 +27,18 @@ pub struct User {
     /// PHC argon2id string, or an imported Django hash (`pbkdf2_sha256$…`, `argon2$…`,
     /// `!…` for unusable). Never serialised to clients.
     pub password_hash: String,
-    /// Unix seconds; tokens with `iat` before this are refused. 0 = never revoked.
+    /// The revocation point, unix milliseconds: tokens issued before it are
+    /// refused (docs/REFERENCE.md#revocation-boundary). 0 = never revoked.
     pub revoked_after: i64,
+}
+
+/// The revocation point for a change made at `changed_at_ms`: the millisecond
+/// after it, so a token minted in the change's own millisecond, before or
+/// after it, is refused. A token minted after reading the change is stamped
+/// no earlier than the point (`token::Subject::revoked_after_ms`), so a
+/// login right after the change still passes.
+pub fn revocation_point(changed_at_ms: i64) -> i64 {
+    changed_at_ms.saturating_add(1)
 }
 
 /// A user to create (`/auth/register`, `user create`).

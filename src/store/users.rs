@@ -179,10 +179,10 @@ impl<'a> UserRepo<'a> {
     }
 
     /// Applies a patch in one UPDATE; a change of role or is_active moves `revoked_after`
-    /// to `now` (never backwards; docs/REFERENCE.md#revocation). [`StoreError::NotFound`] for an unknown
+    /// to `point` ([`super::revocation_point`]; never backwards; docs/REFERENCE.md#revocation). [`StoreError::NotFound`] for an unknown
     /// id, [`StoreError::Duplicate`] for a taken email, [`StoreError::InvalidName`] for an
     /// invalid one.
-    pub async fn update(&self, id: i64, patch: UserPatch, now: i64) -> Result<User, StoreError> {
+    pub async fn update(&self, id: i64, patch: UserPatch, point: i64) -> Result<User, StoreError> {
         let UserPatch { role, is_active, email, phone, address } = patch;
         let emails = email.as_deref().map(email_forms).transpose()?;
         if let Some(role) = &role {
@@ -200,8 +200,8 @@ impl<'a> UserRepo<'a> {
             .bind(&role)
             .bind(is_active)
             .bind(is_active)
-            .bind(now)
-            .bind(now)
+            .bind(point)
+            .bind(point)
             .bind(&role)
             .bind(is_active)
             .bind(&email)
@@ -221,9 +221,9 @@ impl<'a> UserRepo<'a> {
     }
 
     /// Stores a new hash; when `revoke` (a password change, not a rehash on login) also
-    /// moves `revoked_after` to `now` and revokes the user's refresh tokens, in one
+    /// moves `revoked_after` to `point` and revokes the user's refresh tokens, in one
     /// transaction. [`StoreError::NotFound`] for an unknown id.
-    pub async fn set_password_hash(&self, id: i64, hash: &str, revoke: bool, now: i64) -> Result<(), StoreError> {
+    pub async fn set_password_hash(&self, id: i64, hash: &str, revoke: bool, point: i64) -> Result<(), StoreError> {
         check_len("password_hash", hash, HASH_MAX)?;
         on_pool!(self.store, pool => {
             let mut tx = pool.begin_write().await.map_err(StoreError::from_sqlx)?;
@@ -238,7 +238,7 @@ impl<'a> UserRepo<'a> {
                 return Err(StoreError::NotFound);
             }
             if revoke {
-                sqlx::query(REVOKE_AT).bind(now).bind(now).bind(id).execute(&mut *tx).await.map_err(StoreError::from_sqlx)?;
+                sqlx::query(REVOKE_AT).bind(point).bind(point).bind(id).execute(&mut *tx).await.map_err(StoreError::from_sqlx)?;
                 sqlx::query(REVOKE_REFRESH).bind(id).execute(&mut *tx).await.map_err(StoreError::from_sqlx)?;
             }
             tx.commit().await.map_err(StoreError::from_sqlx)
@@ -260,15 +260,15 @@ impl<'a> UserRepo<'a> {
         Ok(())
     }
 
-    /// Logout everywhere / disable: `revoked_after = now` (never moved backwards) and the
+    /// Logout everywhere / disable: `revoked_after = point` (never moved backwards) and the
     /// user's refresh tokens revoked, in one transaction. [`StoreError::NotFound`] for an
     /// unknown id.
-    pub async fn revoke_tokens(&self, id: i64, now: i64) -> Result<(), StoreError> {
+    pub async fn revoke_tokens(&self, id: i64, point: i64) -> Result<(), StoreError> {
         on_pool!(self.store, pool => {
             let mut tx = pool.begin_write().await.map_err(StoreError::from_sqlx)?;
             let found = sqlx::query(REVOKE_AT)
-                .bind(now)
-                .bind(now)
+                .bind(point)
+                .bind(point)
                 .bind(id)
                 .execute(&mut *tx)
                 .await

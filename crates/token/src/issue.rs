@@ -29,6 +29,11 @@ pub struct Subject<'a> {
     pub username: &'a str,
     /// The user's role (`ADMIN`, `SELLER`, ...).
     pub role: &'a str,
+    /// The user's revocation point as read with the rest of this subject
+    /// (unix milliseconds; 0 for none). A token is stamped no earlier than
+    /// it, so one minted after reading a change is never refused by that
+    /// change, even when the clock has not yet left the change's millisecond.
+    pub revoked_after_ms: u64,
 }
 
 /// A freshly minted refresh token and what the store needs to remember about it.
@@ -90,7 +95,8 @@ impl Issuer {
         ttl: Option<Duration>,
     ) -> Result<String, TokenError> {
         let ttl = ttl.map_or(self.access_ttl, |t| t.as_secs());
-        let jti = jti_at(issue_ms(now));
+        let (now, ms) = stamp(now, subject);
+        let jti = jti_at(ms);
         self.sign(&self.claims("access", subject, &jti, now, ttl, None))
     }
 
@@ -102,7 +108,8 @@ impl Issuer {
         family: &str,
         now: u64,
     ) -> Result<MintedRefresh, TokenError> {
-        let jti = jti_at(issue_ms(now));
+        let (now, ms) = stamp(now, subject);
+        let jti = jti_at(ms);
         let claims = self.claims(
             "refresh",
             subject,
@@ -200,6 +207,14 @@ pub fn issued_ms(jti: &str, iat: u64) -> u64 {
         Some(ms) if (second_start..second_start + 1000).contains(&ms) => ms,
         _ => second_start,
     }
+}
+
+/// The `iat` second and the `jti` millisecond of a token minted at `now` for
+/// `subject`: never before the subject's revocation point, the `iat` moving
+/// on with the millisecond when the point lies in a later second.
+fn stamp(now: u64, subject: &Subject<'_>) -> (u64, u64) {
+    let ms = issue_ms(now).max(subject.revoked_after_ms);
+    (now.max(ms / 1000), ms)
 }
 
 /// The millisecond a token issued at `now` (unix seconds) carries: the

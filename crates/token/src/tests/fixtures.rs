@@ -27,6 +27,7 @@ pub(super) const SUBJECT: Subject<'static> = Subject {
     user_id: "400",
     username: "alice",
     role: "CUSTOMER",
+    revoked_after_ms: 0,
 };
 
 /// Key material for `alg`: a fixed secret for HMAC, generated once per process otherwise.

@@ -279,3 +279,25 @@ fn jti_is_a_uuid7_hex_carrying_its_millisecond_and_does_not_repeat() {
     let many: std::collections::HashSet<_> = (0..1000).map(|_| new_jti()).collect();
     assert_eq!(many.len(), 1000);
 }
+
+#[test]
+fn tokens_are_never_stamped_before_the_users_revocation_point() {
+    let kit = hs256();
+    let now = crate::unix_now();
+    // A point in the future of the clock (a change made this very
+    // millisecond, or on a replica whose clock runs a little ahead).
+    let point = now * 1000 + 1_500;
+    let subject = crate::Subject { revoked_after_ms: point, ..SUBJECT };
+    let access = kit.issuer.mint_access(&subject, now, None).unwrap();
+    let claims = kit.verifier.verify_access(&access, now + 2).unwrap().claims;
+    assert_eq!(claims.issued_ms(), point, "stamped at the point, not before it");
+    assert_eq!(claims.iat, now + 1, "iat moves on with the millisecond");
+    let refresh = kit.issuer.mint_refresh(&subject, "0123456789abcdef0123456789abcdef", now).unwrap();
+    let claims = kit.verifier.verify_refresh(&refresh.token, now + 2).unwrap();
+    assert_eq!(crate::issued_ms(&claims.jti, claims.iat), point);
+    // A point in the past leaves the clock's millisecond alone.
+    let old = crate::Subject { revoked_after_ms: 5, ..SUBJECT };
+    let claims = kit.verifier.verify_access(&kit.issuer.mint_access(&old, now, None).unwrap(), now).unwrap().claims;
+    assert_eq!(claims.iat, now);
+    assert!(claims.issued_ms() >= now * 1000);
+}
