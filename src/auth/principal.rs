@@ -1,10 +1,12 @@
 //! Who is calling an identity endpoint: the bearer access token, verified exactly as the
-//! hot path verifies it (same outcomes, same bodies), then the user row, which must exist,
-//! be active, and not have been revoked after the token was issued.
+//! hot path verifies it (same outcomes, same bodies) and minted by the gateway itself
+//! (an external issuer's token is refused), then the user row, which must exist, be
+//! active, and not have been revoked after the token was issued.
 
 use crate::admission::bearer::bearer_token;
 use crate::admission::Denial;
 use crate::store::User;
+use crate::token::TokenError;
 
 use super::error::AuthError;
 use super::service::{Call, Shared};
@@ -50,6 +52,12 @@ async fn user_of(shared: &Shared, call: &Call, token: &str) -> Result<User, Auth
         .verify_access(token, call.now)
         .map_err(|e| AuthError::Denied(Denial::InvalidToken(e)))?;
     let claims = verified.claims;
+    // The identity endpoints serve the gateway's own users. An external
+    // issuer's subject lives in another namespace: its `sub` "7" is not our
+    // user 7, so its tokens never act as one here.
+    if claims.issuer.is_some() {
+        return Err(AuthError::Denied(Denial::InvalidToken(TokenError::UnknownIssuer)));
+    }
     if shared.revocations.is_revoked(&claims.user_id, || claims.issued_ms()) {
         return Err(AuthError::Denied(Denial::Revoked));
     }

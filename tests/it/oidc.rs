@@ -55,9 +55,9 @@ impl Provider {
     }
 
     /// An access token by client credentials: `rs-client` signs RS256,
-    /// `es-client` ES256; `extra` adds form fields (`roles`, `resource`, `ttl`).
+    /// `es-client` ES256, `1` RS256; `extra` adds form fields (`roles`, `resource`, `ttl`).
     fn token(&self, client: &str, extra: &[(&str, &str)]) -> String {
-        let secret = client.replace("client", "secret");
+        let secret = if client.ends_with("client") { client.replace("client", "secret") } else { format!("{client}-secret") };
         let mut form = vec![("grant_type", "client_credentials"), ("client_id", client), ("client_secret", &secret)];
         form.extend_from_slice(extra);
         let reply: Value = agent()
@@ -183,6 +183,43 @@ fn provider_tokens_pass_with_the_mapped_identity_beside_the_gateways_own() {
     let seen = up.last();
     assert_eq!(seen.header("x-user-id"), Some("42"));
     assert!(seen.header_values("x-client-id").is_empty(), "{seen:?}");
+}
+
+#[test]
+fn provider_tokens_never_act_as_the_gateways_own_users() {
+    let Some(provider) = Provider::start() else { return };
+    let up = Upstream::start(Behaviour::Ok);
+    let gw = gateway(&up, &provider, "");
+    let register = agent()
+        .post(&format!("{}/auth/register", gw.url))
+        .set("Content-Type", "application/json")
+        .send_string(r#"{"username":"first","password":"Plum-Orchard-17"}"#);
+    let user: Value = register.expect("registered").into_json().unwrap();
+    assert_eq!(user["id"], 1, "the gateway's user 1 exists");
+    // The provider's subject "1" passes the policy as its own identity...
+    let external = provider.token("1", &[("roles", "ADMIN")]);
+    assert_eq!(gw.get("/api/orders/1", Some(&external), &[]).status, 200);
+    assert_eq!(up.last().header("x-user-id"), Some("1"));
+    // ...but the identity endpoints know only the gateway's own tokens.
+    for path in ["/auth/me", "/auth/users", "/auth/users/1"] {
+        let r = gw.get(path, Some(&external), &[]);
+        assert_eq!(r.status, 401, "{path}: {}", r.body);
+        assert!(r.body.contains("token_not_valid"), "{path}: {}", r.body);
+    }
+    let logout = Reply::from(
+        agent()
+            .post(&format!("{}/auth/logout", gw.url))
+            .set("Content-Type", "application/json")
+            .set("Authorization", &format!("Bearer {external}"))
+            .send_string(r#"{"all":true}"#),
+    );
+    assert_eq!(logout.status, 401, "logout everywhere: {}", logout.body);
+    // User 1 still logs in: nothing was revoked in their name.
+    let login = agent()
+        .post(&format!("{}/auth/login", gw.url))
+        .set("Content-Type", "application/json")
+        .send_string(r#"{"username":"first","password":"Plum-Orchard-17"}"#);
+    assert_eq!(login.map(|r| r.status()).unwrap_or(0), 200);
 }
 
 #[test]

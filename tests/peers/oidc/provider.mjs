@@ -47,6 +47,9 @@ const DEFAULT_ROLES = ['CUSTOMER'];
 const CLIENTS = [
   { id: 'rs-client', secret: 'rs-secret', alg: 'RS256' },
   { id: 'es-client', secret: 'es-secret', alg: 'ES256' },
+  // A client whose id (and so `sub`) reads like a gateway user id: an
+  // external subject must never pass for the gateway's user of that number.
+  { id: '1', secret: '1-secret', alg: 'RS256' },
 ];
 const CLIENT_ALG = new Map(CLIENTS.map((c) => [c.id, c.alg]));
 
