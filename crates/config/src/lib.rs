@@ -34,6 +34,8 @@ mod identity_headers;
 pub use identity_headers::IdentityHeaders;
 pub use files::content_digest;
 mod interpolate;
+mod key_url;
+pub use key_url::is_fetchable_key_url;
 mod documents;
 mod line_breaks;
 pub mod raw;

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use http::HeaderName;
 use nexora_policy::Roles;
-use nexora_token::remote::{Audiences, ClaimMap, ClaimPath, IssuerSettings};
+use nexora_token::remote::{fold_header_name, Audiences, ClaimMap, ClaimPath, IssuerSettings};
 use nexora_token::Algorithm;
 
 use super::Compiler;
@@ -168,14 +168,7 @@ impl Compiler<'_> {
     /// loopback host (a provider beside the gateway, or a test). Keys fetched
     /// in clear text across a network could be replaced on the way.
     fn fetch_url(&mut self, at: &str, url: &str) -> bool {
-        let loopback = ["http://127.0.0.1", "http://localhost", "http://[::1]"]
-            .iter()
-            .any(|prefix| {
-                url.strip_prefix(prefix)
-                    .is_some_and(|rest| rest.is_empty() || rest.starts_with(':') || rest.starts_with('/'))
-            });
-        let https = url.strip_prefix("https://").is_some_and(|rest| !rest.is_empty());
-        if !(https || loopback) {
+        if !crate::is_fetchable_key_url(url) {
             self.error(at, format!("{url:?}: keys are fetched over https:// only (http:// only on a loopback host)"));
             return false;
         }
@@ -220,7 +213,8 @@ impl Compiler<'_> {
             let field = format!("{at}.claim_headers.{name}");
             let header = self.header_name(&field, &name);
             let taken = header.as_ref().is_some_and(|h| {
-                identity.is_some_and(|ids| ids.names().contains(&h))
+                let folded = fold_header_name(h.as_str());
+                identity.is_some_and(|ids| ids.names().iter().any(|id| fold_header_name(id.as_str()) == folded))
                     || !nexora_token::remote::claim_header_allowed(h)
             });
             if taken {

@@ -385,6 +385,11 @@ fn unsafe_or_incomplete_issuers_are_refused() {
         ("    jwks_uri: https://idp.example.test/jwks\n    audiences: any\n    claims: { roles: \"a..b\" }\n", "claim path"),
         ("    jwks_uri: https://idp.example.test/jwks\n    audiences: any\n    claim_headers: { X-User-Role: groups }\n", "identity header"),
         ("    jwks_uri: https://idp.example.test/jwks\n    audiences: any\n    claim_headers: { Authorization: sub }\n", "owns"),
+        ("    jwks_uri: https://idp.example.test/jwks\n    audiences: any\n    claim_headers: { X-Original-URL: sub }\n", "sets itself"),
+        ("    jwks_uri: https://idp.example.test/jwks\n    audiences: any\n    claim_headers: { X_Forwarded_Prefix: sub }\n", "letters, digits"),
+        ("    jwks_uri: https://idp.example.test/jwks\n    audiences: any\n    claim_headers: { x-user-id: sub }\n", "identity header"),
+        ("    jwks_uri: http://127.0.0.1:80@evil.example/jwks\n    audiences: any\n", "https:// only"),
+        ("    jwks_uri: http://localhost.evil.example/jwks\n    audiences: any\n", "https:// only"),
         ("    jwks_uri: https://idp.example.test/jwks\n    audiences: any\n    refresh: 1s\n", "at least"),
     ];
     for (body, expected) in cases {

@@ -221,24 +221,52 @@ fn header_text(value: &Value) -> Option<String> {
 }
 
 /// Whether a header name may be used for a claim header: not one the gateway
-/// manages itself or that frames the message.
+/// manages itself, that frames the message, that carries credentials, or
+/// that asks a backend to route differently (`X-Original-URL` and kin) —
+/// in any spelling a backend might fold into one of those
+/// ([`fold_header_name`]).
 pub fn claim_header_allowed(name: &HeaderName) -> bool {
     const RESERVED: &[&str] = &[
         "host",
         "content-length",
+        "content-type",
+        "content-encoding",
         "transfer-encoding",
         "connection",
+        "keep-alive",
+        "proxy-connection",
         "upgrade",
         "te",
         "trailer",
+        "expect",
         "authorization",
+        "proxy-authorization",
         "cookie",
+        "set-cookie",
         "forwarded",
+        "via",
         "x-forwarded-for",
         "x-forwarded-proto",
         "x-forwarded-host",
+        "x-forwarded-port",
+        "x-forwarded-prefix",
         "x-real-ip",
         "x-request-id",
+        "x-original-url",
+        "x-rewrite-url",
+        "x-http-method-override",
+        "x-http-method",
+        "x-method-override",
     ];
-    !RESERVED.contains(&name.as_str())
+    let folded = fold_header_name(name.as_str());
+    !RESERVED.contains(&folded.as_str())
+}
+
+/// `name` lower-cased with every character but letters and digits read as
+/// `-`: the spelling a CGI/WSGI-style backend reduces `X_User_Id` or
+/// `x.user.id` to, so two names that fold alike are one header to it.
+pub fn fold_header_name(name: &str) -> String {
+    name.bytes()
+        .map(|b| if b.is_ascii_alphanumeric() { char::from(b.to_ascii_lowercase()) } else { '-' })
+        .collect()
 }
