@@ -62,6 +62,7 @@ fn ruleset(count: usize, roles: &Roles) -> RuleSet {
             access,
             owner,
             upstream: service,
+            requires: Default::default(),
         };
         builder.add(spec).expect("benchmark rules are valid");
     }
@@ -73,6 +74,7 @@ fn decide(c: &mut Criterion) {
     let who = Who::User {
         user_id: "42",
         roles: roles.id("CUSTOMER").map_or(RoleSet::new(), RoleSet::of),
+        grants: nexora_gate::policy::Grants::NONE,
     };
     let mut group = c.benchmark_group("policy/decide");
     for count in [10, 100, 1000] {
@@ -117,6 +119,7 @@ fn shadow(c: &mut Criterion) {
     let who = Who::User {
         user_id: "42",
         roles: roles.id("CUSTOMER").map_or(RoleSet::new(), RoleSet::of),
+        grants: nexora_gate::policy::Grants::NONE,
     };
     let mut group = c.benchmark_group("policy/shadow");
     for count in [10, 1000] {

@@ -223,6 +223,14 @@ pub struct ExplainArgs {
     /// Host header of the request.
     #[arg(long)]
     pub host: Option<String>,
+    /// Decide for a token of this external issuer (`issuers[].name`), whose
+    /// claims `--claims` gives.
+    #[arg(long, requires = "claims", conflicts_with_all = ["role", "anonymous"])]
+    pub issuer: Option<String>,
+    /// The claims of that issuer's token, as a JSON object, e.g.
+    /// '{"sub":"u1","aud":"api","realm_access":{"roles":["ADMIN"]}}'.
+    #[arg(long, requires = "issuer")]
+    pub claims: Option<String>,
 }
 
 /// Token commands.

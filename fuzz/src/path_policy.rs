@@ -114,6 +114,7 @@ fn build_rules(lines: &[&str]) -> RuleSet {
             access: Access::Public,
             owner: None,
             upstream: 0,
+            requires: Default::default(),
         };
         for token in line.split(' ').filter(|t| !t.is_empty()) {
             match token {

@@ -74,6 +74,8 @@ impl Denial {
             Denial::Forbidden(DenyReason::RoleNotAllowed) => "role_not_allowed",
             Denial::Forbidden(DenyReason::DenyRule) => "deny_rule",
             Denial::Forbidden(DenyReason::DefaultDeny) => "default_deny",
+            Denial::Forbidden(DenyReason::MissingScope) => "missing_scope",
+            Denial::Forbidden(DenyReason::WrongAudience) => "wrong_audience",
             Denial::RequestTimeout => "request_timeout",
             Denial::BadFraming => "bad_framing",
             Denial::UnsupportedTransferCoding => "unsupported_transfer_coding",

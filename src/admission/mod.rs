@@ -29,7 +29,7 @@ pub use trusted::{is_trusted, unmapped};
 
 use crate::generation::Generation;
 use crate::metrics::Metrics;
-use crate::policy::{normalize_path, Decision, RoleSet, Rule, RuleSet, Who};
+use crate::policy::{normalize_path, Decision, Grants, RoleSet, Rule, RuleSet, Who};
 use crate::token::{AccessClaims, TokenError};
 
 use bearer::bearer_token;
@@ -167,7 +167,8 @@ pub(super) fn decide(
     };
     let configured = &checks.gen.config.roles;
     let roles: RoleSet = claims.roles.iter().filter_map(|r| configured.id(r)).collect();
-    outcome(ruling.decide(Who::User { user_id: &claims.user_id, roles }))
+    let grants = Grants { scopes: &claims.scopes, audiences: &claims.audiences };
+    outcome(ruling.decide(Who::User { user_id: &claims.user_id, roles, grants }))
 }
 
 /// A policy decision as admission's result.

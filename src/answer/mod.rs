@@ -195,6 +195,9 @@ fn denial_body(denial: Denial) -> &'static str {
             }
             Denial::InvalidToken(e) => token_error_body(e),
             Denial::Revoked => token_body!("Token is invalid"),
+            Denial::Forbidden(crate::policy::DenyReason::MissingScope | crate::policy::DenyReason::WrongAudience) => {
+                r#"{"detail":"The token lacks a scope or audience this route requires.","code":"insufficient_scope"}"#
+            }
             Denial::Forbidden(_) => {
                 r#"{"detail":"You do not have permission to perform this action.","code":"permission_denied"}"#
             }

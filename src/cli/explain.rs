@@ -10,8 +10,10 @@ use anyhow::bail;
 
 use crate::cli::{load_config, ExplainArgs};
 use crate::config::{Config, ShadowOrigin, ShadowPolicy};
+use crate::token::remote::{map_identity, MappedIdentity};
+use crate::token::TokenError;
 use crate::policy::{
-    is_host_and_port, normalize_path, run_cases, Access, Decision, DefaultAccess, DenyReason, RoleSet, Rule, Who,
+    is_host_and_port, normalize_path, run_cases, Access, Decision, DefaultAccess, DenyReason, Grants, RoleSet, Rule, Who,
 };
 
 /// Validates the config, prints warnings to stderr, runs the policy tests.
@@ -48,6 +50,22 @@ pub fn check(path: &Path) -> anyhow::Result<String> {
     Ok(summary)
 }
 
+/// The identity a token of issuer `name` with `claims` (JSON text) maps to,
+/// or why the gateway would refuse it; an error for an unknown issuer or
+/// claims that are not a JSON object.
+fn external_token(config: &Config, name: &str, claims: &str) -> anyhow::Result<Result<MappedIdentity, TokenError>> {
+    let Some(spec) = config.issuers.iter().find(|i| i.verify.name == name) else {
+        let names: Vec<&str> = config.issuers.iter().map(|i| i.verify.name.as_str()).collect();
+        bail!("no issuer named {name:?}: the config's issuers are {names:?}");
+    };
+    let claims: serde_json::Value = serde_json::from_str(claims)
+        .map_err(|e| anyhow::anyhow!("--claims must be a JSON object: {e}"))?;
+    if !claims.is_object() {
+        bail!("--claims must be a JSON object, such as '{{\"sub\":\"u1\"}}'");
+    }
+    Ok(map_identity(&spec.verify, &claims))
+}
+
 /// `route(s) a, b marked mode: shadow` or `policy FILE (N routes)`.
 fn describe_shadow(config: &Config) -> String {
     match &config.shadow {
@@ -70,7 +88,7 @@ pub fn run(path: &Path, args: ExplainArgs) -> anyhow::Result<()> {
 
 /// The text `explain` prints, for one request.
 pub fn explain(config: &Config, args: &ExplainArgs) -> anyhow::Result<String> {
-    let ExplainArgs { method, path, role, anonymous: _, user_id, host } = args;
+    let ExplainArgs { method, path, role, anonymous: _, user_id, host, issuer, claims } = args;
     let method = method.to_ascii_uppercase();
     let (raw_path, _query) = path.split_once('?').unwrap_or((path, ""));
     let mut out = String::new();
@@ -95,30 +113,67 @@ pub fn explain(config: &Config, args: &ExplainArgs) -> anyhow::Result<String> {
         })?),
         None => None,
     };
-    let who = match role_id {
-        Some(id) => Who::User { user_id: user_id.as_deref().unwrap_or(""), roles: RoleSet::of(id) },
-        None => Who::Anonymous,
+    // The gateway's own tokens name `tokens.audience` when one is set, and no scopes.
+    let own_audiences: Box<[Box<str>]> = config.tokens.audience.iter().map(|a| Box::from(a.as_str())).collect();
+    let external = match (issuer, claims) {
+        (Some(name), Some(claims)) => Some(external_token(config, name, claims)?),
+        _ => None,
+    };
+    let who = match (&external, role_id) {
+        (Some(Ok(mapped)), _) => Who::User {
+            user_id: &mapped.user_id,
+            roles: mapped.roles.iter().filter_map(|r| config.roles.id(r)).collect(),
+            grants: Grants { scopes: &mapped.scopes, audiences: &mapped.audiences },
+        },
+        (Some(Err(_)), _) => Who::Anonymous,
+        (None, Some(id)) => Who::User {
+            user_id: user_id.as_deref().unwrap_or(""),
+            roles: RoleSet::of(id),
+            grants: Grants { scopes: &[], audiences: &own_audiences },
+        },
+        (None, None) => Who::Anonymous,
     };
     let verdict = config.rules.decide(&method, host.as_deref(), &normalised, who);
     match verdict.rule {
         Some(rule) => {
             let _ = writeln!(out, "rule:        {} ({}:{})", rule.name(), config.path.display(), rule.line());
             let _ = writeln!(out, "allow:       {}", describe_access(config, rule.access(), Some(rule)));
+            let requires = rule.requires();
+            if !requires.is_empty() {
+                let mut parts = Vec::new();
+                if !requires.scopes.is_empty() {
+                    parts.push(format!("scopes [{}]", requires.scopes.join(", ")));
+                }
+                if let Some(aud) = &requires.audience {
+                    parts.push(format!("audience {aud}"));
+                }
+                let _ = writeln!(out, "requires:    {} of the token", parts.join(" and "));
+            }
         }
         None => {
             let default = default_name(config.rules.default_access());
             let _ = writeln!(out, "rule:        (none matched: default {default})");
         }
     }
-    let _ = writeln!(
-        out,
-        "who:         {}",
-        match role {
-            Some(r) => format!("a user with role {r}{}", user_id.as_ref().map(|u| format!(" and id {u}")).unwrap_or_default()),
-            None => "anonymous (no token)".to_owned(),
-        }
-    );
-    let _ = writeln!(out, "decision:    {}", describe_decision(verdict.decision));
+    let who_line = match (&external, role) {
+        (Some(Ok(mapped)), _) => format!(
+            "a token of issuer {}: user id {}, roles [{}], scopes [{}], audiences [{}] (signature and times not checked)",
+            issuer.as_deref().unwrap_or_default(),
+            mapped.user_id,
+            mapped.roles.join(", "),
+            mapped.scopes.join(", "),
+            mapped.audiences.join(", "),
+        ),
+        (Some(Err(e)), _) => format!("a token of issuer {} that is refused: {e}", issuer.as_deref().unwrap_or_default()),
+        (None, Some(r)) => format!("a user with role {r}{}", user_id.as_ref().map(|u| format!(" and id {u}")).unwrap_or_default()),
+        (None, None) => "anonymous (no token)".to_owned(),
+    };
+    let _ = writeln!(out, "who:         {who_line}");
+    let decision = match (&external, verdict.decision) {
+        (Some(Err(_)), Decision::Unauthenticated) => "401 unauthenticated: the token is refused".to_owned(),
+        (_, decision) => describe_decision(decision).to_owned(),
+    };
+    let _ = writeln!(out, "decision:    {decision}");
     if let Some(shadow) = &config.shadow {
         let shadowed = shadow.rules.decide(&method, host.as_deref(), &normalised, who);
         let file = match &shadow.origin {
@@ -185,5 +240,7 @@ fn describe_decision(decision: Decision) -> &'static str {
         Decision::Forbidden(DenyReason::RoleNotAllowed) => "403 forbidden: role not allowed",
         Decision::Forbidden(DenyReason::DenyRule) => "403 forbidden: the rule denies everyone",
         Decision::Forbidden(DenyReason::DefaultDeny) => "403 forbidden: no rule matched and the default is deny",
+        Decision::Forbidden(DenyReason::MissingScope) => "403 forbidden: the token lacks a scope the rule requires",
+        Decision::Forbidden(DenyReason::WrongAudience) => "403 forbidden: the token does not name the audience the rule requires",
     }
 }

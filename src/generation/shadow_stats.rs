@@ -144,6 +144,7 @@ mod tests {
                 access: crate::policy::Access::Roles(roles.id("ADMIN").into_iter().collect()),
                 owner: None,
                 upstream: 0,
+                requires: Default::default(),
             })
             .unwrap();
         let policy = ShadowPolicy {

@@ -217,6 +217,8 @@ mod tests {
             roles: role.iter().map(|r| Box::from(*r)).collect(),
             issuer: None,
             extra_headers: Box::default(),
+            scopes: Box::default(),
+            audiences: Box::default(),
         }
     }
 

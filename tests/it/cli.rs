@@ -131,6 +131,41 @@ fn explain_prints_normalised_path_rule_and_decision() {
 }
 
 #[test]
+fn explain_decides_for_an_external_issuers_claims_without_the_network() {
+    // The key set is on a host that does not exist: explain never fetches it.
+    let issuers = "issuers:\n  - name: kc\n    issuer: https://kc.invalid/realms/shop\n    jwks_uri: https://kc.invalid/certs\n    audiences: [shop-api]\n    claims: { user_id: sub, roles: realm_access.roles }\n";
+    let policy = SHOP_ROUTES.replace(
+        "routes:\n",
+        "routes:\n  - name: order-write\n    match: { path: /api/write/** }\n    allow: authenticated\n    scopes: [orders:write]\n    upstream: shop\n",
+    );
+    let yaml = config_yaml(18080, 19901, "127.0.0.1:9000", &policy, issuers);
+    let (_dir, path) = write_config(&yaml);
+    let config = path.to_str().unwrap();
+    let explain = |path: &str, claims: &str| {
+        let out = run_cli(&["--config", config, "explain", "GET", path, "--issuer", "kc", "--claims", claims]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let admin = r#"{"sub":"u-1","aud":["shop-api","account"],"realm_access":{"roles":["ADMIN","offline_access"]},"scope":"openid orders:write"}"#;
+    let out = explain("/api/admin/stats", admin);
+    assert!(out.contains("issuer kc: user id u-1, roles [ADMIN], scopes [openid, orders:write]"), "{out}");
+    assert!(out.contains("decision:    allow"), "{out}");
+    let seller = r#"{"sub":"u-2","aud":"shop-api","realm_access":{"roles":["SELLER"]}}"#;
+    assert!(explain("/api/admin/stats", seller).contains("403 forbidden: role not allowed"));
+    assert!(explain("/api/write/1", seller).contains("403 forbidden: the token lacks a scope"));
+    assert!(explain("/api/write/1", admin).contains("decision:    allow"));
+    let out = explain("/api/admin/stats", r#"{"sub":"u-1","aud":"other"}"#);
+    assert!(out.contains("refused") && out.contains("401"), "{out}");
+    assert!(explain("/api/products/1", r#"{"sub":"u-1","aud":"other"}"#).contains("allow"), "public: no token looked at");
+
+    let out = run_cli(&["--config", config, "explain", "GET", "/x", "--issuer", "nope", "--claims", "{}"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no issuer named \"nope\""));
+    let out = run_cli(&["--config", config, "explain", "GET", "/x", "--issuer", "kc", "--claims", "[1]"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("JSON object"));
+}
+
+#[test]
 fn token_mint_produces_a_token_the_gateway_accepts() {
     let up = Upstream::start(Behaviour::Ok);
     let gw = Gateway::start(&up);

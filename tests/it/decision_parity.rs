@@ -198,6 +198,8 @@ fn explain_and_the_running_gateway_decide_alike_on_every_shipped_config() {
                 anonymous: role.is_none(),
                 user_id: role.as_ref().map(|_| user_id.to_owned()),
                 host: Some(host.clone()),
+                issuer: None,
+                claims: None,
             };
             let Some(expected) = explained_status(&config, &args) else { continue };
             let auth = match &role {

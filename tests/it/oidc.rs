@@ -384,3 +384,70 @@ fn an_unreachable_provider_gives_503_for_its_tokens_and_leaves_the_rest_working(
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let _ = std::io::stderr().flush();
 }
+
+/// Routes that require a scope or an audience of the token, beside its role.
+const SCOPED_ROUTES: &str = r#"
+roles: [ADMIN, SELLER, CUSTOMER]
+routes:
+  - name: order-write
+    match: { path: /api/orders/**, methods: [POST] }
+    allow: authenticated
+    scopes: [write]
+    upstream: shop
+  - name: reports
+    match: { path: /api/reports/** }
+    allow: [CUSTOMER, ADMIN]
+    audience: https://other.example.test
+    upstream: shop
+  - name: orders
+    match: { path: /api/orders/** }
+    allow: authenticated
+    upstream: shop
+"#;
+
+#[test]
+fn routes_requiring_a_scope_or_an_audience_refuse_tokens_without_it() {
+    let Some(provider) = Provider::start() else { return };
+    let up = Upstream::start(Behaviour::Ok);
+    let issuers = format!(
+        r#"issuers:
+  - name: oidc
+    issuer: {url}
+    discovery: true
+    audiences: ["{API}", "https://other.example.test"]
+    algorithms: [RS256, ES256]
+    claims: {{ user_id: sub, roles: realm_access.roles }}
+"#,
+        url = provider.url
+    );
+    let gw = Gateway::start_with(&up, SCOPED_ROUTES, &issuers);
+    wait_for_keys(&gw);
+    let post = |token: &str| gw.request("POST", "/api/orders/1", Some(token), &[]);
+
+    let reader = provider.token("rs-client", &[("scope", "read")]);
+    let r = post(&reader);
+    assert_eq!(r.status, 403, "{}", r.body);
+    assert!(r.body.contains("insufficient_scope"), "{}", r.body);
+    assert_eq!(gw.get("/api/orders/1", Some(&reader), &[]).status, 200, "no scope needed to read");
+    let writer = provider.token("es-client", &[("scope", "read write")]);
+    assert_eq!(post(&writer).status, 200);
+    // The gateway's own tokens carry no scopes.
+    assert_eq!(post(&access("42", "ADMIN")).status, 403);
+
+    // The route's audience: a token for the API is refused, one for reports passes,
+    // and the role still counts.
+    let for_api = provider.token("rs-client", &[("roles", "CUSTOMER")]);
+    let r = gw.get("/api/reports/q1", Some(&for_api), &[]);
+    assert_eq!((r.status, r.body.contains("insufficient_scope")), (403, true), "{}", r.body);
+    let for_reports = provider.token("rs-client", &[("roles", "CUSTOMER"), ("resource", "https://other.example.test")]);
+    assert_eq!(gw.get("/api/reports/q1", Some(&for_reports), &[]).status, 200);
+    let seller = provider.token("rs-client", &[("roles", "SELLER"), ("resource", "https://other.example.test")]);
+    let r = gw.get("/api/reports/q1", Some(&seller), &[]);
+    assert_eq!((r.status, r.body.contains("permission_denied")), (403, true), "{}", r.body);
+    // The access log names which requirement refused each.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !(gw.log().contains("missing_scope") && gw.log().contains("wrong_audience")) {
+        assert!(Instant::now() < deadline, "no refusal reason in the access log:\n{}", gw.log());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}

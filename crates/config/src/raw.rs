@@ -119,6 +119,9 @@ pub struct IssuerClaims {
     pub username: Option<String>,
     /// Path of the roles (an array, or a space-separated string). Default: none.
     pub roles: Option<String>,
+    /// Path of the scopes routes may require (an array, or a space-separated
+    /// string). Default: `scope`.
+    pub scopes: Option<String>,
 }
 
 /// An algorithm an external issuer's keys may use: asymmetric only (a remote key set
@@ -449,6 +452,10 @@ pub struct Route {
     /// `enforce`, or `shadow`: evaluated beside the policy, counted and logged where it would
     /// decide differently, never enforced. Default: `enforce`. (See docs/REFERENCE.md#configuration.)
     pub mode: Option<RouteMode>,
+    /// Scopes a token must all carry here, besides an allowed role. Default: none.
+    pub scopes: Option<Vec<String>>,
+    /// An audience a token must name here. Default: none.
+    pub audience: Option<String>,
 }
 
 /// `routes[N].mode`.
@@ -509,6 +516,10 @@ pub struct PolicyTest {
     pub anonymous: Option<bool>,
     /// The request's host. Default: none.
     pub host: Option<String>,
+    /// Scopes the caller's token carries (with `role`). Default: none.
+    pub scopes: Option<Vec<String>>,
+    /// An audience the caller's token names (with `role`). Default: none.
+    pub audience: Option<String>,
     /// The outcome the policy must produce. Required.
     pub expect: Expectation,
 }

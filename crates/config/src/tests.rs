@@ -55,6 +55,8 @@ fn contract_example_parses_every_key() {
         owner: None,
         upstream: Some("shop".into()),
         mode: None,
+        scopes: None,
+        audience: None,
     };
     let expected = RawConfig {
         server: Some(Server {
@@ -158,6 +160,8 @@ fn contract_example_parses_every_key() {
                 role: Some("SELLER".into()),
                 anonymous: None,
                 host: None,
+                scopes: None,
+                audience: None,
                 expect: Expectation::Deny,
             },
             PolicyTest {
@@ -165,6 +169,8 @@ fn contract_example_parses_every_key() {
                 role: None,
                 anonymous: Some(true),
                 host: None,
+                scopes: None,
+                audience: None,
                 expect: Expectation::Allow,
             },
         ]),

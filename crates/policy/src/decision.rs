@@ -51,7 +51,54 @@ pub enum Who<'a> {
         /// The token's configured roles (one for the gateway's own tokens; an
         /// external issuer's may map several). Any of them may let the user in.
         roles: RoleSet,
+        /// The token's scopes and audiences, for rules that require some.
+        grants: Grants<'a>,
     },
+}
+
+/// What a verified token grants beyond its roles: its scopes and audiences,
+/// which a rule may require ([`TokenRequirement`]). Borrowed from the
+/// token's claims; nothing is copied per request.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Grants<'a> {
+    /// Scope names (an issuer's `scope`/`scp` claim, as mapped).
+    pub scopes: &'a [Box<str>],
+    /// The audiences the token names (`aud`).
+    pub audiences: &'a [Box<str>],
+}
+
+impl Grants<'_> {
+    /// No scope, no audience.
+    pub const NONE: Grants<'static> = Grants { scopes: &[], audiences: &[] };
+}
+
+/// What a rule requires of a token beyond its roles: every one of `scopes`,
+/// and `audience` among its audiences. Empty: nothing more.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TokenRequirement {
+    /// Scopes the token must all carry.
+    pub scopes: Box<[Box<str>]>,
+    /// An audience the token must name.
+    pub audience: Option<Box<str>>,
+}
+
+impl TokenRequirement {
+    /// True when the rule requires nothing beyond its roles.
+    pub fn is_empty(&self) -> bool {
+        self.scopes.is_empty() && self.audience.is_none()
+    }
+
+    /// Whether `grants` meet the requirement; the 403 reason otherwise.
+    pub fn check(&self, grants: Grants<'_>) -> Result<(), DenyReason> {
+        let has = |set: &[Box<str>], wanted: &str| set.iter().any(|g| &**g == wanted);
+        if !self.scopes.iter().all(|s| has(grants.scopes, s)) {
+            return Err(DenyReason::MissingScope);
+        }
+        match &self.audience {
+            Some(aud) if !has(grants.audiences, aud) => Err(DenyReason::WrongAudience),
+            _ => Ok(()),
+        }
+    }
 }
 
 /// The answer for one request.
@@ -74,6 +121,10 @@ pub enum DenyReason {
     DenyRule,
     /// No rule matched and the default is `deny`.
     DefaultDeny,
+    /// The role is allowed, but the token lacks a scope the rule requires.
+    MissingScope,
+    /// The role is allowed, but the token does not name the audience the rule requires.
+    WrongAudience,
 }
 
 /// Decides a request once its rule's access is known (the inner step of
@@ -89,7 +140,7 @@ pub fn authorize(access: &Access, owner_value: Option<&str>, who: Who<'_>) -> De
         (Access::Deny, _) => Decision::Forbidden(DenyReason::DenyRule),
         (_, Who::Anonymous) => Decision::Unauthenticated,
         (Access::Authenticated, Who::User { .. }) => Decision::Allow,
-        (Access::Roles(allowed), Who::User { user_id, roles }) => {
+        (Access::Roles(allowed), Who::User { user_id, roles, .. }) => {
             let role_allowed = roles.intersects(*allowed);
             let is_owner = !user_id.is_empty() && owner_value == Some(user_id);
             if role_allowed || is_owner {

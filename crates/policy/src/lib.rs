@@ -66,7 +66,7 @@ mod ruleset;
 mod selftest;
 
 pub use analysis::{Finding, FindingKind};
-pub use decision::{authorize, Access, Decision, DefaultAccess, DenyReason, Who};
+pub use decision::{authorize, Access, Decision, DefaultAccess, DenyReason, Grants, TokenRequirement, Who};
 pub use host::is_host_and_port;
 pub use matcher::{ConditionError, HostMatch, Methods};
 pub use path::{normalize_path, path_segments, PathError, Segments};

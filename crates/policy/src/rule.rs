@@ -4,7 +4,7 @@
 //! Pure, no I/O. Validation runs once at build time; a compiled rule only answers
 //! questions, without allocating.
 
-use super::decision::Access;
+use super::decision::{Access, TokenRequirement};
 use super::matcher::{ConditionError, HostMatch, Methods, Query};
 use super::path::path_segments;
 use super::pattern::{Pattern, PatternError};
@@ -29,6 +29,8 @@ pub struct RuleSpec {
     pub owner: Option<String>,
     /// Opaque upstream index chosen by the caller.
     pub upstream: usize,
+    /// Scopes and audience a token must carry besides an allowed role.
+    pub requires: TokenRequirement,
 }
 
 /// A rule's position in file order (0-based).
@@ -71,6 +73,9 @@ pub enum RuleError {
     /// `Access::Roles` with no role and no owner: nobody could pass.
     #[error("the rule allows no role; list at least one role, add an owner, or use deny")]
     NoRoles,
+    /// `scopes` or `audience` on a rule that looks at no token.
+    #[error("scopes and audience apply to tokens: only a rule that allows `authenticated` or roles looks at one")]
+    RequirementWithoutToken,
     /// More rules than a `RuleId` can number.
     #[error("too many rules")]
     TooManyRules,
@@ -85,7 +90,7 @@ impl RuleError {
             RuleError::Condition(ConditionError::BadHost { .. }) => "host",
             RuleError::Condition(_) => "methods",
             RuleError::UnknownOwner(_) | RuleError::OwnerWithoutRoles => "owner",
-            RuleError::NoRoles => "allow",
+            RuleError::NoRoles | RuleError::RequirementWithoutToken => "allow",
         }
     }
 }
@@ -102,6 +107,7 @@ pub struct Rule {
     access: Access,
     owner: Option<(Box<str>, usize)>,
     upstream: usize,
+    requires: TokenRequirement,
 }
 
 impl Rule {
@@ -125,11 +131,15 @@ impl Rule {
         if matches!(spec.access, Access::Roles(set) if set.is_empty()) && owner.is_none() {
             return Err(RuleError::NoRoles);
         }
+        if !spec.requires.is_empty() && matches!(spec.access, Access::Public | Access::Deny) {
+            return Err(RuleError::RequirementWithoutToken);
+        }
         let RuleSpec {
             name,
             line,
             access,
             upstream,
+            requires,
             ..
         } = spec;
         Ok(Self {
@@ -142,6 +152,7 @@ impl Rule {
             access,
             owner,
             upstream,
+            requires,
         })
     }
 
@@ -168,6 +179,11 @@ impl Rule {
     /// What the rule requires.
     pub fn access(&self) -> &Access {
         &self.access
+    }
+
+    /// What a token must carry here besides an allowed role.
+    pub fn requires(&self) -> &TokenRequirement {
+        &self.requires
     }
 
     /// The caller's upstream index.

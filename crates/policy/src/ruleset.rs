@@ -148,11 +148,21 @@ impl<'r, 'p> Ruling<'r, 'p> {
         }
     }
 
-    /// The decision for `who`.
+    /// The decision for `who`: the rule's access, then what it requires of
+    /// the token beyond an allowed role (scopes, audience).
     pub fn decide(&self, who: Who<'_>) -> Decision {
-        match self.without_identity() {
-            Some(decision) => decision,
-            None => authorize(&self.access, self.owner_value, who),
+        if let Some(decision) = self.without_identity() {
+            return decision;
+        }
+        let decision = authorize(&self.access, self.owner_value, who);
+        match (decision, who, self.rule) {
+            (Decision::Allow, Who::User { grants, .. }, Some(rule)) if !rule.requires().is_empty() => {
+                match rule.requires().check(grants) {
+                    Ok(()) => Decision::Allow,
+                    Err(reason) => Decision::Forbidden(reason),
+                }
+            }
+            _ => decision,
         }
     }
 }

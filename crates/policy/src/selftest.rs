@@ -6,7 +6,7 @@
 
 use std::fmt;
 
-use super::decision::{Decision, Who};
+use super::decision::{Decision, Grants, Who};
 use super::path::normalize_path;
 use super::roles::{RoleSet, Roles};
 use super::ruleset::RuleSet;
@@ -50,6 +50,10 @@ pub struct PolicyCase {
     pub who: CaseWho,
     /// The request's host, if the case names one.
     pub host: Option<String>,
+    /// The scopes and audiences the caller's token carries (a role case only).
+    pub scopes: Vec<Box<str>>,
+    /// See `scopes`.
+    pub audiences: Vec<Box<str>>,
     /// The expected outcome.
     pub expect: Expect,
     /// Source line of the case, for `FILE:LINE` messages.
@@ -93,6 +97,7 @@ fn run_case(rules: &RuleSet, roles: &Roles, case: &PolicyCase) -> Result<(), Str
                 Who::User {
                     user_id: "",
                     roles: RoleSet::of(role),
+                    grants: Grants { scopes: &case.scopes, audiences: &case.audiences },
                 },
                 name.as_str(),
             ),

@@ -80,6 +80,12 @@ pub struct AccessClaims {
     pub issuer: Option<std::sync::Arc<str>>,
     /// The issuer's `claim_headers`, ready to send upstream.
     pub extra_headers: Box<[(http::HeaderName, http::HeaderValue)]>,
+    /// The scopes a route may require: an external issuer's, as mapped; none
+    /// for the gateway's own tokens.
+    pub scopes: Box<[Box<str>]>,
+    /// The audiences the token names, as verified: an external issuer's `aud`;
+    /// `tokens.audience` for the gateway's own, when one is configured.
+    pub audiences: Box<[Box<str>]>,
 }
 
 impl AccessClaims {

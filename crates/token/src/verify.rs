@@ -243,6 +243,8 @@ impl Verifier {
             header_values,
             issuer: None,
             extra_headers: Box::default(),
+            scopes: Box::default(),
+            audiences: self.rules.audience.iter().cloned().collect(),
         })
     }
 }

@@ -182,8 +182,8 @@ impl Compiler<'_> {
     }
 
     fn claim_map(&mut self, at: &str, raw: Option<raw::IssuerClaims>) -> Option<ClaimMap> {
-        let raw::IssuerClaims { user_id, username, roles } =
-            raw.unwrap_or(raw::IssuerClaims { user_id: None, username: None, roles: None });
+        let raw::IssuerClaims { user_id, username, roles, scopes } =
+            raw.unwrap_or(raw::IssuerClaims { user_id: None, username: None, roles: None, scopes: None });
         let mut path = |field: &str, text: &str| match ClaimPath::parse(text) {
             Ok(path) => Some(path),
             Err(e) => {
@@ -194,7 +194,9 @@ impl Compiler<'_> {
         let user_id = path("user_id", user_id.as_deref().unwrap_or("sub"));
         let username = username.map(|t| path("username", &t));
         let roles = roles.map(|t| path("roles", &t));
+        let scopes = path("scopes", scopes.as_deref().unwrap_or("scope"));
         Some(ClaimMap {
+            scopes: scopes?,
             user_id: user_id?,
             username: username.map_or(Some(None), |p| p.map(Some))?,
             roles: roles.map_or(Some(None), |p| p.map(Some))?,

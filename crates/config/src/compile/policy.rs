@@ -10,7 +10,7 @@ use crate::{ConfigError, ShadowOrigin, ShadowPolicy};
 use nexora_policy::{
     is_host_and_port,
     Access, CaseWho, DefaultAccess, Expect, PolicyCase, RoleSet, Roles, RuleSet, RuleSetBuilder,
-    RuleSpec,
+    RuleSpec, TokenRequirement,
 };
 
 impl Compiler<'_> {
@@ -42,7 +42,8 @@ impl Compiler<'_> {
         let before = self.errors.len();
         for (i, route) in raw.into_iter().enumerate() {
             let at = format!("routes[{i}]");
-            let raw::Route { name, r#match, allow, owner, upstream, mode } = route;
+            let raw::Route { name, r#match, allow, owner, upstream, mode, scopes, audience } = route;
+            let requires = self.token_requirement(&at, scopes, audience);
             let shadow = mode == Some(raw::RouteMode::Shadow);
             if shadow && !shadow_allowed {
                 self.error(&format!("{at}.mode"), "a shadow policy file is all shadow: leave `mode` out here");
@@ -85,6 +86,7 @@ impl Compiler<'_> {
                 access,
                 owner,
                 upstream,
+                requires,
             };
             let label = shadow.then(|| spec.name.clone());
             let added = if shadow {
@@ -144,11 +146,36 @@ impl Compiler<'_> {
         })
     }
 
+    /// A route's `scopes:` and `audience:`: names without spaces (a scope
+    /// claim is space-separated), each scope once.
+    fn token_requirement(&mut self, at: &str, scopes: Option<Vec<String>>, audience: Option<String>) -> TokenRequirement {
+        let mut kept: Vec<Box<str>> = Vec::new();
+        for (j, scope) in scopes.unwrap_or_default().into_iter().enumerate() {
+            if scope.is_empty() || scope.chars().any(|c| c.is_whitespace() || c.is_control()) {
+                self.error(&format!("{at}.scopes[{j}]"), format!("{scope:?}: a scope is one non-empty word (scope claims are space-separated)"));
+            } else if !kept.iter().any(|k| **k == *scope) {
+                kept.push(scope.into());
+            }
+        }
+        let audience = audience.filter(|a| {
+            let ok = !a.is_empty() && !a.chars().any(char::is_control);
+            if !ok {
+                self.error(&format!("{at}.audience"), "must be a non-empty audience, such as https://api.example.com");
+            }
+            ok
+        });
+        TokenRequirement { scopes: kept.into(), audience: audience.map(Box::from) }
+    }
+
     pub(super) fn policy_tests(&mut self, raw: Vec<raw::PolicyTest>, roles: &Roles) -> Vec<PolicyCase> {
         let mut cases = Vec::new();
         for (i, t) in raw.into_iter().enumerate() {
             let at = format!("tests[{i}]");
-            let raw::PolicyTest { request, role, anonymous, host, expect } = t;
+            let raw::PolicyTest { request, role, anonymous, host, scopes, audience, expect } = t;
+            if anonymous == Some(true) && (scopes.is_some() || audience.is_some()) {
+                self.error(&at, "an anonymous caller has no token: `scopes` and `audience` go with `role`");
+                continue;
+            }
             let who = match (role, anonymous) {
                 (Some(r), None | Some(false)) => {
                     if roles.id(&r).is_none() {
@@ -182,7 +209,15 @@ impl Compiler<'_> {
                 raw::Expectation::Deny => Expect::Deny,
                 raw::Expectation::Unauthenticated => Expect::Unauthenticated,
             };
-            cases.push(PolicyCase { request, who, host, expect, line: self.line_of(&at) });
+            cases.push(PolicyCase {
+                request,
+                who,
+                host,
+                scopes: scopes.unwrap_or_default().into_iter().map(Box::from).collect(),
+                audiences: audience.into_iter().map(Box::from).collect(),
+                expect,
+                line: self.line_of(&at),
+            });
         }
         cases
     }

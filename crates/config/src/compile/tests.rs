@@ -403,3 +403,22 @@ fn unsafe_or_incomplete_issuers_are_refused() {
     let loopback = issuer("    jwks_uri: http://127.0.0.1:8080/jwks\n    audiences: any\n");
     assert_eq!(errors_of(&loopback), Vec::<String>::new());
 }
+
+#[test]
+fn routes_may_require_scopes_and_an_audience_and_tests_may_grant_them() {
+    let scoped = "  - name: writes\n    match: { path: /api/orders/** }\n    allow: authenticated\n    scopes: [orders:write, orders:write]\n    audience: https://api.example.test\n    upstream: shop\n";
+    let tests = "tests:\n  - { request: \"POST /api/orders/1\", role: CUSTOMER, scopes: [orders:write], audience: https://api.example.test, expect: allow }\n  - { request: \"POST /api/orders/1\", role: CUSTOMER, audience: https://api.example.test, expect: deny }\n";
+    let config = load_str(Path::new("gw.yaml"), &base(&format!("{scoped}{tests}")), &env).unwrap();
+    let rule = &config.rules.rules()[2];
+    assert_eq!(&*rule.requires().scopes, [Box::from("orders:write")], "each scope once");
+    assert_eq!(rule.requires().audience.as_deref(), Some("https://api.example.test"));
+    assert!(nexora_policy::run_cases(&config.rules, &config.roles, &config.tests).is_empty());
+
+    let public = "  - name: open\n    match: { path: /open/** }\n    allow: public\n    scopes: [read]\n    upstream: shop\n";
+    let errors = errors_of(&base(public));
+    assert!(errors.iter().any(|e| e.contains("routes[2].allow") && e.contains("scopes and audience")), "{errors:#?}");
+    let spaced = "  - name: w\n    match: { path: /w/** }\n    allow: authenticated\n    scopes: [\"read write\"]\n    upstream: shop\n";
+    assert!(errors_of(&base(spaced)).iter().any(|e| e.contains("routes[2].scopes[0]")));
+    let anonymous = "tests:\n  - { request: \"GET /x\", anonymous: true, scopes: [a], expect: deny }\n";
+    assert!(errors_of(&base(anonymous)).iter().any(|e| e.contains("tests[0]") && e.contains("go with `role`")));
+}

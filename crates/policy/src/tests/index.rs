@@ -55,6 +55,7 @@ fn random_rule(rng: &mut Lcg, number: usize) -> RuleSpec {
         access,
         owner,
         upstream: 0,
+        requires: Default::default(),
     }
 }
 

@@ -8,7 +8,7 @@ mod pattern;
 mod ruleset;
 mod selftest;
 
-use super::{Access, DefaultAccess, RoleSet, Roles, RuleSet, RuleSetBuilder, RuleSpec};
+use super::{Access, DefaultAccess, RoleSet, Roles, RuleSet, RuleSetBuilder, RuleSpec, TokenRequirement};
 
 /// The roles of docs/REFERENCE.md#example-policy.
 pub(super) fn roles() -> Roles {
@@ -25,7 +25,7 @@ pub(super) const CONTRACT_ROUTES: &str = "
 ";
 
 /// Parses one rule per non-blank line: `name path access [methods=A,B] [host=H]
-/// [owner=P]`, where access is `public`, `authenticated`, `deny` or a comma-separated
+/// [owner=P] [scopes=S,T] [audience=A]`, where access is `public`, `authenticated`, `deny` or a comma-separated
 /// role list (`-` for none). A rule's line is its line in `text`; its upstream, its
 /// position.
 pub(super) fn specs(roles: &Roles, text: &str) -> Vec<RuleSpec> {
@@ -58,6 +58,10 @@ pub(super) fn specs(roles: &Roles, text: &str) -> Vec<RuleSpec> {
             access,
             owner: option("owner="),
             upstream: specs.len(),
+            requires: TokenRequirement {
+                scopes: option("scopes=").map_or_else(Vec::new, |s| s.split(',').map(Box::from).collect()).into(),
+                audience: option("audience=").map(Box::from),
+            },
         });
     }
     specs

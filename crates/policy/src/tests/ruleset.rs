@@ -3,7 +3,7 @@
 
 use super::super::{
     authorize, normalize_path, Access, ConditionError, Decision, DefaultAccess, DenyReason,
-    PatternError, RoleSet, RuleError, RuleSetBuilder, Who,
+    Grants, PatternError, RoleSet, RuleError, RuleSetBuilder, Who,
 };
 use super::{policy, roles, specs, CONTRACT_ROUTES};
 
@@ -14,6 +14,7 @@ fn user<'a>(id: &'a str, role: &str) -> Who<'a> {
     Who::User {
         user_id: id,
         roles: roles().id(role).map_or(RoleSet::new(), RoleSet::of),
+        grants: Grants::NONE,
     }
 }
 
@@ -30,17 +31,17 @@ fn authorize_table() {
         (Access::Public, None, user("1", "CUSTOMER"), Allow),
         (Access::Authenticated, None, Who::Anonymous, Unauthenticated),
         (Access::Authenticated, None, user("1", "CUSTOMER"), Allow),
-        (Access::Authenticated, None, Who::User { user_id: "1", roles: RoleSet::new() }, Allow),
+        (Access::Authenticated, None, Who::User { user_id: "1", roles: RoleSet::new(), grants: Grants::NONE }, Allow),
         (Access::Deny, None, Who::Anonymous, Forbidden(DenyRule)),
         (Access::Deny, None, user("1", "ADMIN"), Forbidden(DenyRule)),
         (Access::Roles(admin_seller), None, Who::Anonymous, Unauthenticated),
         (Access::Roles(admin_seller), None, user("1", "SELLER"), Allow),
         (Access::Roles(admin_seller), None, user("1", "ADMIN"), Allow),
         (Access::Roles(admin_seller), None, user("1", "CUSTOMER"), Forbidden(RoleNotAllowed)),
-        (Access::Roles(admin_seller), None, Who::User { user_id: "1", roles: RoleSet::new() }, Forbidden(RoleNotAllowed)),
+        (Access::Roles(admin_seller), None, Who::User { user_id: "1", roles: RoleSet::new(), grants: Grants::NONE }, Forbidden(RoleNotAllowed)),
         // Several roles (an external issuer's mapped roles): any one allowed is enough.
-        (Access::Roles(admin_seller), None, Who::User { user_id: "1", roles: customer_seller }, Allow),
-        (Access::Roles(admin_seller), None, Who::User { user_id: "1", roles: customer_only }, Forbidden(RoleNotAllowed)),
+        (Access::Roles(admin_seller), None, Who::User { user_id: "1", roles: customer_seller, grants: Grants::NONE }, Allow),
+        (Access::Roles(admin_seller), None, Who::User { user_id: "1", roles: customer_only, grants: Grants::NONE }, Forbidden(RoleNotAllowed)),
         // Owners: string equality with the path parameter, nothing else.
         (Access::Roles(admin_seller), Some("7"), user("7", "CUSTOMER"), Allow),
         (Access::Roles(admin_seller), Some("7"), user("8", "CUSTOMER"), Forbidden(RoleNotAllowed)),
@@ -366,4 +367,48 @@ fn names_must_be_present_and_unique() {
             .map(|id| id.index()),
         Ok(1)
     );
+}
+
+#[test]
+fn scopes_and_audience_are_required_after_the_role() {
+    let roles = roles();
+    let rules = policy(
+        &roles,
+        "
+        write   /w/**   authenticated   scopes=orders:write,orders:read
+        reports /r/**   CUSTOMER        audience=https://reports
+        reports2 /r2/{x}/** CUSTOMER    audience=https://reports owner=x
+        plain   /p/**   authenticated
+        ",
+        DefaultAccess::Deny,
+    );
+    let scopes: [Box<str>; 3] = ["orders:read".into(), "profile".into(), "orders:write".into()];
+    let audiences: [Box<str>; 2] = ["https://api".into(), "https://reports".into()];
+    let decide = |path: &str, role: &str, grants: Grants<'_>| {
+        let who = Who::User { user_id: "7", roles: roles.id(role).map_or(RoleSet::new(), RoleSet::of), grants };
+        rules.decide("GET", None, path, who).decision
+    };
+    let all = Grants { scopes: &scopes, audiences: &audiences };
+    assert_eq!(decide("/w/1", "SELLER", all), Allow);
+    assert_eq!(decide("/w/1", "SELLER", Grants { scopes: &scopes[..2], ..all }), Forbidden(DenyReason::MissingScope));
+    assert_eq!(decide("/w/1", "SELLER", Grants::NONE), Forbidden(DenyReason::MissingScope));
+    assert_eq!(decide("/r/1", "CUSTOMER", all), Allow);
+    assert_eq!(decide("/r/1", "CUSTOMER", Grants { audiences: &audiences[..1], ..all }), Forbidden(DenyReason::WrongAudience));
+    // The role is decided first: a wrong role is RoleNotAllowed whatever the grants.
+    assert_eq!(decide("/r/1", "SELLER", Grants::NONE), Forbidden(RoleNotAllowed));
+    // The owner gets in by the path, but still needs the audience.
+    assert_eq!(decide("/r2/7/a", "SELLER", all), Allow);
+    assert_eq!(decide("/r2/7/a", "SELLER", Grants::NONE), Forbidden(DenyReason::WrongAudience));
+    assert_eq!(decide("/p/1", "SELLER", Grants::NONE), Allow, "no requirement, nothing checked");
+    assert_eq!(rules.decide("GET", None, "/w/1", Who::Anonymous).decision, Unauthenticated);
+}
+
+#[test]
+fn requirements_on_rules_that_look_at_no_token_are_refused() {
+    let roles = roles();
+    for line in ["x /x/** public scopes=a", "x /x/** deny audience=b"] {
+        let mut builder = RuleSetBuilder::new();
+        let spec = specs(&roles, line).remove(0);
+        assert_eq!(builder.add(spec).unwrap_err(), RuleError::RequirementWithoutToken, "{line}");
+    }
 }

@@ -14,6 +14,8 @@ fn case(line: u32, request: &str, who: &str, expect: Expect) -> PolicyCase {
         request: request.to_owned(),
         who,
         host: None,
+        scopes: Vec::new(),
+        audiences: Vec::new(),
         expect,
         line,
     }

@@ -20,7 +20,7 @@ use std::collections::HashMap;
 pub use jwks::{JwksError, KeySet};
 pub use keys_cell::{IssuerKeys, Waker};
 pub use settings::{Audiences, ClaimMap, ClaimPath, ClaimPathError, IssuerSettings};
-pub use verify::{claim_header_allowed, fold_header_name, RemoteIssuer};
+pub use verify::{claim_header_allowed, fold_header_name, map_identity, MappedIdentity, RemoteIssuer};
 pub(crate) use verify::{verify, Parts};
 
 use crate::wire::Loose;

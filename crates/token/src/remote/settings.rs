@@ -52,6 +52,9 @@ pub struct ClaimMap {
     /// The roles: an array of strings or one space-separated string
     /// (`realm_access.roles`, `groups`, `scope`, `permissions`).
     pub roles: Option<ClaimPath>,
+    /// The scopes a route may require: an array of strings or one
+    /// space-separated string (`scope`, Entra ID's `scp`).
+    pub scopes: ClaimPath,
 }
 
 /// A dotted path into a claims object: `realm_access.roles` is the `roles` member of

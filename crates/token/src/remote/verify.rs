@@ -149,11 +149,7 @@ fn map_claims(
     let settings = &issuer.settings;
     let claims: Value =
         serde_json::from_str(parts.payload_json).map_err(|_| TokenError::Malformed)?;
-    let user_id: Box<str> = match settings.claims.user_id.find(&claims) {
-        Some(Value::String(s)) if !s.is_empty() => s.as_str().into(),
-        Some(Value::Number(n)) if n.is_i64() || n.is_u64() => n.to_string().into(),
-        _ => return Err(TokenError::NoUserId),
-    };
+    let user_id = user_id_of(settings, &claims)?;
     let username: Option<Box<str>> = match settings.claims.username.as_ref() {
         None => None,
         Some(path) => match path.find(&claims) {
@@ -162,6 +158,12 @@ fn map_claims(
         },
     };
     let roles = mapped_roles(settings, &claims);
+    let scopes = words(settings.claims.scopes.find(&claims)).map(Box::from).collect();
+    let audiences = match &parts.claims.aud {
+        Loose::Str(aud) => vec![Box::from(&**aud)].into(),
+        Loose::StrList(list) => list.iter().map(|a| Box::from(&**a)).collect(),
+        _ => Box::default(),
+    };
     let role: Option<Box<str>> = (!roles.is_empty()).then(|| roles.join(",").into());
     let header_values = IdentityValues::new(&user_id, username.as_deref(), role.as_deref())?;
     let mut extra_headers = Vec::with_capacity(settings.claim_headers.len());
@@ -182,27 +184,87 @@ fn map_claims(
         roles: roles.into_iter().map(Box::from).collect(),
         issuer: Some(Arc::clone(&issuer.name)),
         extra_headers: extra_headers.into(),
+        scopes,
+        audiences,
+    })
+}
+
+/// The user id at the issuer's user id path: a non-empty string, or an integer.
+fn user_id_of(settings: &IssuerSettings, claims: &Value) -> Result<Box<str>, TokenError> {
+    match settings.claims.user_id.find(claims) {
+        Some(Value::String(s)) if !s.is_empty() => Ok(s.as_str().into()),
+        Some(Value::Number(n)) if n.is_i64() || n.is_u64() => Ok(n.to_string().into()),
+        _ => Err(TokenError::NoUserId),
+    }
+}
+
+/// What the gateway makes of an issuer's claims, for `explain`: the checks
+/// that depend on the claims alone (audience, `token_type`, a user id) and
+/// the mapped identity. Signature and times are not looked at.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MappedIdentity {
+    /// The user id.
+    pub user_id: Box<str>,
+    /// The configured roles, in the token's order.
+    pub roles: Vec<String>,
+    /// The scopes.
+    pub scopes: Box<[Box<str>]>,
+    /// The audiences the claims name.
+    pub audiences: Box<[Box<str>]>,
+}
+
+/// Maps `claims` as a token of `settings`' issuer would be: refused as
+/// verification would refuse it for its audience, `token_type` or user id.
+pub fn map_identity(settings: &IssuerSettings, claims: &Value) -> Result<MappedIdentity, TokenError> {
+    let audiences: Box<[Box<str>]> = match claims.get("aud") {
+        Some(Value::String(aud)) => vec![Box::from(aud.as_str())].into(),
+        Some(Value::Array(items)) => items.iter().filter_map(Value::as_str).map(Box::from).collect(),
+        _ => Box::default(),
+    };
+    if let Audiences::OneOf(accepted) = &settings.audiences {
+        if !audiences.iter().any(|aud| accepted.iter().any(|a| **a == **aud)) {
+            return Err(TokenError::WrongAudience);
+        }
+    }
+    if let Some(wanted) = &settings.token_type {
+        match claims.get("token_type") {
+            None => return Err(TokenError::NoType),
+            Some(Value::String(t)) if t == wanted => {}
+            Some(_) => return Err(TokenError::WrongType),
+        }
+    }
+    Ok(MappedIdentity {
+        user_id: user_id_of(settings, claims)?,
+        roles: mapped_roles(settings, claims).into_iter().map(str::to_owned).collect(),
+        scopes: words(settings.claims.scopes.find(claims)).map(Box::from).collect(),
+        audiences,
     })
 }
 
 /// The configured roles the token names at the roles path (an array of strings, or
 /// one space-separated string), in the token's order, each once.
 fn mapped_roles<'c>(settings: &IssuerSettings, claims: &'c Value) -> Vec<&'c str> {
-    let Some(found) = settings.claims.roles.as_ref().and_then(|p| p.find(claims)) else {
-        return Vec::new();
-    };
-    let names: Vec<&str> = match found {
-        Value::String(s) => s.split_ascii_whitespace().collect(),
-        Value::Array(items) => items.iter().filter_map(Value::as_str).collect(),
-        _ => Vec::new(),
-    };
+    let found = settings.claims.roles.as_ref().and_then(|p| p.find(claims));
     let mut roles: Vec<&str> = Vec::new();
-    for name in names {
+    for name in words(found) {
         if settings.known_roles.iter().any(|r| r == name) && !roles.contains(&name) {
             roles.push(name);
         }
     }
     roles
+}
+
+/// The names in a list claim: an array's strings, or a string's
+/// space-separated words; nothing for anything else or no claim.
+fn words(found: Option<&Value>) -> impl Iterator<Item = &str> {
+    let (text, items) = match found {
+        Some(Value::String(s)) => (Some(s.as_str()), None),
+        Some(Value::Array(items)) => (None, Some(items)),
+        _ => (None, None),
+    };
+    let from_text = text.into_iter().flat_map(str::split_ascii_whitespace);
+    let from_items = items.into_iter().flatten().filter_map(Value::as_str);
+    from_text.chain(from_items)
 }
 
 /// A claim as a header value: strings as they are, numbers and booleans as JSON

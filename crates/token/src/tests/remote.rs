@@ -38,6 +38,7 @@ fn idp_settings() -> IssuerSettings {
             user_id: ClaimPath::parse("sub").unwrap(),
             username: Some(ClaimPath::parse("preferred_username").unwrap()),
             roles: Some(ClaimPath::parse("realm_access.roles").unwrap()),
+            scopes: ClaimPath::parse("scope").unwrap(),
         },
         token_type: None,
         claim_headers: vec![(
