@@ -8,6 +8,8 @@
 #   ROUNDS=1 PHASES=tput-1000tok benches/load/run.sh     # a quick one
 #   PGO=1 benches/load/run.sh                            # the PGO build (scripts/build-pgo.sh)
 #   NEXORA_BIN=path/to/nexora-gate benches/load/run.sh   # a binary built elsewhere
+#   JWT_ALG=RS256 benches/load/run.sh                    # the IdP's RS256 key as an issuer
+#   JWT_ALG=ES256 NEXORA_KEYS=own benches/load/run.sh    # the key pair as the gateway's own
 # Results: target/bench-harness/out/<date-time>/report.md
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -30,7 +32,19 @@ chmod -R u+w "$work"
 
 cd "$work"
 export SKIP_BUILD=1
-export GATEWAY_CMD="$gateway_bin --config $root/benches/load/gateway.yaml serve"
+# HS256: the harness's shared secret is the gateway's own key. RS256/ES256:
+# the run's key pair is an external issuer's (NEXORA_KEYS=issuer, the
+# default: tokens with its iss and kid, keys from a JWKS), or the gateway's
+# own (NEXORA_KEYS=own: the harness's tokens as they are).
+case "${JWT_ALG:-HS256}:${NEXORA_KEYS:-issuer}" in
+  HS256:*) export GATEWAY_CMD="$gateway_bin --config $root/benches/load/gateway.yaml serve" ;;
+  *:own) export GATEWAY_CMD="$gateway_bin --config $root/benches/load/gateway-asym.yaml serve" ;;
+  *:issuer)
+    export GATEWAY_CMD="$root/benches/load/issuer_gateway.sh $gateway_bin"
+    export GATEWAY_TOKEN_SCRIPT="$root/benches/load/issuer_tokens.py"
+    ;;
+  *) echo "NEXORA_KEYS must be issuer or own" >&2; exit 1 ;;
+esac
 export GATEWAY_NAME=${GATEWAY_NAME:-nexora}
 export GATEWAY_PORT=${GATEWAY_PORT:-9110}
 exec ./run.sh

@@ -5,4 +5,4 @@
 set -euo pipefail
 
 "$(dirname "$0")/../../scripts/need.sh" nginx=nginx-light haproxy wrk curl valgrind
-python3 -c 'import jwt' 2>/dev/null || pip install -q PyJWT
+python3 -c "import jwt, cryptography" 2>/dev/null || pip install -q PyJWT cryptography
