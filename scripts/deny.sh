@@ -19,4 +19,8 @@ if [ ! -d "$db/.git" ] || [ "$bundle" -nt "$db/.git" ]; then
   mkdir -p "$(dirname "$db")"
   git clone -q "$bundle" "$db"
 fi
+# `cargo deny` reads the whole dependency graph, every platform's crates
+# included (windows-sys...), which a Linux build never downloads: fetch them
+# first, or a fresh machine fails here with "--offline was specified".
+cargo fetch --locked --quiet
 cargo deny --offline check --hide-inclusion-graph advisories bans licenses sources
