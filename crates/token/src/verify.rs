@@ -50,6 +50,9 @@ struct CachedClaims {
     claims: Arc<AccessClaims>,
     /// Computed at insertion from the injected `now`; read by [`UntilTokenExpiry`].
     life: Duration,
+    /// The last second the token is accepted: its `exp` plus the leeway of
+    /// whoever issued it (the gateway's or the external issuer's).
+    valid_until: u64,
 }
 
 /// Per-entry expiry: the entry goes when its token does (see the module doc).
@@ -120,7 +123,7 @@ impl Verifier {
         };
         let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
         if let Some(hit) = cache.get(&digest) {
-            if !self.still_valid(hit.claims.exp, now) {
+            if hit.valid_until <= now {
                 cache.invalidate(&digest);
                 return Err(TokenError::Expired);
             }
@@ -130,17 +133,15 @@ impl Verifier {
             });
         }
         let claims = Arc::new(self.check_access(token, now)?);
-        let life = claims
-            .exp
-            .saturating_add(self.rules.leeway)
-            .saturating_sub(now)
-            .min(self.max_entry_life);
+        let valid_until = claims.exp.saturating_add(self.leeway_of(&claims));
+        let life = valid_until.saturating_sub(now).min(self.max_entry_life);
         if life > 0 {
             cache.insert(
                 digest,
                 CachedClaims {
                     claims: Arc::clone(&claims),
                     life: Duration::from_secs(life),
+                    valid_until,
                 },
             );
         }
@@ -201,8 +202,13 @@ impl Verifier {
         }
     }
 
-    fn still_valid(&self, exp: u64, now: u64) -> bool {
-        exp.saturating_add(self.rules.leeway) > now
+    /// The clock skew allowed on `claims`' expiry: its external issuer's
+    /// `leeway`, or the gateway's own.
+    fn leeway_of(&self, claims: &AccessClaims) -> u64 {
+        match &claims.issuer {
+            Some(name) => self.issuers.by_name(name).map_or(0, |i| i.settings.leeway.as_secs()),
+            None => self.rules.leeway,
+        }
     }
 
     /// A token of the gateway's own (refresh, `/auth/verify`): another issuer's is

@@ -238,3 +238,32 @@ fn base64_json(text: &str) -> String {
     use base64::Engine as _;
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(text)
 }
+
+#[test]
+fn a_cached_external_token_expires_by_its_issuers_leeway_not_the_gateways() {
+    let keys = Arc::new(IssuerKeys::new(Duration::from_secs(30)));
+    let (set, _) = KeySet::from_jwks(&jwks_of(Algorithm::RS256, "rs-1"), &[Algorithm::RS256], 16).unwrap();
+    keys.install(set);
+    let strict = IssuerSettings { leeway: Duration::ZERO, ..idp_settings() };
+    let own = settings(Algorithm::HS256);
+    assert!(own.leeway >= Duration::from_secs(20), "the gateway's own leeway is the larger");
+    let verifier = Verifier::new(Arc::new(Keys::new(&own).unwrap()), &own)
+        .with_issuers(Issuers::new(vec![RemoteIssuer::new(strict, keys)]));
+    let token = idp_token(Algorithm::RS256, "rs-1", &idp_claims(json!({"exp": NOW + 10})));
+    assert!(!verifier.verify_access(&token, NOW).unwrap().from_cache);
+    assert!(verifier.verify_access(&token, NOW + 9).unwrap().from_cache);
+    assert_eq!(verifier.verify_access(&token, NOW + 10).unwrap_err(), TokenError::Expired, "cached, yet expired");
+}
+
+#[test]
+fn scopes_and_audiences_are_mapped_for_routes_that_require_them() {
+    let (verifier, _) = verifier_with_idp();
+    let token = idp_token(Algorithm::RS256, "rs-1", &idp_claims(json!({"scope": "openid orders:write  profile"})));
+    let claims = verifier.verify_access(&token, NOW).unwrap().claims;
+    assert_eq!(claims.scopes.iter().map(|s| &**s).collect::<Vec<_>>(), ["openid", "orders:write", "profile"]);
+    assert_eq!(claims.audiences.iter().map(|s| &**s).collect::<Vec<_>>(), ["account", "shop-api"]);
+    let token = idp_token(Algorithm::RS256, "rs-1", &idp_claims(json!({"scope": ["a", 7, "b"], "aud": "shop-api"})));
+    let claims = verifier.verify_access(&token, NOW).unwrap().claims;
+    assert_eq!(claims.scopes.iter().map(|s| &**s).collect::<Vec<_>>(), ["a", "b"]);
+    assert_eq!(claims.audiences.iter().map(|s| &**s).collect::<Vec<_>>(), ["shop-api"]);
+}
