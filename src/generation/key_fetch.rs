@@ -65,7 +65,16 @@ impl KeyFetcher {
     /// updates the metrics. Returns when the next look is due.
     async fn round(&self, states: &mut HashMap<String, FetchState>) -> Instant {
         let gen = self.live.current();
-        states.retain(|name, _| gen.config.issuers.iter().any(|i| &i.verify.name == name));
+        let metrics = &self.metrics;
+        states.retain(|name, _| {
+            let configured = gen.config.issuers.iter().any(|i| &i.verify.name == name);
+            if !configured {
+                // A removed issuer's gauges would otherwise report its last keys forever.
+                let _ = metrics.issuer_keys_age.remove_label_values(&[name]);
+                let _ = metrics.issuer_keys.remove_label_values(&[name]);
+            }
+            configured
+        });
         let mut next = Instant::now() + TICK;
         for spec in &gen.config.issuers {
             let name = &spec.verify.name;
@@ -111,7 +120,7 @@ impl KeyFetcher {
             failed => {
                 let reason = match failed {
                     Ok(Err(reason)) => reason,
-                    _ => "the fetch took longer than fetch_timeout".to_owned(),
+                    _ => "the fetch took longer than twice fetch_timeout".to_owned(),
                 };
                 state.failures = state.failures.saturating_add(1);
                 state.discovered = None;

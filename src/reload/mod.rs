@@ -228,6 +228,9 @@ impl Reloader {
             .await
             .map_err(|source| ReloadError::Build { path: path.clone(), source })?;
         self.live.swap(generation);
+        // The fetcher reads the live generation: wake it once this one is
+        // live, so an issuer the reload added is fetched now, not a tick later.
+        self.remote.wake().notify_one();
         Ok(id)
     }
 }

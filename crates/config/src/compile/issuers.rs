@@ -172,6 +172,10 @@ impl Compiler<'_> {
             self.error(at, format!("{url:?}: keys are fetched over https:// only (http:// only on a loopback host)"));
             return false;
         }
+        if url.starts_with("https://") {
+            // A build without TLS could never fetch it: say so now, not at the first fetch.
+            self.refuse_without_tls_backend(at);
+        }
         true
     }
 

@@ -79,7 +79,7 @@ impl Compiler<'_> {
     }
 
     /// A TLS setting is an error in a build without the `tls` feature.
-    fn refuse_without_tls_backend(&mut self, at: &str) {
+    pub(super) fn refuse_without_tls_backend(&mut self, at: &str) {
         if !TLS_BUILT_IN {
             self.error(
                 at,

@@ -62,3 +62,25 @@ fn tls_settings_compile_exactly_when_the_build_has_a_tls_backend() {
         );
     }
 }
+
+#[test]
+fn https_key_urls_of_issuers_need_the_tls_backend_and_loopback_http_does_not() {
+    let issuer = |uri: &str| {
+        format!(
+            "listen: {{ proxy: 127.0.0.1:8080, admin: 127.0.0.1:9901 }}\nupstreams: {{ shop: {{ servers: [127.0.0.1:9000] }} }}\n\
+             tokens: {{ algorithm: HS256, signing_key: ${{KEY}} }}\nroles: [ADMIN, CUSTOMER]\n\
+             routes:\n  - {{ name: all, match: {{ path: /** }}, allow: authenticated, upstream: shop }}\n\
+             issuers:\n  - {{ name: idp, issuer: https://idp.test, jwks_uri: \"{uri}\", audiences: any }}\n"
+        )
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let https = load_str(&dir.path().join("gw.yaml"), &issuer("https://idp.test/jwks"), &env);
+    if TLS_BUILT_IN {
+        assert!(https.is_ok(), "{:?}", https.err());
+    } else {
+        let errors = https.err().expect("refused").to_string();
+        assert!(errors.contains("issuers[0].jwks_uri") && errors.contains("built without TLS"), "{errors}");
+    }
+    let loopback = load_str(&dir.path().join("gw.yaml"), &issuer("http://127.0.0.1:8081/jwks"), &env);
+    assert!(loopback.is_ok(), "{:?}", loopback.err());
+}
