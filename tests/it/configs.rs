@@ -16,6 +16,13 @@ fn every_shipped_config_passes_check() {
         }
     }
     assert!(!files.is_empty());
+    // The RS256/ES256 harness configs read a key pair the harness makes per run.
+    let keys = tempfile::tempdir().unwrap();
+    let made = std::process::Command::new(binary())
+        .args(["keygen", "--alg", "RS256", "--out", keys.path().to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
     for path in files {
         let out = std::process::Command::new(binary())
             .args(["--config", path.to_str().unwrap(), "check"])
@@ -24,6 +31,10 @@ fn every_shipped_config_passes_check() {
             .env("LISTEN", "127.0.0.1:9110")
             .env("UPSTREAM", "127.0.0.1:9000")
             .env("THREADS", "1")
+            .env("JWT_ALG", "RS256")
+            .env("JWT_PRIVATE_KEY_FILE", keys.path().join("private.pem"))
+            .env("JWT_PUBLIC_KEY_FILE", keys.path().join("public.pem"))
+            .env("ISSUER_JWKS_URI", "http://127.0.0.1:9/jwks.json")
             .output()
             .unwrap();
         assert!(

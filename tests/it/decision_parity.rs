@@ -31,6 +31,9 @@ fn shipped_env(name: &str) -> Option<String> {
         "LISTEN" => Some("127.0.0.1:9110".to_owned()),
         "UPSTREAM" => Some("127.0.0.1:9000".to_owned()),
         "THREADS" => Some("1".to_owned()),
+        // benches/load/gateway-issuer.yaml: a key set nobody serves (the
+        // parity cases use the gateway's own tokens only).
+        "ISSUER_JWKS_URI" => Some("http://127.0.0.1:9/jwks.json".to_owned()),
         _ => None,
     }
 }
@@ -41,7 +44,7 @@ fn shipped_env(name: &str) -> Option<String> {
 fn localised(file: &Path, proxy: u16, admin: u16, upstream: &str) -> String {
     let mut text = std::fs::read_to_string(file).unwrap();
     // Variables first, as the gateway does (`[${UPSTREAM}]` is no YAML before).
-    for name in ["NEXORA_SIGNING_KEY", "JWT_SECRET", "LISTEN", "UPSTREAM", "THREADS"] {
+    for name in ["NEXORA_SIGNING_KEY", "JWT_SECRET", "LISTEN", "UPSTREAM", "THREADS", "ISSUER_JWKS_URI"] {
         text = text.replace(&format!("${{{name}}}"), &shipped_env(name).unwrap());
     }
     let mut doc: Mapping = serde_yaml::from_str(&text).unwrap();
