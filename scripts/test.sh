@@ -21,6 +21,8 @@ fi
 # A real OpenID provider (node's oidc-provider, pinned in its lockfile) for the
 # external-issuer tests (tests/it/oidc.rs); node 20 and npm come with the machine.
 tests/peers/oidc/install.sh
+# Real gRPC and WebSocket peers (grpcio, websockets) in a venv under target/.
+tests/peers/grpc/install.sh >/dev/null
 # Every crate of the workspace: unit tests, the integration suite, the layer
 # check (tests/layers.rs), benches once each.
 cargo test --workspace --all-targets "$@"

@@ -17,10 +17,13 @@ use http::header::{HeaderName, HeaderValue, CACHE_CONTROL, WWW_AUTHENTICATE};
 use pingora::http::ResponseHeader;
 use pingora::prelude::*;
 use pingora::protocols::http::v1::server::HttpSession;
+use pingora::protocols::http::ServerSession;
 use serde::Serialize;
 use tokio::io::{AsyncWrite, AsyncWriteExt};
 
 pub use crate::admission::Denial;
+
+pub mod grpc;
 use crate::admission::request_id::request_id_wire;
 use crate::policy::PathError;
 use crate::token::{SimplejwtReason, TokenError};
@@ -102,6 +105,27 @@ pub fn response_header(answer: &Answer, request_id: &str) -> Result<Box<Response
         header.insert_header(request_id_wire(), request_id)?;
     }
     Ok(Box::new(header))
+}
+
+/// Refuses the request on Pingora's session with `denial`: in gRPC's terms
+/// for a gRPC call ([`grpc`]), as the JSON [`Answer`] otherwise. Returns
+/// whether the gRPC form was sent.
+pub async fn send_denial(session: &mut Session, denial: Denial, request_id: &str, reusable: bool) -> Result<bool> {
+    if !grpc::is_grpc(session.req_header()) {
+        send(session, &Answer::from(denial), request_id, reusable).await?;
+        return Ok(false);
+    }
+    if closes_connection(denial.status()) || !reusable {
+        session.set_keepalive(None);
+    }
+    let header = grpc::response_header(denial, request_id)?;
+    match session.as_downstream_mut() {
+        // Trailers-only: the HEADERS frame itself must end the stream, which
+        // Pingora's session-level writer never does for HTTP/2.
+        ServerSession::H2(h2) => h2.write_response_header(header, true)?,
+        _ => session.write_response_header(header, true).await?,
+    }
+    Ok(true)
 }
 
 /// Writes `answer` as the complete response on Pingora's session.

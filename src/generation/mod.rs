@@ -42,6 +42,9 @@ pub struct Generation {
     pub jwks: bytes::Bytes,
     /// Upstreams, indexed like `config.upstreams`.
     pub upstreams: Vec<Upstream>,
+    /// Whether every upstream speaks HTTP/1: only then may the HTTP/1 fast
+    /// lane take requests (it cannot speak HTTP/2 to a server).
+    pub all_upstreams_http1: bool,
     /// Per-route labels and histograms; index = rule index, last = default.
     pub routes: Vec<RouteStats>,
     /// Labels and histogram of the identity endpoints (route `(auth)`).
@@ -135,7 +138,8 @@ impl Generation {
         let shadow = config.shadow.as_ref().map(|policy| {
             ShadowStats::new(routes.iter().map(|r| r.name.clone()).collect(), policy, metrics)
         });
-        Ok(Generation { id, config, verifier, issuer, jwks, upstreams, routes, auth_route, shadow })
+        let all_upstreams_http1 = upstreams.iter().all(|u| u.protocol().is_http1());
+        Ok(Generation { id, config, verifier, issuer, jwks, upstreams, all_upstreams_http1, routes, auth_route, shadow })
     }
 
     /// Stats of rule `index`, or of the default when None.

@@ -18,13 +18,17 @@ use pingora::lb::health_check::HttpHealthCheck;
 use pingora::lb::selection::RoundRobin;
 use pingora::lb::{Backends, LoadBalancer};
 use pingora::prelude::HttpPeer;
+use pingora::protocols::ALPN;
 use tokio::sync::Mutex;
 
 use super::discovery::Servers;
-use crate::config::{HealthCheckSpec, ServerAddr, UpstreamSpec, UpstreamTlsSpec};
+use crate::config::{HealthCheckSpec, ServerAddr, UpstreamProtocol, UpstreamSpec, UpstreamTlsSpec};
 
 /// How long an idle upstream connection stays in the keep-alive pool.
 const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+/// Concurrent streams the gateway opens on one HTTP/2 upstream connection
+/// before it opens another (servers usually allow 100 or more).
+const H2_STREAMS_PER_CONNECTION: usize = 100;
 
 /// One named upstream.
 pub struct Upstream {
@@ -33,6 +37,7 @@ pub struct Upstream {
     connect_timeout: Duration,
     read_timeout: Duration,
     tls: Option<UpstreamTlsSpec>,
+    protocol: UpstreamProtocol,
     /// Set when a health check is configured: how often to run it.
     health: Option<Due>,
     /// Set when some server is a name: how often to look again.
@@ -106,6 +111,7 @@ impl Upstream {
             connect_timeout: spec.connect_timeout,
             read_timeout: spec.read_timeout,
             tls: spec.tls.clone(),
+            protocol: spec.protocol,
             health: spec.health_check.as_ref().map(|hc| Due::at_once(hc.interval)),
             dns: named.then(|| Due::after(spec.dns_refresh)),
         })
@@ -116,6 +122,11 @@ impl Upstream {
         &self.name
     }
 
+    /// The protocol its servers speak.
+    pub fn protocol(&self) -> UpstreamProtocol {
+        self.protocol
+    }
+
     /// A peer for the next request, or None when every server is unhealthy.
     pub fn peer(&self) -> Option<Box<HttpPeer>> {
         match &self.pool {
@@ -123,7 +134,7 @@ impl Upstream {
             Pool::Balanced(lb) => {
                 let backend = lb.select(b"", 256)?;
                 let addr = backend.addr.as_inet().copied()?;
-                Some(Box::new(peer_for(addr, self.connect_timeout, self.read_timeout, self.tls.as_ref())))
+                Some(Box::new(peer_for(addr, self.connect_timeout, self.read_timeout, self.tls.as_ref(), self.protocol)))
             }
         }
     }
@@ -154,7 +165,7 @@ impl Upstream {
 }
 
 fn make_peer(addr: SocketAddr, spec: &UpstreamSpec) -> HttpPeer {
-    peer_for(addr, spec.connect_timeout, spec.read_timeout, spec.tls.as_ref())
+    peer_for(addr, spec.connect_timeout, spec.read_timeout, spec.tls.as_ref(), spec.protocol)
 }
 
 fn peer_for(
@@ -162,6 +173,7 @@ fn peer_for(
     connect_timeout: Duration,
     read_timeout: Duration,
     tls: Option<&UpstreamTlsSpec>,
+    protocol: UpstreamProtocol,
 ) -> HttpPeer {
     let mut peer = match tls {
         Some(tls) => {
@@ -177,6 +189,17 @@ fn peer_for(
     peer.options.read_timeout = Some(read_timeout);
     peer.options.write_timeout = Some(read_timeout);
     peer.options.idle_timeout = Some(IDLE_TIMEOUT);
+    peer.options.alpn = match protocol {
+        UpstreamProtocol::Http1 => ALPN::H1,
+        // In clear text there is no ALPN: HTTP/2 as the minimum version makes
+        // Pingora speak it by prior knowledge (h2c).
+        UpstreamProtocol::H2c | UpstreamProtocol::H2 => ALPN::H2,
+        UpstreamProtocol::Auto => ALPN::H2H1,
+    };
+    if !protocol.is_http1() {
+        // One connection carries many streams, as gRPC clients expect.
+        peer.options.max_h2_streams = H2_STREAMS_PER_CONNECTION;
+    }
     peer
 }
 

@@ -33,6 +33,8 @@ pub struct RequestCtx {
     pub claims: Option<Arc<AccessClaims>>,
     /// Set when the gateway answered itself.
     pub denial: Option<Denial>,
+    /// The refusal went out in gRPC's terms (HTTP 200, `grpc-status`).
+    pub grpc_answer: bool,
     /// The upstream chosen, for logs and metrics.
     pub upstream: Option<Arc<str>>,
     /// Set when an identity endpoint answered (its status).
@@ -51,6 +53,7 @@ impl RequestCtx {
             rule: None,
             claims: None,
             denial: None,
+            grpc_answer: false,
             upstream: None,
             auth_status: None,
             request_id: HeaderValue::from_static(""),
@@ -99,9 +102,11 @@ impl RequestCtx {
 
     /// Updates the metrics and writes the access-log line.
     pub fn record(&self, session: &Session, e: Option<&Error>, metrics: &Metrics) {
-        let status = session
-            .response_written()
-            .map_or(0, |r| r.status.as_u16());
+        let status = match (session.response_written(), self.denial) {
+            // A gRPC refusal is HTTP 200 on the wire; count what it stands for.
+            (Some(_), Some(denial)) if self.grpc_answer => denial.status(),
+            (written, _) => written.map_or(0, |r| r.status.as_u16()),
+        };
         self.record_outcome(session.req_header().method.as_str(), status, e.is_some(), metrics);
     }
 

@@ -35,7 +35,7 @@ impl ProxyHttp for Gateway {
         match self.decide(session.req_header(), ctx) {
             Handling::Answer(denial) => {
                 let reusable = !answer::has_request_body(&session.req_header().headers);
-                answer::send(session, &Answer::from(denial), ctx.request_id_str(), reusable).await?;
+                ctx.grpc_answer = answer::send_denial(session, denial, ctx.request_id_str(), reusable).await?;
                 Ok(true)
             }
             Handling::Identity(rest) => {
@@ -101,8 +101,11 @@ impl ProxyHttp for Gateway {
             // The client went away or sent something that breaks HTTP.
             return client_failure(session, ctx, e).await;
         };
-        let code = match answer::send(session, &Answer::from(denial), ctx.request_id_str(), false).await {
-            Ok(()) => denial.status(),
+        let code = match answer::send_denial(session, denial, ctx.request_id_str(), false).await {
+            Ok(grpc) => {
+                ctx.grpc_answer = grpc;
+                denial.status()
+            }
             Err(_) => 0,
         };
         FailToProxy { error_code: code, can_reuse_downstream: false }

@@ -37,6 +37,7 @@ pub fn keep_running_values(running: &Config, next: &mut Config) -> Vec<&'static 
     keep("listen.proxy", old.proxy != new.proxy);
     keep("listen.admin", old.admin != new.admin);
     keep("listen.tls", tls_files(old) != tls_files(new));
+    keep("listen.h2c", old.h2c != new.h2c);
     // The same certificate files: what they hold now (a renewal) serves.
     let renewed = new.tls.as_ref().filter(|_| tls_files(old) == tls_files(new)).map(|tls| tls.certified.clone());
     *new = old.clone();

@@ -126,6 +126,8 @@ pub struct ListenSettings {
     pub admin: SocketAddr,
     /// Certificate and key for TLS on the proxy listener.
     pub tls: Option<TlsFiles>,
+    /// Whether cleartext HTTP/2 by prior knowledge is accepted beside HTTP/1.
+    pub h2c: bool,
 }
 
 /// PEM files for a TLS listener, read and checked when the config compiled.
@@ -156,6 +158,29 @@ pub struct UpstreamSpec {
     pub read_timeout: Duration,
     /// TLS towards the servers; plain HTTP when None.
     pub tls: Option<UpstreamTlsSpec>,
+    /// The protocol spoken to the servers.
+    pub protocol: UpstreamProtocol,
+}
+
+/// The protocol an upstream's servers speak.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum UpstreamProtocol {
+    /// HTTP/1.1 (the default).
+    #[default]
+    Http1,
+    /// HTTP/2 in clear text by prior knowledge.
+    H2c,
+    /// HTTP/2 over TLS.
+    H2,
+    /// HTTP/2 or HTTP/1.1 over TLS, by ALPN.
+    Auto,
+}
+
+impl UpstreamProtocol {
+    /// Whether requests to it may take the HTTP/1-only fast lane.
+    pub fn is_http1(self) -> bool {
+        self == UpstreamProtocol::Http1
+    }
 }
 
 /// One entry of `upstreams.NAME.servers`.

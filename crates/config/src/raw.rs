@@ -233,6 +233,9 @@ pub struct Listen {
     pub admin: Option<String>,
     /// TLS on the proxy listener. Default: plain HTTP.
     pub tls: Option<ListenTls>,
+    /// Cleartext HTTP/2 by prior knowledge on the proxy listener, beside
+    /// HTTP/1 (for meshes and balancers that end TLS in front). Default: false.
+    pub h2c: Option<bool>,
 }
 
 /// `listen.tls:`.
@@ -262,6 +265,22 @@ pub struct Upstream {
     /// Duration between new DNS lookups of servers given by host name.
     /// Default: 30s.
     pub dns_refresh: Option<String>,
+    /// The protocol spoken to the servers. Default: `http1`.
+    pub protocol: Option<UpstreamProtocol>,
+}
+
+/// `upstreams.NAME.protocol`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum UpstreamProtocol {
+    /// HTTP/1.1.
+    Http1,
+    /// HTTP/2 in clear text by prior knowledge (cleartext gRPC servers).
+    H2c,
+    /// HTTP/2 over TLS, by ALPN; needs `tls`.
+    H2,
+    /// HTTP/2 or HTTP/1.1 over TLS, as the server's ALPN answer says; needs `tls`.
+    Auto,
 }
 
 /// `upstreams.NAME.health_check:`.

@@ -43,6 +43,7 @@ fn contract_example_parses_every_key() {
         read_timeout: None,
         tls: None,
         dns_refresh: None,
+        protocol: None,
     };
     let route = |name: &str, path: &str, methods: Option<&[&str]>, allow: Allow| Route {
         name: name.into(),
@@ -75,6 +76,7 @@ fn contract_example_parses_every_key() {
             proxy: "0.0.0.0:8080".into(),
             admin: Some("127.0.0.1:9901".into()),
             tls: None,
+            h2c: None,
         },
         upstreams: BTreeMap::from([("shop".to_owned(), shop)]),
         database: Some(Database {

@@ -52,6 +52,11 @@ static HEAD_END: LazyLock<memmem::Finder<'static>> = LazyLock::new(|| memmem::Fi
 /// request head that the fast lane may take, as the module doc says.
 /// `gen` tells which paths belong to the identity service.
 pub(super) fn takes(buf: &[u8], gen: &Generation) -> bool {
+    // The lane's connector speaks HTTP/1 only; with an HTTP/2 upstream in
+    // the config, Pingora's proxy serves every request.
+    if !gen.all_upstreams_http1 {
+        return false;
+    }
     let Some(target) = plain_target(buf) else { return false };
     // The identity endpoints read bodies and answer themselves: Pingora's
     // path serves them. A path the normaliser refuses is answered (400) on

@@ -19,7 +19,9 @@
 //!    start of its session, and it serves the request as it always did.
 //!
 //! The next request on the connection starts again at 1. HTTP/2 (ALPN `h2`)
-//! connections go to `HttpProxy` whole. With `server.fast_lane: false` (read
+//! connections go to `HttpProxy` whole, and so, with `listen.h2c`, does a
+//! cleartext connection whose first bytes are the HTTP/2 preface: it is read
+//! like any first head (same deadlines), then handed back unread. With `server.fast_lane: false` (read
 //! when the connection is accepted) step 2 never takes a request: every one
 //! goes to `HttpProxy`, after the same step 1. Neither path sees a request the other
 //! has half read, and both answer, log and count alike.
@@ -39,6 +41,8 @@ use pingora::connectors::http::v1::Connector;
 use pingora::connectors::ConnectorOptions;
 use pingora::protocols::http::v1::server::HttpSession;
 use pingora::protocols::http::ServerSession;
+use pingora::apps::HttpServerOptions;
+use pingora::protocols::l4::stream::Stream as L4Stream;
 use pingora::protocols::{Stream, ALPN};
 use pingora::proxy::HttpProxy;
 use pingora::server::configuration::ServerConf;
@@ -49,6 +53,26 @@ use super::{framing, Gateway, RequestCtx};
 use crate::admission::Denial;
 use crate::answer::{self, Answer};
 use head::Head;
+
+/// The first head-shaped part of the HTTP/2 connection preface: what the
+/// head reader stops at when a client speaks HTTP/2 by prior knowledge.
+const H2_PREFACE_LINE: &[u8] = b"PRI * HTTP/2.0\r\n\r\n";
+
+/// `stream` with `bytes` put back in front of what it reads next, for a
+/// driver that must read the connection from its first byte. Only a plain
+/// TCP (or Unix) stream can take bytes back; any other is closed.
+fn unread(stream: Stream, bytes: &[u8]) -> Option<Stream> {
+    match stream.into_any().downcast::<L4Stream>() {
+        Ok(mut l4) => {
+            l4.rewind(bytes);
+            Some(l4)
+        }
+        Err(_) => {
+            tracing::warn!("h2c: the connection cannot take its first bytes back; closing it");
+            None
+        }
+    }
+}
 
 /// The proxy listener's application: the fast lane, and Pingora's proxy
 /// for the rest.
@@ -61,6 +85,8 @@ pub struct ProxyApp {
     lane_connections: IntCounter,
     /// `nexora_proxy_connections_total{driver="full"}`, resolved once.
     full_connections: IntCounter,
+    /// `listen.h2c`: cleartext HTTP/2 by prior knowledge is accepted.
+    h2c: bool,
     stopping: AtomicBool,
     stop: Notify,
 }
@@ -98,10 +124,18 @@ impl ProxyApp {
     /// (built on `conf`) for what the lane does not take.
     pub fn new(gateway: Gateway, conf: &Arc<ServerConf>) -> ProxyApp {
         let connections = &gateway.metrics.proxy_connections;
+        let h2c = gateway.live.current().config.listen.h2c;
+        let mut full = pingora::proxy::http_proxy(conf, gateway.clone());
+        if h2c {
+            let mut options = HttpServerOptions::default();
+            options.h2c = true;
+            full.server_options = Some(options);
+        }
         ProxyApp {
             lane_connections: connections.with_label_values(&["fast_lane"]),
             full_connections: connections.with_label_values(&["full"]),
-            full: Arc::new(pingora::proxy::http_proxy(conf, gateway.clone())),
+            h2c,
+            full: Arc::new(full),
             gateway,
             upstreams: Connector::new(Some(ConnectorOptions::from_server_conf(conf))),
             max_tries: conf.max_retries.max(1),
@@ -142,7 +176,12 @@ impl ProxyApp {
             return self.full.process_new(stream, shutdown).await;
         }
         let lane_on = self.gateway.live.current().config.server.fast_lane;
-        if lane_on { &self.lane_connections } else { &self.full_connections }.inc();
+        let http1_driver = if lane_on { &self.lane_connections } else { &self.full_connections };
+        // With h2c the driver is known only once the first bytes are in.
+        let h2c = self.h2c && stream.get_ssl_digest().is_none();
+        if !h2c {
+            http1_driver.inc();
+        }
         let mut carried = None;
         let mut first_request = true;
         loop {
@@ -158,6 +197,14 @@ impl ProxyApp {
                 Head::Gone => return None,
                 Head::TooSlow => return Box::pin(self.refuse(&mut stream, Denial::RequestTimeout)).await,
             };
+            if h2c && deadlines.first_request {
+                if head.starts_with(H2_PREFACE_LINE) {
+                    self.full_connections.inc();
+                    let stream = unread(stream, &head)?;
+                    return self.full.process_new(stream, shutdown).await;
+                }
+                http1_driver.inc();
+            }
             if let Err(denial) = framing::check_head(&head) {
                 return Box::pin(self.refuse(&mut stream, denial)).await;
             }

@@ -7,7 +7,7 @@ use ipnet::IpNet;
 
 use super::Compiler;
 use crate::raw;
-use crate::{HealthCheckSpec, ListenSettings, ServerAddr, ServerSettings, UpstreamSpec};
+use crate::{HealthCheckSpec, ListenSettings, ServerAddr, ServerSettings, UpstreamProtocol, UpstreamSpec};
 
 /// Default admin listener (loopback only).
 const DEFAULT_ADMIN: &str = "127.0.0.1:9901";
@@ -88,7 +88,7 @@ impl Compiler<'_> {
     }
 
     pub(super) fn listen(&mut self, raw: raw::Listen) -> Option<ListenSettings> {
-        let raw::Listen { proxy, admin, tls } = raw;
+        let raw::Listen { proxy, admin, tls, h2c } = raw;
         let proxy_addr = self.socket_addr("listen.proxy", &proxy);
         let admin_addr = self.socket_addr("listen.admin", admin.as_deref().unwrap_or(DEFAULT_ADMIN));
         if let (Some(p), Some(a)) = (proxy_addr, admin_addr) {
@@ -100,7 +100,7 @@ impl Compiler<'_> {
             Some(raw) => Some(self.listen_tls(raw)?),
             None => None,
         };
-        Some(ListenSettings { proxy: proxy_addr?, admin: admin_addr?, tls })
+        Some(ListenSettings { proxy: proxy_addr?, admin: admin_addr?, tls, h2c: h2c.unwrap_or(false) })
     }
 
     /// Upstream specs in name order, and the name → index map routes use.
@@ -112,7 +112,8 @@ impl Compiler<'_> {
         let mut names = BTreeMap::new();
         for (name, up) in raw {
             let at = format!("upstreams.{name}");
-            let raw::Upstream { servers, health_check, connect_timeout, read_timeout, tls, dns_refresh } = up;
+            let raw::Upstream { servers, health_check, connect_timeout, read_timeout, tls, dns_refresh, protocol } = up;
+            let protocol = self.upstream_protocol(&at, protocol, tls.is_some());
             if servers.is_empty() {
                 self.error(&format!("{at}.servers"), "needs at least one server (IP:PORT or HOST:PORT)");
             }
@@ -135,7 +136,7 @@ impl Compiler<'_> {
             names.insert(name.clone(), specs.len());
             if let (Some(connect_timeout), Some(read_timeout), Some(tls), Some(dns_refresh)) = (connect, read, tls_ok, refresh) {
                 if addrs.len() == servers.len() && !addrs.is_empty() {
-                    specs.push(UpstreamSpec { name, servers: addrs, dns_refresh, health_check: health, connect_timeout, read_timeout, tls });
+                    specs.push(UpstreamSpec { name, servers: addrs, dns_refresh, health_check: health, connect_timeout, read_timeout, tls, protocol });
                     continue;
                 }
             }
@@ -149,9 +150,31 @@ impl Compiler<'_> {
                 connect_timeout: std::time::Duration::ZERO,
                 read_timeout: std::time::Duration::ZERO,
                 tls: None,
+                protocol,
             });
         }
         (specs, names)
+    }
+
+    /// `protocol`: `h2` and `auto` negotiate by ALPN, so they need `tls`;
+    /// `h2c` is prior knowledge in clear text, so it refuses `tls`.
+    fn upstream_protocol(&mut self, at: &str, raw: Option<raw::UpstreamProtocol>, tls: bool) -> UpstreamProtocol {
+        let at = format!("{at}.protocol");
+        match raw {
+            None | Some(raw::UpstreamProtocol::Http1) => UpstreamProtocol::Http1,
+            Some(raw::UpstreamProtocol::H2c) => {
+                if tls {
+                    self.error(&at, "h2c is HTTP/2 in clear text: with `tls`, use `h2` (or `auto`)");
+                }
+                UpstreamProtocol::H2c
+            }
+            Some(raw::UpstreamProtocol::H2) | Some(raw::UpstreamProtocol::Auto) if !tls => {
+                self.error(&at, "h2 and auto negotiate HTTP/2 by TLS ALPN: add `tls`, or use `h2c` for clear text");
+                UpstreamProtocol::Http1
+            }
+            Some(raw::UpstreamProtocol::H2) => UpstreamProtocol::H2,
+            Some(raw::UpstreamProtocol::Auto) => UpstreamProtocol::Auto,
+        }
     }
 
     fn health_check(&mut self, at: &str, hc: raw::HealthCheck) -> Option<HealthCheckSpec> {

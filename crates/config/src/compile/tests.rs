@@ -422,3 +422,21 @@ fn routes_may_require_scopes_and_an_audience_and_tests_may_grant_them() {
     let anonymous = "tests:\n  - { request: \"GET /x\", anonymous: true, scopes: [a], expect: deny }\n";
     assert!(errors_of(&base(anonymous)).iter().any(|e| e.contains("tests[0]") && e.contains("go with `role`")));
 }
+
+#[test]
+fn upstream_protocols_and_listen_h2c_compile_and_mismatches_are_located() {
+    let yaml = base("").replace(
+        "  shop: { servers: [127.0.0.1:9000] }\n",
+        "  shop: { servers: [127.0.0.1:9000], protocol: h2c }\n",
+    ).replace("listen: { proxy: 127.0.0.1:8080, admin: 127.0.0.1:9901 }", "listen: { proxy: 127.0.0.1:8080, admin: 127.0.0.1:9901, h2c: true }");
+    let config = load_str(Path::new("gw.yaml"), &yaml, &env).unwrap();
+    assert_eq!(config.upstreams[0].protocol, crate::UpstreamProtocol::H2c);
+    assert!(config.listen.h2c);
+    assert_eq!(load_str(Path::new("gw.yaml"), &base(""), &env).unwrap().upstreams[0].protocol, crate::UpstreamProtocol::Http1);
+
+    let with = |up: &str| errors_of(&base("").replace("  shop: { servers: [127.0.0.1:9000] }\n", &format!("  shop: {{ servers: [127.0.0.1:9000], {up} }}\n")));
+    assert!(with("protocol: h2").iter().any(|e| e.contains("upstreams.shop.protocol") && e.contains("add `tls`")));
+    assert!(with("protocol: auto").iter().any(|e| e.contains("upstreams.shop.protocol")));
+    assert!(with("protocol: h2c, tls: { sni: shop.internal }").iter().any(|e| e.contains("upstreams.shop.protocol") && e.contains("use `h2`")));
+    assert!(with("protocol: http2").iter().any(|e| e.contains("unknown variant")));
+}
