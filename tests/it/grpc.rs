@@ -38,10 +38,15 @@ pub(crate) struct PeerServer {
 
 impl PeerServer {
     pub(crate) fn start(python: &PathBuf, script: &str) -> PeerServer {
+        PeerServer::start_with(python, script, &[])
+    }
+
+    pub(crate) fn start_with(python: &PathBuf, script: &str, args: &[&str]) -> PeerServer {
         let port = free_port();
         let mut child = Command::new(python)
             .arg(repo_path(script))
             .args(["--port", &port.to_string()])
+            .args(args)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -191,4 +196,26 @@ fn plain_http1_still_works_on_an_h2c_listener() {
     // A client that sends half the preface and stalls is cut off like any slow head.
     let reply = gw.raw(b"PRI * HTTP/2.0\r\n");
     assert!(reply.is_empty() || reply.starts_with("HTTP/1.1 408"), "{reply:?}");
+}
+
+#[test]
+fn a_tls_grpc_backend_is_reached_over_h2_by_alpn() {
+    let Some(python) = peer_python() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let ck = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
+    let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    std::fs::write(&cert, ck.cert.pem()).unwrap();
+    std::fs::write(&key, ck.key_pair.serialize_pem()).unwrap();
+    let tls_args = ["--tls-cert", cert.to_str().unwrap(), "--tls-key", key.to_str().unwrap()];
+    let backend = PeerServer::start_with(&python, "tests/peers/grpc/server.py", &tls_args);
+    for protocol in ["h2", "auto"] {
+        let (proxy, admin) = (free_port(), free_port());
+        let yaml = config_yaml(proxy, admin, &backend.addr, GRPC_ROUTES.replace("upstream: nowhere", "upstream: shop").as_str(), "")
+            .replace(&format!("  admin: 127.0.0.1:{admin}\n"), &format!("  admin: 127.0.0.1:{admin}\n  h2c: true\n"))
+            .replace("    read_timeout: 2s\n", &format!("    read_timeout: 5s\n    protocol: {protocol}\n    tls: {{ sni: localhost, verify: false }}\n"));
+        let gw = Gateway::start_yaml(&yaml, proxy, admin);
+        let r = call(&python, &gw.proxy_addr(), "/shop.Orders/Chat", "bidi", Some(&access("7", "SELLER")), &["--count", "5", "--size", "1000"]);
+        assert_eq!((r["code"].as_str(), r["responses"].as_array().map(Vec::len)), (Some("OK"), Some(5)), "{protocol}: {r}");
+        assert_eq!(r["trailing"]["x-served-by"], "grpc-peer", "{protocol}: {r}");
+    }
 }

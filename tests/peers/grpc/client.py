@@ -1,7 +1,7 @@
 """gRPC client peer for Nexora Gate integration tests.
 
 Makes exactly one call with a real grpcio client over a cleartext HTTP/2
-channel (h2c, prior knowledge) and prints ONE JSON line describing what came
+channel (h2c, prior knowledge), or over TLS when given --tls-ca, and prints ONE JSON line describing what came
 back, so a Rust test can drive it as a subprocess and assert on status codes,
 metadata and bodies without a gRPC stack of its own. No protoc: the method is
 called by its full path with raw bytes in and out.
@@ -76,7 +76,7 @@ def safe(getter):
 
 def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--target", required=True, help="HOST:PORT (cleartext h2c)")
+    parser.add_argument("--target", required=True, help="HOST:PORT (h2c unless --tls-ca)")
     parser.add_argument("--method", required=True, help="full path, e.g. /shop.Orders/Get")
     parser.add_argument("--kind", required=True, choices=KINDS)
     parser.add_argument("--token", help="sent as `authorization: Bearer TOKEN`")
@@ -88,6 +88,15 @@ def parse_args(argv):
     parser.add_argument("--count", type=int, default=3, help="messages sent by client_stream/bidi")
     parser.add_argument("--size", type=int, default=16, help="bytes per client_stream/bidi message")
     parser.add_argument("--timeout", type=float, default=10.0, help="call deadline in seconds")
+    parser.add_argument(
+        "--tls-ca", metavar="PEM",
+        help="call over TLS, trusting only the CA certificate(s) in this PEM file",
+    )
+    parser.add_argument(
+        "--tls-name", metavar="NAME",
+        help="with --tls-ca: the name to check the server certificate against "
+        "(default: the host of --target)",
+    )
     args = parser.parse_args(argv)
     if not args.method.startswith("/") or args.method.count("/") != 2:
         parser.error("--method must look like /package.Service/Method")
@@ -95,6 +104,15 @@ def parse_args(argv):
         parser.error("--count must be >= 0 and --size within 0..16777216")
     if args.timeout <= 0:
         parser.error("--timeout must be > 0")
+    if args.tls_name is not None and args.tls_ca is None:
+        parser.error("--tls-name needs --tls-ca")
+    args.tls_ca_pem = None
+    if args.tls_ca is not None:
+        try:
+            with open(args.tls_ca, "rb") as f:
+                args.tls_ca_pem = f.read()
+        except OSError as err:
+            parser.error(f"cannot read --tls-ca: {err}")
     metadata = []
     if args.token is not None:
         metadata.append(("authorization", f"Bearer {args.token}"))
@@ -108,15 +126,22 @@ def parse_args(argv):
 
 
 def run(args):
-    channel = grpc.insecure_channel(
-        args.target,
-        options=(
-            ("grpc.max_receive_message_length", MAX_MESSAGE),
-            ("grpc.max_send_message_length", MAX_MESSAGE),
-            # Loopback only: never route through an http_proxy from the env.
-            ("grpc.enable_http_proxy", 0),
-        ),
-    )
+    options = [
+        ("grpc.max_receive_message_length", MAX_MESSAGE),
+        ("grpc.max_send_message_length", MAX_MESSAGE),
+        # Loopback only: never route through an http_proxy from the env.
+        ("grpc.enable_http_proxy", 0),
+    ]
+    if args.tls_ca_pem is None:
+        channel = grpc.insecure_channel(args.target, options=options)
+    else:
+        if args.tls_name is not None:
+            options.append(("grpc.ssl_target_name_override", args.tls_name))
+        channel = grpc.secure_channel(
+            args.target,
+            grpc.ssl_channel_credentials(root_certificates=args.tls_ca_pem),
+            options=options,
+        )
     payload = args.payload.encode("utf-8")
     messages = [bytes([0x61 + i % 26]) * args.size for i in range(args.count)]
     kw = {"metadata": args.metadata or None, "timeout": args.timeout}

@@ -2,9 +2,12 @@
 # Self-test of the gRPC peers, without the gateway: installs the venv, starts
 # server.py on a free loopback port, runs client.py once per call kind (plus
 # error, limit and counter cases) straight against it, then checks that the
-# server ends on stdin EOF and on SIGTERM. Prints one ok/FAIL line per check
+# server ends on stdin EOF and on SIGTERM; then a TLS server (--tls-cert/
+# --tls-key, a throwaway self-signed `localhost` certificate made with
+# openssl) called over TLS, and refused to an h2c client. Prints one ok/FAIL line per check
 # and a closing "selftest: N passed, N failed"; exit status 0 only if all
 # passed. Loopback only; every step is bounded in time (about 10 s in all).
+# Needs openssl on PATH for the TLS part.
 set -uo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")"
@@ -16,7 +19,7 @@ PASS=0
 FAIL=0
 
 cleanup() {
-  exec 3>&- 4>&-
+  exec 3>&- 4>&- 5>&-
   if [ -n "$PID" ] && kill -0 "$PID" 2>/dev/null; then
     kill "$PID" 2>/dev/null
     wait "$PID" 2>/dev/null
@@ -221,6 +224,74 @@ else
   bad "server exits 0 on SIGTERM" "second server never ready: $(cat "$TMP/server2.err")"
 fi
 exec 4>&-
+PID=""
+
+# --- TLS: a third server with a throwaway self-signed certificate. ---
+"$PY" server.py --port 0 --tls-cert "$TMP/nope.pem" </dev/null >/dev/null 2>&1
+rc=$?
+if [ "$rc" -eq 2 ]; then ok "--tls-cert without --tls-key: exit 2"; else bad "--tls-cert without --tls-key: exit 2" "exit $rc"; fi
+
+if ! command -v openssl >/dev/null 2>&1; then
+  bad "TLS: openssl on PATH" "needed to make the test certificate"
+  finish
+fi
+# In $TMP, so the trap removes it with everything else.
+if ! timeout 20 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes   -days 2 -subj /CN=localhost -addext subjectAltName=DNS:localhost   -keyout "$TMP/tls.key" -out "$TMP/tls.crt" >"$TMP/openssl.err" 2>&1; then
+  bad "TLS: openssl makes a self-signed localhost certificate" "$(cat "$TMP/openssl.err")"
+  finish
+fi
+ok "TLS: openssl makes a self-signed localhost certificate"
+
+mkfifo "$TMP/stdin3"
+"$PY" server.py --port 0 --tls-cert "$TMP/tls.crt" --tls-key "$TMP/tls.key" \
+  <"$TMP/stdin3" >"$TMP/ready3" 2>"$TMP/server3.err" &
+PID=$!
+exec 5>"$TMP/stdin3"
+if ! PORT=$(wait_ready "$TMP/ready3"); then
+  bad "TLS server prints 'ready <port>'" "$(cat "$TMP/ready3" "$TMP/server3.err")"
+  finish
+fi
+ok "TLS server prints 'ready $PORT'"
+if [ "$(wc -l <"$TMP/ready3")" -eq 1 ]; then ok "TLS server stdout is that one line"; else bad "TLS server stdout is that one line" "$(cat "$TMP/ready3")"; fi
+
+call tls_get --kind unary --method /shop.Orders/Get --token tls --payload '{"tls":1}' \
+  --tls-ca "$TMP/tls.crt" --tls-name localhost
+check "TLS: unary Get over TLS (--tls-ca, --tls-name localhost): OK, same reply" \
+  'j["code"] == "OK" and j["responses"][0]["method"] == "Get"
+   and j["responses"][0]["metadata"]["authorization"] == "Bearer tls"
+   and j["responses"][0]["size"] == len(b"{\"tls\":1}")
+   and j["trailing"] == {"x-served-by": "grpc-peer"} and j["initial"] == {"x-peer": "grpc-peer"}' \
+  "$TMP/tls_get.json"
+
+call tls_chat --kind bidi --method /shop.Orders/Chat --count 3 --size 50000 \
+  --tls-ca "$TMP/tls.crt" --tls-name localhost
+check "TLS: bidi Chat over TLS: OK, 3 echoes of 50000 bytes" \
+  'j["code"] == "OK" and j["responses"] == [{"len": 50000}] * 3' "$TMP/tls_chat.json"
+
+call tls_h2c --kind unary --method /shop.Orders/Get --timeout 3
+check "TLS: an h2c (insecure) client against the TLS port does not get OK" \
+  'j["code"] not in ("OK", None) and j["responses"] == []' "$TMP/tls_h2c.json"
+
+call tls_badname --kind unary --method /shop.Orders/Get --timeout 3 \
+  --tls-ca "$TMP/tls.crt" --tls-name wrong.example
+check "TLS: a name not in the certificate does not get OK" \
+  'j["code"] != "OK" and j["responses"] == []' "$TMP/tls_badname.json"
+
+if alpn=$(timeout 10 openssl s_client -connect "127.0.0.1:$PORT" -alpn h2 -servername localhost </dev/null 2>/dev/null \
+  | grep -i '^ALPN protocol:') && [ "$alpn" = "ALPN protocol: h2" ]; then
+  ok "TLS: ALPN negotiates h2 (openssl s_client)"
+else
+  bad "TLS: ALPN negotiates h2 (openssl s_client)" "got: ${alpn:-nothing}"
+fi
+
+exec 5>&-
+if wait_exit "$PID" 5; then
+  wait "$PID"
+  rc=$?
+  if [ "$rc" -eq 0 ]; then ok "TLS server exits 0 on stdin EOF"; else bad "TLS server exits 0 on stdin EOF" "exit $rc"; fi
+else
+  bad "TLS server exits 0 on stdin EOF" "still running after 5 s"
+fi
 PID=""
 
 finish

@@ -1,7 +1,8 @@
 """gRPC upstream peer for Nexora Gate integration tests.
 
-A real grpcio server (cleartext HTTP/2 with prior knowledge, i.e. h2c) that
-the gateway proxies to, so the tests exercise the gateway against the HTTP/2
+A real grpcio server (cleartext HTTP/2 with prior knowledge, i.e. h2c; or,
+given --tls-cert and --tls-key, HTTP/2 over TLS with ALPN h2) that the
+gateway proxies to, so the tests exercise the gateway against the HTTP/2
 framing, trailers and flow control of an actual gRPC stack rather than a
 hand-rolled imitation. There is no protoc step: every method is a generic
 handler over raw bytes, so messages are opaque to grpcio and the tests choose
@@ -182,7 +183,10 @@ def stats(_request, context):
     return as_json({"calls": calls})
 
 
-def build_server(port):
+def build_server(port, credentials=None):
+    """The server bound to HOST:port (0 = any free port), and the bound port.
+    `credentials` (grpc.ServerCredentials) makes it listen with TLS; None,
+    cleartext h2c."""
     # Raw bytes in and out: no (de)serializers.
     orders = grpc.method_handlers_generic_handler(
         "shop.Orders",
@@ -209,11 +213,15 @@ def build_server(port):
         ),
     )
     try:
-        bound = server.add_insecure_port(f"{HOST}:{port}")
+        if credentials is None:
+            bound = server.add_insecure_port(f"{HOST}:{port}")
+        else:
+            bound = server.add_secure_port(f"{HOST}:{port}", credentials)
     except RuntimeError:  # grpcio >= 1.56 raises instead of returning 0
         bound = 0
     if bound == 0:
-        raise SystemExit(f"grpc peer: cannot listen on {HOST}:{port}")
+        why = "" if credentials is None else " with TLS (or --tls-cert/--tls-key are not a valid PEM pair)"
+        raise SystemExit(f"grpc peer: cannot listen on {HOST}:{port}{why}")
     return server, bound
 
 
@@ -225,7 +233,28 @@ def main():
         action="store_true",
         help="do not exit when stdin reaches EOF (for running by hand)",
     )
+    parser.add_argument(
+        "--tls-cert",
+        metavar="PEM",
+        help="certificate chain (PEM file) to serve TLS with; needs --tls-key",
+    )
+    parser.add_argument(
+        "--tls-key", metavar="PEM", help="private key (PEM file) for --tls-cert"
+    )
     args = parser.parse_args()
+    if (args.tls_cert is None) != (args.tls_key is None):
+        parser.error("--tls-cert and --tls-key go together (both or neither)")
+    credentials = None
+    if args.tls_cert is not None:
+        try:
+            with open(args.tls_key, "rb") as f:
+                key = f.read()
+            with open(args.tls_cert, "rb") as f:
+                cert = f.read()
+        except OSError as err:
+            parser.error(f"cannot read TLS key/certificate: {err}")
+        # grpc's TLS listener negotiates ALPN h2 itself.
+        credentials = grpc.ssl_server_credentials([(key, cert)])
 
     stop = threading.Event()
 
@@ -235,7 +264,7 @@ def main():
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
 
-    server, port = build_server(args.port)
+    server, port = build_server(args.port, credentials)
     server.start()
 
     if not args.ignore_stdin:
