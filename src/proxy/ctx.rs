@@ -37,6 +37,8 @@ pub struct RequestCtx {
     pub grpc_answer: bool,
     /// The upstream chosen, for logs and metrics.
     pub upstream: Option<Arc<str>>,
+    /// The chosen upstream speaks HTTP/2 (`protocol` other than `http1`).
+    pub upstream_http2: bool,
     /// Set when an identity endpoint answered (its status).
     pub auth_status: Option<u16>,
     request_id: HeaderValue,
@@ -55,6 +57,7 @@ impl RequestCtx {
             denial: None,
             grpc_answer: false,
             upstream: None,
+            upstream_http2: false,
             auth_status: None,
             request_id: HeaderValue::from_static(""),
             in_flight: None,

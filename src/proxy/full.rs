@@ -14,7 +14,7 @@ use crate::admission::Denial;
 use crate::answer::{self, Answer};
 use crate::drain::InFlight;
 
-use super::{auth_route, client_failure_status, client_hung_up, rewrite_path, Gateway, Handling, RequestCtx};
+use super::{auth_route, client_failure_status, client_hung_up, headers, rewrite_path, Gateway, Handling, RequestCtx};
 
 #[async_trait]
 impl ProxyHttp for Gateway {
@@ -79,7 +79,14 @@ impl ProxyHttp for Gateway {
         ctx: &mut RequestCtx,
     ) -> Result<()> {
         let peer = session.client_addr().and_then(|a| a.as_inet()).map(|a| a.ip());
-        self.prepare_upstream_request(upstream_request, peer, ctx)
+        self.prepare_upstream_request(upstream_request, peer, ctx)?;
+        // Pingora drops TE with the other hop-by-hop headers, but on HTTP/2
+        // `te: trailers` is the one value allowed, and gRPC servers (Java's,
+        // among others) refuse a call without it.
+        if ctx.upstream_http2 && headers::accepts_trailers(session.req_header()) {
+            upstream_request.insert_header(http::header::TE, "trailers")?;
+        }
+        Ok(())
     }
 
     async fn response_filter(

@@ -43,6 +43,17 @@ const FRAMING_HEADERS: [HeaderName; 10] = [
     HeaderName::from_static("proxy-connection"),
 ];
 
+/// Whether the client's `TE` names `trailers` (a comma-separated list of
+/// codings, each possibly with parameters), as every gRPC client sends.
+pub(super) fn accepts_trailers(req: &RequestHeader) -> bool {
+    req.headers.get_all(http::header::TE).iter().any(|value| {
+        value
+            .as_bytes()
+            .split(|&b| b == b',')
+            .any(|item| item.split(|&b| b == b';').next().is_some_and(|c| c.trim_ascii().eq_ignore_ascii_case(b"trailers")))
+    })
+}
+
 /// Characters some servers fold into `-` when they map header names to
 /// variables (CGI/WSGI `HTTP_X_USER_ID`, Traefik's alias list).
 fn is_alias_char(b: u8) -> bool {
@@ -166,6 +177,22 @@ mod tests {
     use super::*;
     use crate::admission::request_id::is_well_formed_request_id;
     use crate::token::IdentityValues;
+
+    #[test]
+    fn te_trailers_is_found_in_any_list_spelling() {
+        let with_te = |values: &[&str]| {
+            let mut req = RequestHeader::build("POST", b"/shop.Orders/Get", None).unwrap();
+            for v in values {
+                req.append_header(http::header::TE, *v).unwrap();
+            }
+            accepts_trailers(&req)
+        };
+        assert!(with_te(&["trailers"]));
+        assert!(with_te(&["gzip;q=0.5, Trailers"]));
+        assert!(with_te(&["deflate", " trailers ;q=1"]));
+        assert!(!with_te(&[]));
+        assert!(!with_te(&["gzip", "trailersx"]));
+    }
 
     fn identity() -> IdentityHeaders {
         IdentityHeaders::new("X-User-Id", "X-Username", "X-User-Role").unwrap()

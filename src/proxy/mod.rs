@@ -140,6 +140,7 @@ impl Gateway {
             Error::explain(ErrorType::HTTPStatus(502), "rule has no upstream")
         })?;
         ctx.upstream = Some(upstream.name().clone());
+        ctx.upstream_http2 = !upstream.protocol().is_http1();
         upstream
             .peer()
             .ok_or_else(|| Error::explain(ErrorType::HTTPStatus(502), "no healthy upstream server"))
