@@ -32,18 +32,20 @@ import re, sys, pathlib
 out = pathlib.Path(sys.argv[1])
 
 def openssl_verify_us(text):
-    """Microseconds per verify from openssl speed's summary table."""
+    """Microseconds per verify from openssl speed's summary table, taken from
+    its verify/s column (the seconds columns are rounded to 0.0000s)."""
     found = {}
+    patterns = {
+        r"\s*rsa\s+(2048|3072)\s+bits\s+\S+s\s+\S+s\s+[\d.]+\s+([\d.]+)": lambda m: (f"rsa{m.group(1)}", m.group(2)),
+        r"\s*256 bits ecdsa \(nistp256\)\s+\S+s\s+\S+s\s+[\d.]+\s+([\d.]+)": lambda m: ("ecdsap256", m.group(1)),
+        r"\s*253 bits EdDSA \(Ed25519\)\s+\S+s\s+\S+s\s+[\d.]+\s+([\d.]+)": lambda m: ("ed25519", m.group(1)),
+    }
     for line in text.splitlines():
-        m = re.match(r"\s*rsa\s+(\d+)\s+bits\s+([\d.]+)s\s+([\d.]+)s", line)
-        if m:
-            found[f"rsa{m.group(1)}"] = float(m.group(3)) * 1e6
-        m = re.match(r"\s*256 bits ecdsa \(nistp256\)\s+([\d.]+)s\s+([\d.]+)s", line)
-        if m:
-            found["ecdsap256"] = float(m.group(2)) * 1e6
-        m = re.match(r"\s*253 bits EdDSA \(Ed25519\)\s+([\d.]+)s\s+([\d.]+)s", line)
-        if m:
-            found["ed25519"] = float(m.group(2)) * 1e6
+        for pattern, pick in patterns.items():
+            m = re.match(pattern, line)
+            if m:
+                name, per_second = pick(m)
+                found[name] = 1e6 / float(per_second)
     return found
 
 runs = [openssl_verify_us((out / f"openssl-{i}.txt").read_text()) for i in (1, 2)]
