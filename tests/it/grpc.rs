@@ -13,19 +13,24 @@ use serde_json::Value;
 
 use crate::common::*;
 
-/// The peers' Python, from their install script (its last stdout line).
-fn peer_python() -> Option<PathBuf> {
-    let out = Command::new(repo_path("tests/peers/grpc/install.sh")).stderr(Stdio::inherit()).output();
+/// The peers' Python, from their install script (its last stdout line), or
+/// None with "skipped" printed (a failure under CI).
+pub(crate) fn peer_python_from(install: &str) -> Option<PathBuf> {
+    let out = Command::new(repo_path(install)).stderr(Stdio::inherit()).output();
     let python = out
         .ok()
         .filter(|o| o.status.success())
         .and_then(|o| String::from_utf8(o.stdout).ok())
         .and_then(|s| s.lines().last().map(|l| PathBuf::from(l.trim())));
     if python.is_none() {
-        assert!(std::env::var("CI").is_err(), "CI: tests/peers/grpc/install.sh failed");
-        eprintln!("skipped: tests/peers/grpc/install.sh failed (grpcio from PyPI is needed)");
+        assert!(std::env::var("CI").is_err(), "CI: {install} failed");
+        eprintln!("skipped: {install} failed (the peers' Python packages come from PyPI)");
     }
     python
+}
+
+fn peer_python() -> Option<PathBuf> {
+    peer_python_from("tests/peers/grpc/install.sh")
 }
 
 /// A Python peer server that prints `ready PORT`; stopped when dropped

@@ -10,20 +10,10 @@ use std::process::{Command, Stdio};
 use serde_json::Value;
 
 use crate::common::*;
-use crate::grpc::PeerServer;
+use crate::grpc::{peer_python_from, PeerServer};
 
 fn peer_python() -> Option<PathBuf> {
-    let out = Command::new(repo_path("tests/peers/ws/install.sh")).stderr(Stdio::inherit()).output();
-    let python = out
-        .ok()
-        .filter(|o| o.status.success())
-        .and_then(|o| String::from_utf8(o.stdout).ok())
-        .and_then(|s| s.lines().last().map(|l| PathBuf::from(l.trim())));
-    if python.is_none() {
-        assert!(std::env::var("CI").is_err(), "CI: tests/peers/ws/install.sh failed");
-        eprintln!("skipped: tests/peers/ws/install.sh failed (websockets from PyPI is needed)");
-    }
-    python
+    peer_python_from("tests/peers/ws/install.sh")
 }
 
 fn connect(python: &PathBuf, url: &str, token: Option<&str>, extra: &[&str]) -> Value {
