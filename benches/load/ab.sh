@@ -10,6 +10,7 @@
 # Loopback only; every run is bounded.
 #   benches/load/ab.sh BIN_A BIN_B
 #   ROUNDS=8 DURATION=10 CONNS=4 benches/load/ab.sh BIN_A BIN_B
+#   TOKENS=200000 benches/load/ab.sh BIN_A BIN_B   # more users than the cache holds
 # Output: target/ab/rounds.tsv and the summary on stdout.
 set -euo pipefail
 cd "$(dirname "$0")/../.."

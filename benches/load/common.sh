@@ -33,7 +33,7 @@ NGX
 
 # 1000 distinct valid tokens (SELLER/CUSTOMER), one per line, into FILE.
 mint_tokens() {
-  python3 ../shared/bench/tokens.py valid --role MIX --n 1000 >"$1"
+  python3 ../shared/bench/tokens.py valid --role MIX --n "${TOKENS:-1000}" >"$1"
 }
 
 # The common start of a measurement script: tools installed, root=$PWD,

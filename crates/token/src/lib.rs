@@ -27,6 +27,7 @@
 
 mod crypto;
 mod decode;
+mod doorkeeper;
 mod error;
 mod identity_values;
 mod issue;

@@ -2,7 +2,8 @@
 //! and `/auth/verify` tokens without one.
 //!
 //! The cache (moka) maps the SHA-256 of the exact token bytes to the verified claims. Only
-//! successful verifications are inserted; each entry expires at `exp + leeway` (capped at
+//! successful verifications are inserted, and once the cache is full only those of a token
+//! seen before (`doorkeeper.rs`: a one-off token would only be evicted again); each entry expires at `exp + leeway` (capped at
 //! `access_ttl + leeway`), and a hit re-checks `exp + leeway > now` before it is used, so a
 //! cached entry never outlives its token. The cache belongs to one `Verifier`, and a
 //! `Verifier` to one config generation: a reload builds a new `Verifier` with an empty
@@ -10,7 +11,7 @@
 //! What the cache cannot know — the user's revocation point (docs/REFERENCE.md#revocation) and the route's
 //! roles — the caller checks on every request, hit or miss, from the returned claims.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use moka::sync::Cache;
@@ -18,6 +19,7 @@ use moka::Expiry;
 use sha2::{Digest, Sha256};
 
 use super::decode::{self, Checked, Outcome, Rules, TokenKind, MAX_TOKEN_BYTES};
+use super::doorkeeper::Doorkeeper;
 use super::error::TokenError;
 use super::keys::Keys;
 use super::remote::Issuers;
@@ -41,6 +43,15 @@ pub struct Verifier {
     rules: Rules,
     issuers: Issuers,
     cache: Option<Cache<[u8; 32], CachedClaims>>,
+    /// In front of a full cache: a token gets in on its second sighting.
+    /// Made the first time the cache is full, so a cache that never fills
+    /// never pays for its bitset.
+    doorkeeper: OnceLock<Doorkeeper>,
+    /// The cache's capacity in entries.
+    cache_capacity: u64,
+    /// Inserts made (tests: what the doorkeeper kept out).
+    #[cfg(test)]
+    inserts: std::sync::atomic::AtomicUsize,
     /// Upper bound of one cache entry's lifetime.
     max_entry_life: u64,
 }
@@ -88,7 +99,11 @@ impl Verifier {
                 issuer: settings.issuer.as_deref().map(Box::from),
                 audience: settings.audience.as_deref().map(Box::from),
             },
+            doorkeeper: OnceLock::new(),
             cache,
+            cache_capacity: settings.cache_max_entries,
+            #[cfg(test)]
+            inserts: std::sync::atomic::AtomicUsize::new(0),
             max_entry_life: settings.access_ttl.as_secs().saturating_add(leeway),
         }
     }
@@ -135,7 +150,9 @@ impl Verifier {
         let claims = Arc::new(self.check_access(token, now)?);
         let valid_until = claims.exp.saturating_add(self.leeway_of(&claims));
         let life = valid_until.saturating_sub(now).min(self.max_entry_life);
-        if life > 0 {
+        if life > 0 && self.admits(cache, &digest) {
+            #[cfg(test)]
+            self.inserts.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             cache.insert(
                 digest,
                 CachedClaims {
@@ -194,12 +211,27 @@ impl Verifier {
         })
     }
 
+    /// How many verified tokens were put into the cache (tests).
+    #[cfg(test)]
+    pub(crate) fn cache_inserts(&self) -> usize {
+        self.inserts.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     /// Applies moka's pending writes and evictions, so counts are exact in tests.
     #[cfg(test)]
     pub(crate) fn sync_cache(&self) {
         if let Some(cache) = &self.cache {
             cache.run_pending_tasks();
         }
+    }
+
+    /// Whether a freshly verified token goes into the cache: always while it
+    /// has room, and once it is full only a token seen before ([`Doorkeeper`]),
+    /// so a flood of one-off tokens does not pay an insert that admission
+    /// would undo.
+    fn admits(&self, cache: &Cache<[u8; 32], CachedClaims>, digest: &[u8; 32]) -> bool {
+        cache.entry_count() < self.cache_capacity
+            || self.doorkeeper.get_or_init(|| Doorkeeper::new(self.cache_capacity)).seen(digest)
     }
 
     /// The clock skew allowed on `claims`' expiry: its external issuer's

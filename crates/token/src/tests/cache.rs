@@ -146,3 +146,29 @@ fn a_new_generation_starts_with_an_empty_cache() {
     );
     assert!(old.verifier.verify_access(&token, NOW).unwrap().from_cache);
 }
+
+#[test]
+fn a_full_cache_takes_a_token_on_its_second_sighting_only() {
+    let mut s = settings(Algorithm::HS256);
+    s.cache_max_entries = 10;
+    let kit = kit(&s);
+    let mint = |n: u32| {
+        let subject = crate::Subject { user_id: &n.to_string(), ..SUBJECT };
+        kit.issuer.mint_access(&subject, NOW, None).unwrap()
+    };
+    for n in 0..10 {
+        kit.verifier.verify_access(&mint(n), NOW).unwrap();
+    }
+    kit.verifier.sync_cache();
+    assert_eq!(kit.verifier.cache_inserts(), 10, "room: every token goes in at once");
+    let one_offs: Vec<String> = (100..150).map(mint).collect();
+    for token in &one_offs {
+        kit.verifier.verify_access(token, NOW).unwrap();
+    }
+    assert_eq!(kit.verifier.cache_inserts(), 10, "full: no one-off token is inserted");
+    let again = mint(200);
+    kit.verifier.verify_access(&again, NOW).unwrap();
+    assert_eq!(kit.verifier.cache_inserts(), 10);
+    kit.verifier.verify_access(&again, NOW).unwrap();
+    assert_eq!(kit.verifier.cache_inserts(), 11, "seen before: it may go in");
+}
