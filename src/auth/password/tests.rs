@@ -78,26 +78,35 @@ async fn unknown_users_cost_a_real_hash() {
     let phc = h.hash("Str0ng-Passw0rd!").await.unwrap();
     // Warm up: the dummy hash is made on first need.
     h.verify("x", None).await.unwrap();
-    let (outcome, real) = h
-        .run(move |inner| {
-            let start = thread_cpu_time();
-            let outcome = inner.verify("wrong", Some(&phc));
-            (outcome, thread_cpu_time() - start)
-        })
-        .await
-        .unwrap();
-    assert!(!outcome.unwrap().ok);
-    let before = h.dummy_verifications();
-    let (outcome, dummy) = h
-        .run(|inner| {
-            let start = thread_cpu_time();
-            let outcome = inner.verify("Str0ng-Passw0rd!", None);
-            (outcome, thread_cpu_time() - start)
-        })
-        .await
-        .unwrap();
-    assert_eq!(outcome.unwrap(), Verification::FAILED);
-    assert_eq!(h.dummy_verifications(), before + 1, "went through the dummy path");
+    // The least CPU time of a few tries of each, interleaved: other tests
+    // hashing in parallel share the memory bandwidth argon2 lives on, and a
+    // single try can be slowed by them, never sped up.
+    let (mut real, mut dummy) = (std::time::Duration::MAX, std::time::Duration::MAX);
+    for _ in 0..3 {
+        let phc = phc.clone();
+        let (outcome, took) = h
+            .run(move |inner| {
+                let start = thread_cpu_time();
+                let outcome = inner.verify("wrong", Some(&phc));
+                (outcome, thread_cpu_time() - start)
+            })
+            .await
+            .unwrap();
+        assert!(!outcome.unwrap().ok);
+        real = real.min(took);
+        let before = h.dummy_verifications();
+        let (outcome, took) = h
+            .run(|inner| {
+                let start = thread_cpu_time();
+                let outcome = inner.verify("Str0ng-Passw0rd!", None);
+                (outcome, thread_cpu_time() - start)
+            })
+            .await
+            .unwrap();
+        assert_eq!(outcome.unwrap(), Verification::FAILED);
+        assert_eq!(h.dummy_verifications(), before + 1, "went through the dummy path");
+        dummy = dummy.min(took);
+    }
     // Same parameters, so the same work: compare CPU time, with generous bounds.
     assert!(dummy * 2 >= real && real * 2 >= dummy, "dummy {dummy:?} vs real {real:?} of CPU");
 }
