@@ -115,9 +115,7 @@ pub async fn send_denial(session: &mut Session, denial: Denial, request_id: &str
         send(session, &Answer::from(denial), request_id, reusable).await?;
         return Ok(false);
     }
-    if closes_connection(denial.status()) || !reusable {
-        session.set_keepalive(None);
-    }
+    keep_alive_only_if(session, denial.status(), reusable);
     let header = grpc::response_header(denial, request_id)?;
     match session.as_downstream_mut() {
         // Trailers-only: the HEADERS frame itself must end the stream, which
@@ -135,15 +133,22 @@ pub async fn send_denial(session: &mut Session, denial: Denial, request_id: &str
 /// say otherwise, so a half-read body can never be taken as the next request.
 pub async fn send(session: &mut Session, answer: &Answer, request_id: &str, reusable: bool) -> Result<()> {
     let header = response_header(answer, request_id)?;
-    if closes_connection(answer.status) || !reusable {
-        session.set_keepalive(None);
-    }
+    keep_alive_only_if(session, answer.status, reusable);
     let head_only = session.req_header().method == http::Method::HEAD || answer.body.is_empty();
     session.write_response_header(header, head_only).await?;
     if !head_only {
         session.write_response_body(Some(answer.body.clone()), true).await?;
     }
     Ok(())
+}
+
+/// Ends the connection after an answer of `status` unless it stays usable:
+/// `reusable` (the request was read to its end) and not a status that
+/// [`closes_connection`].
+fn keep_alive_only_if(session: &mut Session, status: u16, reusable: bool) {
+    if closes_connection(status) || !reusable {
+        session.set_keepalive(None);
+    }
 }
 
 /// [`send`] on the fast lane's HTTP/1 session (its requests carry no body).
