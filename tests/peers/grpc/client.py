@@ -16,32 +16,17 @@ Output:
 """
 
 import argparse
-import base64
 import json
+import os
 import sys
 
 import grpc
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from fields import grouped  # noqa: E402  (the peers' shared helper, found by path)
+
 MAX_MESSAGE = 16 * 1024 * 1024
 KINDS = ("unary", "server_stream", "client_stream", "bidi")
-
-
-def metadata_dict(items):
-    """Metadata as {lower-case key: value}; a repeated key gives a list.
-
-    Binary (`-bin`) values arrive as bytes and are shown base64-encoded.
-    """
-    out = {}
-    for key, value in items or ():
-        key = key.lower()
-        if isinstance(value, bytes):
-            value = base64.b64encode(value).decode("ascii")
-        if key in out:
-            prev = out[key]
-            out[key] = prev + [value] if isinstance(prev, list) else [prev, value]
-        else:
-            out[key] = value
-    return out
 
 
 def describe(body):
@@ -62,8 +47,8 @@ def outcome(call, responses, error=None):
         "code": code.name if code is not None else "UNKNOWN",
         "details": details or None,
         "responses": [describe(r) for r in responses],
-        "initial": metadata_dict(safe(call.initial_metadata) if call else None),
-        "trailing": metadata_dict(safe(call.trailing_metadata) if call else None),
+        "initial": grouped(safe(call.initial_metadata) if call else None),
+        "trailing": grouped(safe(call.trailing_metadata) if call else None),
     }
 
 

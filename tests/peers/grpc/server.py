@@ -23,15 +23,18 @@ so a test process that dies without killing it does not leave it behind
 """
 
 import argparse
-import base64
 import json
 import os
 import signal
+import sys
 import threading
 import time
 from concurrent import futures
 
 import grpc
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from fields import grouped  # noqa: E402  (the peers' shared helper, found by path)
 
 HOST = "127.0.0.1"
 MAX_MESSAGE = 16 * 1024 * 1024
@@ -54,24 +57,6 @@ class Counter:
 
 
 CALLS = Counter()
-
-
-def metadata_dict(items):
-    """Metadata as {lower-case key: value}; a repeated key gives a list.
-
-    Binary (`-bin`) values arrive as bytes and are shown base64-encoded.
-    """
-    out = {}
-    for key, value in items or ():
-        key = key.lower()
-        if isinstance(value, bytes):
-            value = base64.b64encode(value).decode("ascii")
-        if key in out:
-            prev = out[key]
-            out[key] = prev + [value] if isinstance(prev, list) else [prev, value]
-        else:
-            out[key] = value
-    return out
 
 
 def as_json(obj):
@@ -115,7 +100,7 @@ def unary_echo_info(name):
         return as_json(
             {
                 "method": name,
-                "metadata": metadata_dict(context.invocation_metadata()),
+                "metadata": grouped(context.invocation_metadata()),
                 "size": len(request),
             }
         )
@@ -162,7 +147,7 @@ def upload(request_iterator, context):
         {
             "count": count,
             "bytes": total,
-            "metadata": metadata_dict(context.invocation_metadata()),
+            "metadata": grouped(context.invocation_metadata()),
         }
     )
 

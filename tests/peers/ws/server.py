@@ -32,22 +32,13 @@ from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Response
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from fields import grouped  # noqa: E402  (the peers' shared helper, found by path)
+
 HOST = "127.0.0.1"
 MAX_MESSAGE = 16 * 1024 * 1024
 
 handshakes = 0
-
-
-def headers_dict(headers):
-    out = {}
-    for name, value in headers.raw_items():
-        name = name.lower()
-        if name in out:
-            prev = out[name]
-            out[name] = prev + [value] if isinstance(prev, list) else [prev, value]
-        else:
-            out[name] = value
-    return out
 
 
 def process_request(connection, request):
@@ -69,7 +60,7 @@ def process_request(connection, request):
 async def handler(ws):
     global handshakes
     handshakes += 1
-    first = {"path": ws.request.path, "headers": headers_dict(ws.request.headers)}
+    first = {"path": ws.request.path, "headers": grouped(ws.request.headers.raw_items())}
     try:
         await ws.send(json.dumps(first))
         async for message in ws:
