@@ -11,6 +11,8 @@
 #   benches/load/ab.sh BIN_A BIN_B
 #   ROUNDS=8 DURATION=10 CONNS=4 benches/load/ab.sh BIN_A BIN_B
 #   TOKENS=200000 benches/load/ab.sh BIN_A BIN_B   # more users than the cache holds
+#   MIX="POST 1024 0" benches/load/ab.sh BIN_A BIN_B  # the harness's post-1k shape
+#     (MIX is METHOD BODY_BYTES CLOSE, as ../shared/bench/lua/mix.lua takes them)
 # Output: target/ab/rounds.tsv and the summary on stdout.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -20,6 +22,14 @@ bin_b=$(realpath "$2")
 NEXORA_BIN=$bin_a bench_setup ab 8 19400
 ROUNDS=${ROUNDS:-6}
 CONNS=${CONNS:-64}
+# The request shape: bearer.lua's plain GET, or mix.lua's with MIX.
+if [ -n "${MIX:-}" ]; then
+  script=../shared/bench/lua/mix.lua
+  read -r -a mix <<<"$MIX"
+else
+  script=../shared/bench/lua/bearer.lua
+  mix=()
+fi
 port=19410
 clk_tck=$(getconf CLK_TCK)
 
@@ -38,11 +48,11 @@ measure() {
     curl -fs -o /dev/null "http://127.0.0.1:19901/readyz" && break
     sleep 0.1
   done
-  taskset -c 0 wrk -t1 -c"$CONNS" -d2s -s ../shared/bench/lua/bearer.lua \
-    "http://127.0.0.1:$port/orders/123" -- "$out/tokens.txt" >/dev/null
+  taskset -c 0 wrk -t1 -c"$CONNS" -d2s -s "$script" \
+    "http://127.0.0.1:$port/orders/123" -- "$out/tokens.txt" "${mix[@]}" >/dev/null
   before=$(cpu_ticks "$gw")
-  result=$(taskset -c 0 wrk -t1 -c"$CONNS" -d"${DURATION}s" -s ../shared/bench/lua/bearer.lua \
-    "http://127.0.0.1:$port/orders/123" -- "$out/tokens.txt" | grep '^RESULT')
+  result=$(taskset -c 0 wrk -t1 -c"$CONNS" -d"${DURATION}s" -s "$script" \
+    "http://127.0.0.1:$port/orders/123" -- "$out/tokens.txt" "${mix[@]}" | grep '^RESULT')
   after=$(cpu_ticks "$gw")
   peak_kib=$(awk '/^VmHWM:/ {print $2}' "/proc/$gw/status")
   kill "$gw"; wait "$gw" 2>/dev/null || true; gw=

@@ -151,7 +151,8 @@ fn keep_alive_only_if(session: &mut Session, status: u16, reusable: bool) {
     }
 }
 
-/// [`send`] on the fast lane's HTTP/1 session (its requests carry no body).
+/// [`send`] on the fast lane's HTTP/1 session; the lane itself ends the
+/// connection when it leaves a request body unread.
 pub async fn send_h1(ds: &mut HttpSession, answer: &Answer, request_id: &str) -> Result<()> {
     let header = response_header(answer, request_id)?;
     if closes_connection(answer.status) {

@@ -3,8 +3,8 @@
 //! [`Gateway`]'s methods here are the phases — everything the gateway does to
 //! a proxied request. Two drivers call them and nothing else: Pingora's full
 //! proxy ([`full`], `impl ProxyHttp`) for every request, and the fast lane
-//! ([`lane`]) for bodiless HTTP/1 `GET`/`HEAD` reads when `server.fast_lane`
-//! is on. A filter added to a phase therefore runs on both paths; a driver
+//! ([`lane`]) for plain HTTP/1 reads and small `Content-Length` writes when
+//! `server.fast_lane` is on. A filter added to a phase therefore runs on both paths; a driver
 //! adds framing, never policy.
 //!
 //! ```text

@@ -24,6 +24,7 @@ mod fleet_limits;
 mod grpc;
 mod hot_path;
 mod identity_headers;
+mod lane_bodies;
 mod lifecycle;
 mod normalisation;
 mod oidc;

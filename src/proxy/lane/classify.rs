@@ -2,11 +2,13 @@
 //! request head, before anything parses them.
 //!
 //! The fast lane ([`super`]) proxies a request with none of the framing a
-//! proxy must translate: a `GET` or `HEAD` in origin form, HTTP/1.1, whose
-//! head arrived whole, with no body, no upgrade, no `Expect`, no trailers
-//! and no hop-by-hop headers apart from `Connection: keep-alive` or
-//! `Connection: close`. Everything else — bodies, WebSocket and h2c
-//! upgrades, `100-continue`, HTTP/1.0, absolute-form targets, folded or
+//! proxy must translate: in origin form, HTTP/1.1, whose head arrived whole,
+//! with no upgrade, no `Expect`, no trailers and no hop-by-hop headers apart
+//! from `Connection: keep-alive` or `Connection: close`; and either a `GET`
+//! or `HEAD` with no body, or a `POST`, `PUT`, `PATCH` or `DELETE` whose
+//! body is framed by one `Content-Length` of at most [`MAX_LANE_BODY`] bytes
+//! (or has none). Everything else — chunked or larger bodies, WebSocket and
+//! h2c upgrades, `100-continue`, HTTP/1.0, absolute-form targets, folded or
 //! bare-LF lines, the identity endpoints — goes to Pingora's full proxy,
 //! which handles all of it. The test is conservative: a header whose name
 //! is on the list sends the request to Pingora whatever its value, and any
@@ -18,7 +20,7 @@ use std::sync::LazyLock;
 use http::header::{
     HeaderName, CONTENT_LENGTH, EXPECT, PROXY_AUTHORIZATION, TE, TRAILER, TRANSFER_ENCODING, UPGRADE,
 };
-use http::{Method, Version};
+use http::Version;
 use memchr::memmem;
 use pingora::http::RequestHeader;
 
@@ -26,11 +28,17 @@ use crate::auth::AuthService;
 use crate::generation::Generation;
 use crate::policy::normalize_path;
 
+/// The largest request body the lane takes. It reads such a body whole
+/// before going upstream, so that a failed try can be made again with it;
+/// a larger one is streamed by Pingora's proxy.
+pub const MAX_LANE_BODY: usize = 64 * 1024;
+
 /// Header names that take a request off the fast lane: the one list, read
 /// both on the raw bytes ([`takes`]) and on Pingora's parse ([`still_plain`]).
-/// `connection` is looked at separately: its two common plain values stay.
-const NEEDS_FULL_PROXY: [HeaderName; 10] = [
-    CONTENT_LENGTH,
+/// `connection` and `content-length` are looked at separately: the first
+/// keeps its two common plain values, the second frames the bodies the lane
+/// takes.
+const NEEDS_FULL_PROXY: [HeaderName; 9] = [
     TRANSFER_ENCODING,
     UPGRADE,
     EXPECT,
@@ -48,16 +56,26 @@ const MAX_PLAIN_HEADERS: usize = 100;
 /// The end of a request head, searched with one prepared searcher.
 static HEAD_END: LazyLock<memmem::Finder<'static>> = LazyLock::new(|| memmem::Finder::new(b"\r\n\r\n"));
 
-/// True when `buf` (the first bytes read of a request) holds a whole
-/// request head that the fast lane may take, as the module doc says.
-/// `gen` tells which paths belong to the identity service.
-pub(super) fn takes(buf: &[u8], gen: &Generation) -> bool {
+/// A request head of the shape the lane takes, as read from its bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PlainHead<'b> {
+    /// The request target, in origin form.
+    pub target: &'b [u8],
+    /// The body's length: its `Content-Length`, 0 when there is none.
+    pub body: usize,
+}
+
+/// The body length of the request when `buf` (the first bytes read of a
+/// request) holds a whole request head that the fast lane may take, as the
+/// module doc says; None when the full proxy must serve it. `gen` tells
+/// which paths belong to the identity service.
+pub(super) fn takes(buf: &[u8], gen: &Generation) -> Option<usize> {
     // The lane's connector speaks HTTP/1 only; with an HTTP/2 upstream in
     // the config, Pingora's proxy serves every request.
     if !gen.all_upstreams_http1 {
-        return false;
+        return None;
     }
-    let Some(target) = plain_target(buf) else { return false };
+    let PlainHead { target, body } = plain_head(buf)?;
     // The identity endpoints read bodies and answer themselves: Pingora's
     // path serves them. A path the normaliser refuses is answered (400) on
     // the fast lane, as on the full path.
@@ -65,33 +83,75 @@ pub(super) fn takes(buf: &[u8], gen: &Generation) -> bool {
         Some(q) => &target[..q],
         None => target,
     };
-    match std::str::from_utf8(path).map(normalize_path) {
+    let lane = match std::str::from_utf8(path).map(normalize_path) {
         Ok(Ok(path)) => AuthService::identity_route(gen, &path).is_none(),
         Ok(Err(_)) => true,
         Err(_) => false,
-    }
+    };
+    lane.then_some(body)
 }
 
 /// What [`takes`] promised, checked again on Pingora's parse of the same
-/// bytes: a `GET` or `HEAD` over HTTP/1.1 with none of [`NEEDS_FULL_PROXY`].
-pub fn still_plain(req: &RequestHeader) -> bool {
-    (req.method == Method::GET || req.method == Method::HEAD)
-        && req.version == Version::HTTP_11
-        && NEEDS_FULL_PROXY.iter().all(|name| !req.headers.contains_key(name))
+/// bytes: the body length of a request of a method the lane takes, over
+/// HTTP/1.1, with none of [`NEEDS_FULL_PROXY`] and at most one
+/// `Content-Length` (none on a `GET` or `HEAD`) within [`MAX_LANE_BODY`].
+pub fn still_plain(req: &RequestHeader) -> Option<usize> {
+    let shape = Shape::of(req.method.as_str().as_bytes())?;
+    if req.version != Version::HTTP_11 || NEEDS_FULL_PROXY.iter().any(|name| req.headers.contains_key(name)) {
+        return None;
+    }
+    let mut lengths = req.headers.get_all(CONTENT_LENGTH).iter();
+    match (lengths.next(), lengths.next()) {
+        (None, _) => Some(0),
+        (Some(value), None) if shape == Shape::Write => body_length(value.as_bytes()),
+        _ => None,
+    }
 }
 
-/// The request target when `buf` holds a whole head of the plain shape the
-/// module doc describes; None otherwise. Paths are not looked at here.
-/// Public for the fuzz target that holds it to `httparse` and Pingora's parse.
-pub fn plain_target(buf: &[u8]) -> Option<&[u8]> {
+/// The methods the lane takes, by whether they may carry a body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Shape {
+    /// `GET`, `HEAD`: no body, and no `Content-Length` at all.
+    Read,
+    /// `POST`, `PUT`, `PATCH`, `DELETE`: a `Content-Length` body or none.
+    Write,
+}
+
+impl Shape {
+    fn of(method: &[u8]) -> Option<Shape> {
+        match method {
+            b"GET" | b"HEAD" => Some(Shape::Read),
+            b"POST" | b"PUT" | b"PATCH" | b"DELETE" => Some(Shape::Write),
+            _ => None,
+        }
+    }
+}
+
+/// A `Content-Length` value the lane takes: 1 to 5 ASCII digits (optional
+/// whitespace around them) naming at most [`MAX_LANE_BODY`] bytes. Signs,
+/// lists and anything longer go to the full proxy.
+fn body_length(value: &[u8]) -> Option<usize> {
+    let digits = value.trim_ascii();
+    if digits.is_empty() || digits.len() > 5 || !digits.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    let length = digits.iter().fold(0usize, |n, &d| n * 10 + usize::from(d - b'0'));
+    (length <= MAX_LANE_BODY).then_some(length)
+}
+
+/// The head when `buf` holds a whole head of the plain shape the module doc
+/// describes; None otherwise. Paths are not looked at here. Public for the
+/// fuzz target that holds it to `httparse` and Pingora's parse.
+pub fn plain_head(buf: &[u8]) -> Option<PlainHead<'_>> {
     let end = HEAD_END.find(buf)?;
     let head = &buf[..end + 2];
     if !lines_are_crlf(head) {
         return None;
     }
     let line_end = memchr::memchr(b'\r', head)?;
-    let target = origin_target(&head[..line_end])?;
-    headers_are_plain(&head[line_end + 2..]).then_some(target)
+    let (shape, target) = origin_target(&head[..line_end])?;
+    let body = plain_headers(&head[line_end + 2..], shape)?;
+    Some(PlainHead { target, body })
 }
 
 /// Every LF is preceded by CR and every CR followed by LF: no line can be
@@ -104,22 +164,25 @@ fn lines_are_crlf(head: &[u8]) -> bool {
     }) && head.ends_with(b"\r\n")
 }
 
-/// The request target of `GET /… HTTP/1.1` or `HEAD /… HTTP/1.1`.
-fn origin_target(line: &[u8]) -> Option<&[u8]> {
-    let rest = line
-        .strip_prefix(b"GET ")
-        .or_else(|| line.strip_prefix(b"HEAD "))?;
-    let target = rest.strip_suffix(b" HTTP/1.1")?;
+/// The method's shape and the request target of `METHOD /… HTTP/1.1`, for
+/// a method [`Shape`] knows.
+fn origin_target(line: &[u8]) -> Option<(Shape, &[u8])> {
+    let space = memchr::memchr(b' ', line)?;
+    let shape = Shape::of(&line[..space])?;
+    let target = line[space + 1..].strip_suffix(b" HTTP/1.1")?;
     let plain = target.first() == Some(&b'/') && target.iter().all(|&b| is_target_byte(b));
-    plain.then_some(target)
+    plain.then_some((shape, target))
 }
 
-/// Each header line is `name: value` with a token name that is not on
-/// [`NEEDS_FULL_PROXY`]; `Connection` only as `keep-alive` or `close`.
-fn headers_are_plain(block: &[u8]) -> bool {
+/// The body length when each header line is `name: value` with a token name
+/// that is not on [`NEEDS_FULL_PROXY`]; `Connection` only as `keep-alive` or
+/// `close`; `Content-Length` at most once, only for a [`Shape::Write`], as
+/// [`body_length`] reads it.
+fn plain_headers(block: &[u8], shape: Shape) -> Option<usize> {
     let mut hosts = 0;
     let mut count = 0;
-    block.split(|&b| b == b'\n').filter(|l| !l.is_empty()).all(|line| {
+    let mut length = None;
+    let plain = block.split(|&b| b == b'\n').filter(|l| !l.is_empty()).all(|line| {
         // Far below the parsers' limits (Pingora's is 256 lines).
         count += 1;
         if count > MAX_PLAIN_HEADERS {
@@ -143,8 +206,16 @@ fn headers_are_plain(block: &[u8]) -> bool {
             let value = value.trim_ascii();
             return value.eq_ignore_ascii_case(b"keep-alive") || value.eq_ignore_ascii_case(b"close");
         }
+        if name.eq_ignore_ascii_case(b"content-length") {
+            if shape != Shape::Write || length.is_some() {
+                return false;
+            }
+            length = body_length(value);
+            return length.is_some();
+        }
         !NEEDS_FULL_PROXY.iter().any(|n| name.eq_ignore_ascii_case(n.as_str().as_bytes()))
-    })
+    });
+    plain.then_some(length.unwrap_or(0))
 }
 
 /// A byte of an RFC 3986 path or query (unreserved, sub-delims, `:@/?%`),
@@ -172,7 +243,11 @@ mod tests {
     use super::*;
 
     fn plain(head: &str) -> bool {
-        plain_target(head.as_bytes()).is_some()
+        plain_head(head.as_bytes()).is_some()
+    }
+
+    fn body(head: &str) -> Option<usize> {
+        plain_head(head.as_bytes()).map(|h| h.body)
     }
 
     #[test]
@@ -184,10 +259,44 @@ mod tests {
     }
 
     #[test]
+    fn small_writes_framed_by_one_content_length_take_the_lane() {
+        assert_eq!(body("POST /orders HTTP/1.1\r\nHost: s\r\nContent-Length: 17\r\n\r\n"), Some(17));
+        assert_eq!(body("PUT /a HTTP/1.1\r\nHost: s\r\ncontent-length:  0 \r\n\r\n"), Some(0));
+        assert_eq!(body("PATCH /a HTTP/1.1\r\nContent-Length: 65536\r\nHost: s\r\n\r\n"), Some(65536));
+        assert_eq!(body("DELETE /a/1 HTTP/1.1\r\nHost: s\r\n\r\n"), Some(0));
+        assert_eq!(body("GET /a HTTP/1.1\r\nHost: s\r\n\r\n"), Some(0));
+    }
+
+    #[test]
+    fn bodies_framed_any_other_way_do_not() {
+        for head in [
+            "POST /a HTTP/1.1\r\nHost: s\r\nContent-Length: 65537\r\n\r\n",
+            "POST /a HTTP/1.1\r\nHost: s\r\nContent-Length: 0000000001\r\n\r\n",
+            "POST /a HTTP/1.1\r\nHost: s\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\n",
+            "POST /a HTTP/1.1\r\nHost: s\r\nContent-Length: 2, 2\r\n\r\n",
+            "POST /a HTTP/1.1\r\nHost: s\r\nContent-Length: +2\r\n\r\n",
+            "POST /a HTTP/1.1\r\nHost: s\r\nContent-Length: -1\r\n\r\n",
+            "POST /a HTTP/1.1\r\nHost: s\r\nContent-Length: \r\n\r\n",
+            "POST /a HTTP/1.1\r\nHost: s\r\nContent-Length: 0x10\r\n\r\n",
+            "POST /a HTTP/1.1\r\nHost: s\r\nTransfer-Encoding: chunked\r\n\r\n",
+            "POST /a HTTP/1.1\r\nHost: s\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n",
+            "POST /a HTTP/1.1\r\nHost: s\r\nContent-Length: 3\r\nExpect: 100-continue\r\n\r\n",
+            "POST /a HTTP/1.0\r\nHost: s\r\nContent-Length: 3\r\n\r\n",
+            "OPTIONS /a HTTP/1.1\r\nHost: s\r\nContent-Length: 3\r\n\r\n",
+            "CONNECT s:443 HTTP/1.1\r\nHost: s\r\n\r\n",
+            "PROPFIND /a HTTP/1.1\r\nHost: s\r\nContent-Length: 3\r\n\r\n",
+            "post /a HTTP/1.1\r\nHost: s\r\nContent-Length: 3\r\n\r\n",
+            "POST  /a HTTP/1.1\r\nHost: s\r\nContent-Length: 3\r\n\r\n",
+        ] {
+            assert!(!plain(head), "{head:?}");
+        }
+    }
+
+    #[test]
     fn anything_with_framing_or_hop_by_hop_headers_does_not() {
         for head in [
-            "POST /a HTTP/1.1\r\nHost: s\r\nContent-Length: 2\r\n\r\n",
             "GET /a HTTP/1.1\r\nHost: s\r\nContent-Length: 0\r\n\r\n",
+            "HEAD /a HTTP/1.1\r\nHost: s\r\nContent-Length: 4\r\n\r\n",
             "GET /a HTTP/1.1\r\nHost: s\r\nTransfer-Encoding: chunked\r\n\r\n",
             "GET /a HTTP/1.1\r\nHost: s\r\ntransfer-encoding : chunked\r\n\r\n",
             "GET /ws HTTP/1.1\r\nHost: s\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n",

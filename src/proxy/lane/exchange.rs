@@ -7,15 +7,21 @@
 //! rules (a failed connect, or a reused upstream connection that failed
 //! before answering, is tried again, up to `max_retries`), the response
 //! framing (a close-delimited answer is sent on as chunked), the 502/504
-//! answers of `fail_to_proxy` — without its general machinery. The requests
-//! it gets carry no body ([`super::classify`]), so a retry never has
-//! anything to replay.
+//! answers of `fail_to_proxy` — without its general machinery. A request
+//! body ([`super::classify`] lets through only small `Content-Length` ones)
+//! is read whole, under `server.request_body_timeout`, once the request is
+//! admitted and before any upstream is tried: a try that fails sends it
+//! again, a client that stops halfway gets 408 and nothing reaches the
+//! upstream, and a refused request's body is never read.
 
 use std::net::IpAddr;
+use std::time::Duration;
 
+use bytes::{Bytes, BytesMut};
 use http::header::{CONNECTION, CONTENT_LENGTH, TRANSFER_ENCODING};
 use http::{Method, Version};
 use pingora::http::ResponseHeader;
+use pingora::prelude::fast_timeout::fast_timeout;
 use pingora::protocols::http::error_resp::gen_error_response;
 use pingora::protocols::http::v1::server::HttpSession;
 use pingora::upstreams::peer::HttpPeer;
@@ -30,26 +36,27 @@ use crate::drain::InFlight;
 /// How many 1xx answers (other than 101) are skipped before the final one.
 const MAX_INFORMATIONAL: usize = 8;
 
-/// Serves the request whose first bytes `ds` holds as its prefix, then
-/// gives back the connection (and any bytes read past the request) when it
-/// can carry another request.
+/// Serves the request whose first bytes `ds` holds as its prefix, with a
+/// body of `body_len` bytes as classified, then gives back the connection
+/// (and any bytes read past the request) when it can carry another request.
 pub(super) async fn serve_and_reuse(
     app: &ProxyApp,
     mut ds: HttpSession,
-) -> Option<(pingora::protocols::Stream, Option<bytes::BytesMut>)> {
-    serve(app, &mut ds).await;
+    body_len: usize,
+) -> Option<(pingora::protocols::Stream, Option<BytesMut>)> {
+    serve(app, &mut ds, body_len).await;
     ds.reuse().await.ok().flatten().map(|reusable| reusable.into_parts())
 }
 
 /// Serves the request whose first bytes `ds` holds as its prefix. Leaves
 /// `ds` reusable only when the exchange ended cleanly.
-async fn serve(app: &ProxyApp, ds: &mut HttpSession) {
+async fn serve(app: &ProxyApp, ds: &mut HttpSession, body_len: usize) {
     match ds.read_request().await {
         Ok(Some(_)) => {}
         Ok(None) => return ds.set_server_keepalive(None),
         Err(_) => return refuse_syntax(ds).await,
     }
-    if !classify::still_plain(ds.req_header()) {
+    if classify::still_plain(ds.req_header()) != Some(body_len) {
         // The classifier and Pingora's parser disagree about this request:
         // neither path may guess. Close without an answer.
         tracing::warn!("fast lane: request head parsed differently than classified; closing");
@@ -59,7 +66,13 @@ async fn serve(app: &ProxyApp, ds: &mut HttpSession) {
     let mut ctx = RequestCtx::new();
     ctx.in_flight = Some(InFlight::enter(&gateway.metrics.requests_in_flight));
     let failed = match gateway.decide(ds.req_header(), &mut ctx) {
-        Handling::Answer(denial) => answer(ds, denial, &ctx).await.is_err(),
+        Handling::Answer(denial) => {
+            // The body stays unread, so nothing after it can be framed.
+            if body_len > 0 {
+                ds.set_server_keepalive(None);
+            }
+            answer(ds, denial, &ctx).await.is_err()
+        }
         Handling::Identity(_) => {
             // The classifier keeps identity paths off the lane; should one
             // arrive anyway it is refused, never proxied.
@@ -67,16 +80,73 @@ async fn serve(app: &ProxyApp, ds: &mut HttpSession) {
             ctx.denial = Some(Denial::BadTarget);
             answer(ds, Denial::BadTarget, &ctx).await.is_err()
         }
-        Handling::Proxy(rewritten) => match relay(app, ds, &mut ctx, rewritten).await {
-            Ok(()) => false,
-            Err(e) => {
-                fail(app, ds, &mut ctx, &e).await;
-                true
+        Handling::Proxy(rewritten) => {
+            let deadline = match &ctx.generation {
+                Some(generation) => generation.config.server.request_body_timeout,
+                None => gateway.live.current().config.server.request_body_timeout,
+            };
+            match read_body(ds, body_len, deadline).await {
+                Ok(body) => match relay(app, ds, &mut ctx, rewritten, &body).await {
+                    Ok(()) => false,
+                    Err(e) => {
+                        fail(app, ds, &mut ctx, &e).await;
+                        true
+                    }
+                },
+                Err(BodyFailed::TooSlow) => {
+                    ctx.denial = Some(Denial::RequestTimeout);
+                    answer(ds, Denial::RequestTimeout, &ctx).await.is_err()
+                }
+                Err(BodyFailed::ClientGone) => {
+                    ds.set_server_keepalive(None);
+                    true
+                }
             }
-        },
+        }
     };
     let status = ds.response_written().map_or(0, |r| r.status.as_u16());
     ctx.record_outcome(ds.req_header().method.as_str(), status, failed, &gateway.metrics);
+}
+
+/// Why a request body was not read to its end.
+enum BodyFailed {
+    /// Not all of it arrived within `server.request_body_timeout`.
+    TooSlow,
+    /// The client closed or broke the connection before sending all of it.
+    ClientGone,
+}
+
+/// The whole request body of `length` bytes (as framed by its one
+/// `Content-Length`), read within `deadline` in all — however slowly it
+/// trickles — so that it can be sent again if a try fails.
+async fn read_body(ds: &mut HttpSession, length: usize, deadline: Duration) -> Result<Bytes, BodyFailed> {
+    if length == 0 {
+        return Ok(Bytes::new());
+    }
+    let whole = async {
+        // A small body usually arrives in one piece: that piece is the
+        // body, with no copy. Only a body in several is joined.
+        let mut only: Option<Bytes> = None;
+        let mut joined = BytesMut::new();
+        while let Some(piece) = ds.read_body_bytes().await? {
+            if only.is_none() && joined.is_empty() {
+                only = Some(piece);
+                continue;
+            }
+            if let Some(first) = only.take() {
+                joined.reserve(length);
+                joined.extend_from_slice(&first);
+            }
+            joined.extend_from_slice(&piece);
+        }
+        Ok::<Bytes, Box<Error>>(only.unwrap_or_else(|| joined.freeze()))
+    };
+    match fast_timeout(deadline, whole).await {
+        Ok(Ok(body)) if body.len() == length => Ok(body),
+        Ok(Err(e)) if matches!(e.etype(), ErrorType::ReadTimedout) => Err(BodyFailed::TooSlow),
+        Ok(_) => Err(BodyFailed::ClientGone),
+        Err(_) => Err(BodyFailed::TooSlow),
+    }
 }
 
 /// Pingora's answer to a request head it cannot parse: 400, then close.
@@ -97,12 +167,14 @@ async fn answer(ds: &mut HttpSession, denial: Denial, ctx: &RequestCtx) -> pingo
     answer::send_h1(ds, &Answer::from(denial), ctx.request_id_str()).await
 }
 
-/// Proxies the admitted request, trying again where Pingora's proxy would.
+/// Proxies the admitted request with its `body`, trying again where
+/// Pingora's proxy would.
 async fn relay(
     app: &ProxyApp,
     ds: &mut HttpSession,
     ctx: &mut RequestCtx,
     rewritten: Option<String>,
+    body: &Bytes,
 ) -> pingora::Result<()> {
     if let Some(path) = rewritten {
         rewrite_path(ds.req_header_mut(), &path)?;
@@ -112,7 +184,7 @@ async fn relay(
     loop {
         tries += 1;
         let peer = app.gateway.choose_peer(ctx)?;
-        match attempt(app, ds, ctx, &peer, client_ip).await {
+        match attempt(app, ds, ctx, &peer, client_ip, body).await {
             Ok(()) => return Ok(()),
             Err(Attempt { error, retry }) if retry && tries < app.max_tries => {
                 tracing::debug!(%error, tries, "fast lane: trying the upstream again");
@@ -142,6 +214,7 @@ async fn attempt(
     ctx: &RequestCtx,
     peer: &HttpPeer,
     client_ip: Option<IpAddr>,
+    body: &Bytes,
 ) -> Result<(), Attempt> {
     let (mut up, reused) = app
         .upstreams
@@ -157,6 +230,10 @@ async fn attempt(
         .prepare_upstream_request(&mut req, client_ip, ctx)
         .map_err(|error| Attempt { error, retry: false })?;
     up.write_request_header(req).await.map_err(|e| Attempt::upstream(e, reused))?;
+    if !body.is_empty() {
+        up.write_body(body).await.map_err(|e| Attempt::upstream(e, reused))?;
+        up.finish_body().await.map_err(|e| Attempt::upstream(e, reused))?;
+    }
 
     // While the upstream thinks, watch the client: one that hangs up ends
     // the request (status 0), as on Pingora's path.

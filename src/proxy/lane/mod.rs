@@ -4,9 +4,9 @@
 //! Pingora's `HttpProxy` runs every request through a general machine: the
 //! downstream and upstream halves as two futures joined over a channel, a
 //! boxed future per request, cache and module phases we do not use. For the
-//! requests that dominate an API gateway's traffic — a `GET` or `HEAD` with
-//! no body — that machinery is most of the CPU. So each HTTP/1 connection is
-//! served here:
+//! requests that dominate an API gateway's traffic — a `GET` or `HEAD`, or a
+//! write with a small `Content-Length` body — that machinery is most of the
+//! CPU. So each HTTP/1 connection is served here:
 //!
 //! 1. read the next request's head whole, under the idle and head deadlines
 //!    ([`head`]: a slow client gets 408 and the connection closes), and
@@ -212,13 +212,13 @@ impl ProxyApp {
             // Both paths keep this setting: Pingora's wraps the same session.
             let keepalive = deadlines.idle.as_secs().max(1);
             session.set_server_keepalive(if *shutdown.borrow() { None } else { Some(keepalive) });
-            let takes = lane_on && classify::takes(&head, &self.gateway.live.current());
+            let body = if lane_on { classify::takes(&head, &self.gateway.live.current()) } else { None };
             session.set_pipelined_prefix(head);
-            let next = if takes {
+            let next = if let Some(body) = body {
                 // Boxed, one allocation per request: the exchange's state
                 // (most of it the upstream connect) is ~10 KB, and inline it
                 // would be part of every connection's future, idle ones too.
-                Box::pin(exchange::serve_and_reuse(self, session)).await
+                Box::pin(exchange::serve_and_reuse(self, session, body)).await
             } else {
                 self.full
                     .process_new_http(ServerSession::H1(session), shutdown)
