@@ -6,6 +6,7 @@
 # bounded by DURATION.
 #   benches/load/profile.sh            # 8 s
 #   DURATION=15 benches/load/profile.sh
+#   MIX="POST 1024 0" benches/load/profile.sh   # another request shape (see ab.sh)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 . benches/load/common.sh
@@ -16,11 +17,18 @@ LISTEN=127.0.0.1:19110 UPSTREAM=127.0.0.1:19000 THREADS=1 taskset -c 1 \
 trap 'kill $gw $ngx 2>/dev/null; wait 2>/dev/null' EXIT
 sleep 1
 mint_tokens "$out/tokens.txt"
-taskset -c 0 wrk -t1 -c64 -d2s -s ../shared/bench/lua/bearer.lua http://127.0.0.1:19110/orders/123 -- "$out/tokens.txt" >/dev/null
+if [ -n "${MIX:-}" ]; then
+  script=../shared/bench/lua/mix.lua
+  read -r -a mix <<<"$MIX"
+else
+  script=../shared/bench/lua/bearer.lua
+  mix=()
+fi
+taskset -c 0 wrk -t1 -c64 -d2s -s "$script" http://127.0.0.1:19110/orders/123 -- "$out/tokens.txt" "${mix[@]}" >/dev/null
 perf record -F 2999 -g -p $gw -o "$out/perf.data" -- sleep "$DURATION" 2>/dev/null &
 perf_pid=$!
-taskset -c 0 wrk -t1 -c64 -d"${DURATION}s" --latency -s ../shared/bench/lua/bearer.lua \
-  http://127.0.0.1:19110/orders/123 -- "$out/tokens.txt" | tee "$out/wrk.txt"
+taskset -c 0 wrk -t1 -c64 -d"${DURATION}s" --latency -s "$script" \
+  http://127.0.0.1:19110/orders/123 -- "$out/tokens.txt" "${mix[@]}" | tee "$out/wrk.txt"
 wait $perf_pid || true
 grep -E 'VmHWM|VmRSS' /proc/$gw/status | tee "$out/memory.txt"
 perf report -i "$out/perf.data" --no-children --sort dso,sym --stdio 2>/dev/null | grep -v '^#' | grep '%' | head -40 | tee "$out/top.txt"

@@ -20,10 +20,12 @@ use std::time::Duration;
 use bytes::{Bytes, BytesMut};
 use http::header::{CONNECTION, CONTENT_LENGTH, TRANSFER_ENCODING};
 use http::{Method, Version};
-use pingora::http::ResponseHeader;
+use pingora::http::{RequestHeader, ResponseHeader};
 use pingora::prelude::fast_timeout::fast_timeout;
 use pingora::protocols::http::error_resp::gen_error_response;
+use pingora::protocols::http::v1::client::{http_req_header_to_wire, HttpSession as UpstreamSession};
 use pingora::protocols::http::v1::server::HttpSession;
+use tokio::io::AsyncWriteExt;
 use pingora::upstreams::peer::HttpPeer;
 use pingora::{Error, ErrorType};
 
@@ -221,19 +223,19 @@ async fn attempt(
         .get_http_session(peer)
         .await
         .map_err(|e| Attempt::upstream(e, true))?;
-    up.read_timeout = peer.options.read_timeout;
-    up.write_timeout = peer.options.write_timeout;
 
     let mut req = Box::new(ds.req_header().clone());
     req.remove_header(&CONNECTION);
     app.gateway
         .prepare_upstream_request(&mut req, client_ip, ctx)
         .map_err(|error| Attempt { error, retry: false })?;
-    up.write_request_header(req).await.map_err(|e| Attempt::upstream(e, reused))?;
-    if !body.is_empty() {
-        up.write_body(body).await.map_err(|e| Attempt::upstream(e, reused))?;
-        up.finish_body().await.map_err(|e| Attempt::upstream(e, reused))?;
+    if body.is_empty() {
+        up.write_request_header(req).await.map_err(|e| Attempt::upstream(e, reused))?;
+    } else {
+        up = send_with_body(up, peer, &req, body).await.map_err(|e| Attempt::upstream(e, reused))?;
     }
+    up.read_timeout = peer.options.read_timeout;
+    up.write_timeout = peer.options.write_timeout;
 
     // While the upstream thinks, watch the client: one that hangs up ends
     // the request (status 0), as on Pingora's path.
@@ -263,11 +265,41 @@ async fn attempt(
     Ok(())
 }
 
+/// Sends `req` and its `body` to the upstream in one write, and returns a
+/// session on the same connection that reads the answer.
+///
+/// Pingora's client session flushes a request head before any body is
+/// written: two sends per request, and on loopback each send also pays for
+/// the receiver's TCP processing. The session it returns has no record of
+/// the request, which only matters for a `HEAD` (no body in the answer) or
+/// an upgrade; the lane sends bodies only with `POST`, `PUT`, `PATCH` and
+/// `DELETE`, never with an upgrade, and no `Connection` header that would
+/// change whether the connection is kept.
+async fn send_with_body(up: UpstreamSession, peer: &HttpPeer, req: &RequestHeader, body: &[u8]) -> pingora::Result<UpstreamSession> {
+    let mut wire = http_req_header_to_wire(req)
+        .ok_or_else(|| Error::explain(ErrorType::InvalidHTTPHeader, "request target with a forbidden byte"))?;
+    wire.extend_from_slice(body);
+    let mut stream = up.into_inner();
+    let write = async {
+        stream.write_all(&wire).await?;
+        stream.flush().await
+    };
+    let written = match peer.options.write_timeout {
+        Some(limit) => fast_timeout(limit, write)
+            .await
+            .unwrap_or_else(|_| Err(std::io::ErrorKind::TimedOut.into())),
+        None => write.await,
+    };
+    written.map_err(|e| match e.kind() {
+        std::io::ErrorKind::TimedOut => Error::because(ErrorType::WriteTimedout, "writing the request", e),
+        _ => Error::because(ErrorType::WriteError, "writing the request", e),
+    })?;
+    Ok(UpstreamSession::new_with_options(stream, peer))
+}
+
 /// The upstream's final answer, skipping informational ones; a `101` to a
 /// request that asked for no upgrade is the upstream's error.
-async fn final_response(
-    up: &mut pingora::protocols::http::v1::client::HttpSession,
-) -> pingora::Result<Box<ResponseHeader>> {
+async fn final_response(up: &mut UpstreamSession) -> pingora::Result<Box<ResponseHeader>> {
     for _ in 0..=MAX_INFORMATIONAL {
         let resp = up.read_resp_header_parts().await?;
         if resp.status == 101 {
