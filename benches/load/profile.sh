@@ -7,6 +7,7 @@
 #   benches/load/profile.sh            # 8 s
 #   DURATION=15 benches/load/profile.sh
 #   MIX="POST 1024 0" benches/load/profile.sh   # another request shape (see ab.sh)
+#   CALL_GRAPH=dwarf benches/load/profile.sh     # callers without frame pointers (larger data)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 . benches/load/common.sh
@@ -25,7 +26,7 @@ else
   mix=()
 fi
 taskset -c 0 wrk -t1 -c64 -d2s -s "$script" http://127.0.0.1:19110/orders/123 -- "$out/tokens.txt" "${mix[@]}" >/dev/null
-perf record -F 2999 -g -p $gw -o "$out/perf.data" -- sleep "$DURATION" 2>/dev/null &
+perf record -F 2999 --call-graph "${CALL_GRAPH:-fp}" -p $gw -o "$out/perf.data" -- sleep "$DURATION" 2>/dev/null &
 perf_pid=$!
 taskset -c 0 wrk -t1 -c64 -d"${DURATION}s" --latency -s "$script" \
   http://127.0.0.1:19110/orders/123 -- "$out/tokens.txt" "${mix[@]}" | tee "$out/wrk.txt"
