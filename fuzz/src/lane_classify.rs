@@ -6,7 +6,7 @@
 //!   request of a method the lane takes, over HTTP/1.1, with exactly that
 //!   target, none of the headers that send a request to the full proxy, and
 //!   a body length that agrees with the one `Content-Length` (none on `GET`
-//!   or `HEAD`);
+//!   or `HEAD`), and no gRPC content type;
 //! - Pingora's own HTTP/1 session reads them as the same request with the
 //!   same body framing, and `still_plain` (the lane's second look, on
 //!   Pingora's parse) gives the same body length.
@@ -66,6 +66,10 @@ pub fn check(data: &[u8]) -> bool {
             continue;
         }
         assert!(!FULL_PROXY_ONLY.contains(&name.as_str()), "the lane took {name:?} in {data:?}");
+        if name == "content-type" {
+            let value = String::from_utf8_lossy(header.value).trim().to_ascii_lowercase();
+            assert!(!value.starts_with("application/grpc"), "the lane took a gRPC call: {data:?}");
+        }
         if name == "connection" {
             let value = String::from_utf8_lossy(header.value).trim().to_ascii_lowercase();
             assert!(value == "keep-alive" || value == "close", "Connection: {value:?} in {data:?}");

@@ -364,3 +364,17 @@ fn a_chunked_write_goes_to_the_full_proxy_and_arrives_whole() {
     assert_eq!((status, answer.as_str()), (200, "11 hello world"));
     assert_eq!(upstream.received()[0].body, b"hello world");
 }
+
+#[test]
+fn a_grpc_call_over_http1_is_refused_in_grpcs_terms_not_the_lanes_json() {
+    let upstream = EchoUpstream::start(false);
+    let gw = gateway(&upstream.addr, "5s");
+    let raw = gw.raw(
+        b"POST /api/seller/pkg.Orders/Create HTTP/1.1\r\nHost: shop\r\nContent-Type: application/grpc\r\nContent-Length: 5\r\nConnection: close\r\n\r\n\0\0\0\0\0",
+    );
+    let lower = raw.to_ascii_lowercase();
+    assert!(lower.starts_with("http/1.1 200"), "{raw}");
+    assert!(lower.contains("grpc-status: 16"), "{raw}");
+    assert!(!raw.contains("not_authenticated"), "the JSON refusal: {raw}");
+    assert!(upstream.received().is_empty());
+}

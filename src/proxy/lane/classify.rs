@@ -9,8 +9,9 @@
 //! body is framed by one `Content-Length` of at most [`MAX_LANE_BODY`] bytes
 //! (or has none). Everything else — chunked or larger bodies, WebSocket and
 //! h2c upgrades, `100-continue`, HTTP/1.0, absolute-form targets, folded or
-//! bare-LF lines, the identity endpoints — goes to Pingora's full proxy,
-//! which handles all of it. The test is conservative: a header whose name
+//! bare-LF lines, the identity endpoints, gRPC content types (whose
+//! refusals Pingora's path writes in gRPC's terms) — goes to Pingora's full
+//! proxy, which handles all of it. The test is conservative: a header whose name
 //! is on the list sends the request to Pingora whatever its value, and any
 //! doubt about the line structure does too. Being wrong in the safe
 //! direction costs speed, never correctness.
@@ -24,6 +25,7 @@ use http::Version;
 use memchr::memmem;
 use pingora::http::RequestHeader;
 
+use crate::answer::grpc;
 use crate::auth::AuthService;
 use crate::generation::Generation;
 use crate::policy::normalize_path;
@@ -97,7 +99,10 @@ pub(super) fn takes(buf: &[u8], gen: &Generation) -> Option<usize> {
 /// `Content-Length` (none on a `GET` or `HEAD`) within [`MAX_LANE_BODY`].
 pub fn still_plain(req: &RequestHeader) -> Option<usize> {
     let shape = Shape::of(req.method.as_str().as_bytes())?;
-    if req.version != Version::HTTP_11 || NEEDS_FULL_PROXY.iter().any(|name| req.headers.contains_key(name)) {
+    if req.version != Version::HTTP_11
+        || NEEDS_FULL_PROXY.iter().any(|name| req.headers.contains_key(name))
+        || grpc::is_grpc(req)
+    {
         return None;
     }
     let mut lengths = req.headers.get_all(CONTENT_LENGTH).iter();
@@ -206,6 +211,9 @@ fn plain_headers(block: &[u8], shape: Shape) -> Option<usize> {
             let value = value.trim_ascii();
             return value.eq_ignore_ascii_case(b"keep-alive") || value.eq_ignore_ascii_case(b"close");
         }
+        if name.eq_ignore_ascii_case(b"content-type") {
+            return !names_grpc(value);
+        }
         if name.eq_ignore_ascii_case(b"content-length") {
             if shape != Shape::Write || length.is_some() {
                 return false;
@@ -216,6 +224,14 @@ fn plain_headers(block: &[u8], shape: Shape) -> Option<usize> {
         !NEEDS_FULL_PROXY.iter().any(|n| name.eq_ignore_ascii_case(n.as_str().as_bytes()))
     });
     plain.then_some(length.unwrap_or(0))
+}
+
+/// Whether a `Content-Type` value may name a gRPC call: anything that starts
+/// with `application/grpc`, a wider net than [`grpc::is_grpc`] so that the
+/// lane never takes what Pingora's path would answer in gRPC's terms.
+fn names_grpc(value: &[u8]) -> bool {
+    let value = value.trim_ascii_start();
+    value.get(..16).is_some_and(|v| v.eq_ignore_ascii_case(b"application/grpc"))
 }
 
 /// A byte of an RFC 3986 path or query (unreserved, sub-delims, `:@/?%`),
@@ -287,6 +303,8 @@ mod tests {
             "PROPFIND /a HTTP/1.1\r\nHost: s\r\nContent-Length: 3\r\n\r\n",
             "post /a HTTP/1.1\r\nHost: s\r\nContent-Length: 3\r\n\r\n",
             "POST  /a HTTP/1.1\r\nHost: s\r\nContent-Length: 3\r\n\r\n",
+            "POST /pkg.Svc/Call HTTP/1.1\r\nHost: s\r\nContent-Type: application/grpc\r\nContent-Length: 5\r\n\r\n",
+            "POST /pkg.Svc/Call HTTP/1.1\r\nHost: s\r\ncontent-type:  Application/GRPC-web+proto\r\nContent-Length: 5\r\n\r\n",
         ] {
             assert!(!plain(head), "{head:?}");
         }
