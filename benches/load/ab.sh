@@ -22,14 +22,7 @@ bin_b=$(realpath "$2")
 NEXORA_BIN=$bin_a bench_setup ab 8 19400
 ROUNDS=${ROUNDS:-6}
 CONNS=${CONNS:-64}
-# The request shape: bearer.lua's plain GET, or mix.lua's with MIX.
-if [ -n "${MIX:-}" ]; then
-  script=../shared/bench/lua/mix.lua
-  read -r -a mix <<<"$MIX"
-else
-  script=../shared/bench/lua/bearer.lua
-  mix=()
-fi
+request_shape
 port=19410
 clk_tck=$(getconf CLK_TCK)
 

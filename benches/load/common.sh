@@ -36,6 +36,18 @@ mint_tokens() {
   python3 ../shared/bench/tokens.py valid --role MIX --n "${TOKENS:-1000}" >"$1"
 }
 
+# Sets script= and mix=(...) for wrk: ../shared/bench/lua/bearer.lua's
+# plain GET, or with MIX="METHOD BODY_BYTES CLOSE" mix.lua's request shape.
+request_shape() {
+  if [ -n "${MIX:-}" ]; then
+    script=../shared/bench/lua/mix.lua
+    read -r -a mix <<<"$MIX"
+  else
+    script=../shared/bench/lua/bearer.lua
+    mix=()
+  fi
+}
+
 # The common start of a measurement script: tools installed, root=$PWD,
 # DURATION defaulted to $2 seconds, an empty out=target/$1, bin= the gateway
 # binary, and an nginx upstream config for 127.0.0.1:$3 in $out.

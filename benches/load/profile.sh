@@ -18,13 +18,7 @@ LISTEN=127.0.0.1:19110 UPSTREAM=127.0.0.1:19000 THREADS=1 taskset -c 1 \
 trap 'kill $gw $ngx 2>/dev/null; wait 2>/dev/null' EXIT
 sleep 1
 mint_tokens "$out/tokens.txt"
-if [ -n "${MIX:-}" ]; then
-  script=../shared/bench/lua/mix.lua
-  read -r -a mix <<<"$MIX"
-else
-  script=../shared/bench/lua/bearer.lua
-  mix=()
-fi
+request_shape
 taskset -c 0 wrk -t1 -c64 -d2s -s "$script" http://127.0.0.1:19110/orders/123 -- "$out/tokens.txt" "${mix[@]}" >/dev/null
 perf record -F 2999 --call-graph "${CALL_GRAPH:-fp}" -p $gw -o "$out/perf.data" -- sleep "$DURATION" 2>/dev/null &
 perf_pid=$!

@@ -148,6 +148,14 @@ fn gateway(upstream: &str, body_timeout: &str) -> Gateway {
     Gateway::start_yaml(&yaml, proxy, admin)
 }
 
+/// An echoing upstream (see [`EchoUpstream::start`]), a gateway before it
+/// with `server.request_body_timeout: body_timeout`, and a SELLER's token.
+fn rig(drop_second: bool, body_timeout: &str) -> (EchoUpstream, Gateway, String) {
+    let upstream = EchoUpstream::start(drop_second);
+    let gw = gateway(&upstream.addr, body_timeout);
+    (upstream, gw, access("7", "SELLER"))
+}
+
 fn connect(gw: &Gateway) -> (TcpStream, BufReader<TcpStream>) {
     let stream = TcpStream::connect(gw.proxy_addr()).unwrap();
     stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
@@ -172,9 +180,7 @@ fn write_request(method: &str, path: &str, token: &str, body: &[u8]) -> Vec<u8> 
 
 #[test]
 fn writes_of_every_size_reach_the_upstream_whole_on_one_connection() {
-    let upstream = EchoUpstream::start(false);
-    let gw = gateway(&upstream.addr, "5s");
-    let token = access("7", "SELLER");
+    let (upstream, gw, token) = rig(false, "5s");
     let (mut writer, mut reader) = connect(&gw);
     let cases: [(&str, usize); 7] = [
         ("POST", 13),
@@ -206,9 +212,7 @@ fn writes_of_every_size_reach_the_upstream_whole_on_one_connection() {
 
 #[test]
 fn a_body_in_pieces_is_joined_and_a_request_pipelined_behind_a_body_is_never_smuggled() {
-    let upstream = EchoUpstream::start(false);
-    let gw = gateway(&upstream.addr, "5s");
-    let token = access("7", "SELLER");
+    let (upstream, gw, token) = rig(false, "5s");
     let (mut writer, mut reader) = connect(&gw);
     let body = body_of(4000);
     let wire = write_request("POST", "/api/seller/pieces", &token, &body);
@@ -243,9 +247,7 @@ fn a_body_in_pieces_is_joined_and_a_request_pipelined_behind_a_body_is_never_smu
 
 #[test]
 fn a_write_on_a_pooled_connection_that_died_is_sent_again_with_its_body() {
-    let upstream = EchoUpstream::start(true);
-    let gw = gateway(&upstream.addr, "5s");
-    let token = access("7", "SELLER");
+    let (upstream, gw, token) = rig(true, "5s");
     for i in 0..4 {
         let body = body_of(100 + i);
         let (mut writer, mut reader) = connect(&gw);
@@ -293,9 +295,7 @@ fn a_refused_write_is_answered_unread_and_its_connection_closed() {
 
 #[test]
 fn a_body_that_stalls_gets_408_and_nothing_reaches_the_upstream() {
-    let upstream = EchoUpstream::start(false);
-    let gw = gateway(&upstream.addr, "1s");
-    let token = access("7", "SELLER");
+    let (upstream, gw, token) = rig(false, "1s");
     // Half a body, then silence; and a body trickled a byte at a time,
     // which a per-read timeout would wait for forever.
     for trickle in [false, true] {
@@ -333,9 +333,7 @@ fn a_body_that_stalls_gets_408_and_nothing_reaches_the_upstream() {
 
 #[test]
 fn a_client_that_hangs_up_mid_body_sends_nothing_upstream() {
-    let upstream = EchoUpstream::start(false);
-    let gw = gateway(&upstream.addr, "5s");
-    let token = access("7", "SELLER");
+    let (upstream, gw, token) = rig(false, "5s");
     {
         let (mut writer, _reader) = connect(&gw);
         let wire = write_request("POST", "/api/seller/cut", &token, &body_of(3000));
@@ -351,9 +349,7 @@ fn a_client_that_hangs_up_mid_body_sends_nothing_upstream() {
 
 #[test]
 fn a_chunked_write_goes_to_the_full_proxy_and_arrives_whole() {
-    let upstream = EchoUpstream::start(false);
-    let gw = gateway(&upstream.addr, "5s");
-    let token = access("7", "SELLER");
+    let (upstream, gw, token) = rig(false, "5s");
     let (mut writer, mut reader) = connect(&gw);
     let head = format!(
         "POST /api/seller/chunks HTTP/1.1\r\nHost: shop\r\nAuthorization: Bearer {token}\r\nTransfer-Encoding: chunked\r\n\r\n"
