@@ -25,9 +25,9 @@ use pingora::prelude::fast_timeout::fast_timeout;
 use pingora::protocols::http::error_resp::gen_error_response;
 use pingora::protocols::http::v1::client::{http_req_header_to_wire, HttpSession as UpstreamSession};
 use pingora::protocols::http::v1::server::HttpSession;
-use tokio::io::AsyncWriteExt;
 use pingora::upstreams::peer::HttpPeer;
 use pingora::{Error, ErrorType};
+use tokio::io::AsyncWriteExt;
 
 use super::super::{client_failure_status, rewrite_path, Handling, RequestCtx};
 use super::{classify, ProxyApp};
@@ -223,6 +223,8 @@ async fn attempt(
         .get_http_session(peer)
         .await
         .map_err(|e| Attempt::upstream(e, true))?;
+    up.read_timeout = peer.options.read_timeout;
+    up.write_timeout = peer.options.write_timeout;
 
     let mut req = Box::new(ds.req_header().clone());
     req.remove_header(&CONNECTION);
@@ -234,8 +236,6 @@ async fn attempt(
     } else {
         up = send_with_body(up, peer, &req, body).await.map_err(|e| Attempt::upstream(e, reused))?;
     }
-    up.read_timeout = peer.options.read_timeout;
-    up.write_timeout = peer.options.write_timeout;
 
     // While the upstream thinks, watch the client: one that hangs up ends
     // the request (status 0), as on Pingora's path.
@@ -265,8 +265,9 @@ async fn attempt(
     Ok(())
 }
 
-/// Sends `req` and its `body` to the upstream in one write, and returns a
-/// session on the same connection that reads the answer.
+/// Sends `req` and its `body` to the upstream in one write (under the
+/// peer's write timeout), and returns a session on the same connection, with
+/// the peer's timeouts, that reads the answer.
 ///
 /// Pingora's client session flushes a request head before any body is
 /// written: two sends per request, and on loopback each send also pays for
@@ -294,7 +295,10 @@ async fn send_with_body(up: UpstreamSession, peer: &HttpPeer, req: &RequestHeade
         std::io::ErrorKind::TimedOut => Error::because(ErrorType::WriteTimedout, "writing the request", e),
         _ => Error::because(ErrorType::WriteError, "writing the request", e),
     })?;
-    Ok(UpstreamSession::new_with_options(stream, peer))
+    let mut session = UpstreamSession::new_with_options(stream, peer);
+    session.read_timeout = peer.options.read_timeout;
+    session.write_timeout = peer.options.write_timeout;
+    Ok(session)
 }
 
 /// The upstream's final answer, skipping informational ones; a `101` to a
