@@ -4,8 +4,8 @@
 //! a proxied request. Two drivers call them and nothing else: Pingora's full
 //! proxy ([`full`], `impl ProxyHttp`) for every request, and the fast lane
 //! ([`lane`]) for plain HTTP/1 reads and small `Content-Length` writes when
-//! `server.fast_lane` is on. A filter added to a phase therefore runs on both paths; a driver
-//! adds framing, never policy.
+//! `server.fast_lane` is on. A filter added to a phase therefore runs on
+//! both paths; a driver adds framing, never policy.
 //!
 //! ```text
 //! decide ──► normalise ──► under auth.prefix / JWKS? ──► Handling::Identity (auth_route)

@@ -11,9 +11,9 @@
 //! h2c upgrades, `100-continue`, HTTP/1.0, absolute-form targets, folded or
 //! bare-LF lines, the identity endpoints, gRPC content types (whose
 //! refusals Pingora's path writes in gRPC's terms) — goes to Pingora's full
-//! proxy, which handles all of it. The test is conservative: a header whose name
-//! is on the list sends the request to Pingora whatever its value, and any
-//! doubt about the line structure does too. Being wrong in the safe
+//! proxy, which handles all of it. The test is conservative: a header whose
+//! name is on the list sends the request to Pingora whatever its value, and
+//! any doubt about the line structure does too. Being wrong in the safe
 //! direction costs speed, never correctness.
 
 use std::sync::LazyLock;

@@ -212,13 +212,14 @@ impl ProxyApp {
             // Both paths keep this setting: Pingora's wraps the same session.
             let keepalive = deadlines.idle.as_secs().max(1);
             session.set_server_keepalive(if *shutdown.borrow() { None } else { Some(keepalive) });
-            let body = if lane_on { classify::takes(&head, &self.gateway.live.current()) } else { None };
+            // Some(body length) when the lane takes the request.
+            let lane_body = if lane_on { classify::takes(&head, &self.gateway.live.current()) } else { None };
             session.set_pipelined_prefix(head);
-            let next = if let Some(body) = body {
+            let next = if let Some(body_len) = lane_body {
                 // Boxed, one allocation per request: the exchange's state
                 // (most of it the upstream connect) is ~10 KB, and inline it
                 // would be part of every connection's future, idle ones too.
-                Box::pin(exchange::serve_and_reuse(self, session, body)).await
+                Box::pin(exchange::serve_and_reuse(self, session, body_len)).await
             } else {
                 self.full
                     .process_new_http(ServerSession::H1(session), shutdown)
