@@ -228,3 +228,36 @@ fn server_fast_lane_false_hands_every_connection_to_the_full_proxy() {
         assert_eq!(connections_served_by(&metrics, other), 0, "fast_lane: {setting}:\n{metrics}");
     }
 }
+
+#[test]
+fn a_request_pipelined_while_the_previous_one_waits_is_never_served() {
+    // Both drivers run Pingora's HTTP/1 sessions with pipelining off
+    // (docs/REFERENCE.md, "Framing"): the early request ends the exchange,
+    // and only the first request ever reaches the upstream.
+    let upstream = Upstream::start(Behaviour::Slow(Duration::from_millis(600)));
+    let token = access("7", "SELLER");
+    for setting in ["true", "false"] {
+        upstream.clear();
+        let (proxy, admin) = (free_port(), free_port());
+        let yaml = config_yaml(proxy, admin, &upstream.addr, SHOP_ROUTES, "")
+            .replacen("server:\n", &format!("server:\n  fast_lane: {setting}\n"), 1);
+        let gw = Gateway::start_yaml(&yaml, proxy, admin);
+        let mut stream = TcpStream::connect(gw.proxy_addr()).unwrap();
+        stream.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        let request = |n: u8| format!("GET /api/orders/{n} HTTP/1.1\r\nHost: shop\r\nAuthorization: Bearer {token}\r\n\r\n");
+        stream.write_all(request(1).as_bytes()).unwrap();
+        thread::sleep(Duration::from_millis(150));
+        stream.write_all(request(2).as_bytes()).unwrap();
+        let mut answered = Vec::new();
+        // Closed, by FIN or (unread bytes in the gateway's buffer) by RST.
+        if let Err(e) = stream.read_to_end(&mut answered) {
+            let open = matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut);
+            assert!(!open, "fast_lane: {setting}: the connection was left open");
+        }
+        let answered = String::from_utf8_lossy(&answered);
+        assert!(answered.matches("HTTP/1.1 ").count() <= 1, "fast_lane: {setting}: {answered}");
+        thread::sleep(Duration::from_millis(800));
+        let targets: Vec<_> = upstream.seen().iter().map(|s| s.target.clone()).collect();
+        assert_eq!(targets, ["/api/orders/1"], "fast_lane: {setting}");
+    }
+}
