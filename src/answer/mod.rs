@@ -151,11 +151,11 @@ fn keep_alive_only_if(session: &mut Session, status: u16, reusable: bool) {
     }
 }
 
-/// [`send`] on the fast lane's HTTP/1 session; the lane itself ends the
-/// connection when it leaves a request body unread.
-pub async fn send_h1(ds: &mut HttpSession, answer: &Answer, request_id: &str) -> Result<()> {
+/// [`send`] on the fast lane's HTTP/1 session, with the same rule for
+/// keeping the connection.
+pub async fn send_h1(ds: &mut HttpSession, answer: &Answer, request_id: &str, reusable: bool) -> Result<()> {
     let header = response_header(answer, request_id)?;
-    if closes_connection(answer.status) {
+    if closes_connection(answer.status) || !reusable {
         ds.set_server_keepalive(None);
     }
     ds.write_response_header(header).await?;

@@ -68,19 +68,14 @@ async fn serve(app: &ProxyApp, ds: &mut HttpSession, body_len: usize) {
     let mut ctx = RequestCtx::new();
     ctx.in_flight = Some(InFlight::enter(&gateway.metrics.requests_in_flight));
     let failed = match gateway.decide(ds.req_header(), &mut ctx) {
-        Handling::Answer(denial) => {
-            // The body stays unread, so nothing after it can be framed.
-            if body_len > 0 {
-                ds.set_server_keepalive(None);
-            }
-            answer(ds, denial, &ctx).await.is_err()
-        }
+        // A refusal leaves the body unread, so the connection is kept only
+        // when there is none.
+        Handling::Answer(denial) => answer(ds, denial, &ctx, body_len == 0).await.is_err(),
         Handling::Identity(_) => {
             // The classifier keeps identity paths off the lane; should one
             // arrive anyway it is refused, never proxied.
-            ds.set_server_keepalive(None);
             ctx.denial = Some(Denial::BadTarget);
-            answer(ds, Denial::BadTarget, &ctx).await.is_err()
+            answer(ds, Denial::BadTarget, &ctx, false).await.is_err()
         }
         Handling::Proxy(rewritten) => {
             let deadline = match &ctx.generation {
@@ -97,7 +92,7 @@ async fn serve(app: &ProxyApp, ds: &mut HttpSession, body_len: usize) {
                 },
                 Err(BodyFailed::TooSlow) => {
                     ctx.denial = Some(Denial::RequestTimeout);
-                    answer(ds, Denial::RequestTimeout, &ctx).await.is_err()
+                    answer(ds, Denial::RequestTimeout, &ctx, false).await.is_err()
                 }
                 Err(BodyFailed::ClientGone) => {
                     ds.set_server_keepalive(None);
@@ -164,9 +159,11 @@ async fn plain_status(ds: &mut HttpSession, code: u16) {
     }
 }
 
-/// Writes `denial` as the whole answer, through the gateway's one writer.
-async fn answer(ds: &mut HttpSession, denial: Denial, ctx: &RequestCtx) -> pingora::Result<()> {
-    answer::send_h1(ds, &Answer::from(denial), ctx.request_id_str()).await
+/// Writes `denial` as the whole answer, through the gateway's one writer;
+/// the connection is kept only when `reusable` (the request was read to
+/// its end) and the status allows it.
+async fn answer(ds: &mut HttpSession, denial: Denial, ctx: &RequestCtx, reusable: bool) -> pingora::Result<()> {
+    answer::send_h1(ds, &Answer::from(denial), ctx.request_id_str(), reusable).await
 }
 
 /// Proxies the admitted request with its `body`, trying again where
@@ -339,7 +336,7 @@ async fn fail(app: &ProxyApp, ds: &mut HttpSession, ctx: &mut RequestCtx, e: &Er
     };
     tracing::error!(error = %e, "fail to proxy");
     if ds.response_written().is_none() {
-        let _ = answer(ds, denial, ctx).await;
+        let _ = answer(ds, denial, ctx, false).await;
     }
 }
 
