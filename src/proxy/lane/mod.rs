@@ -18,13 +18,15 @@
 //! 3. otherwise the bytes are handed back to Pingora's `HttpProxy` as the
 //!    start of its session, and it serves the request as it always did.
 //!
-//! The next request on the connection starts again at 1. HTTP/2 (ALPN `h2`)
-//! connections go to `HttpProxy` whole, and so, with `listen.h2c`, does a
-//! cleartext connection whose first bytes are the HTTP/2 preface: it is read
-//! like any first head (same deadlines), then handed back unread. With `server.fast_lane: false` (read
-//! when the connection is accepted) step 2 never takes a request: every one
-//! goes to `HttpProxy`, after the same step 1. Neither path sees a request the other
-//! has half read, and both answer, log and count alike.
+//! The next request on the connection starts again at 1, in a task of the
+//! connection's own once the first is answered ([`ProxyApp::process_new`]
+//! says why). HTTP/2 (ALPN `h2`) connections go to `HttpProxy` whole, and
+//! so, with `listen.h2c`, does a cleartext connection whose first bytes are
+//! the HTTP/2 preface: it is read like any first head (same deadlines),
+//! then handed back unread. With `server.fast_lane: false` (read when the
+//! connection is accepted) step 2 never takes a request: every one goes to
+//! `HttpProxy`, after the same step 1. Neither path sees a request the
+//! other has half read, and both answer, log and count alike.
 
 pub mod classify;
 mod exchange;
@@ -32,6 +34,7 @@ mod head;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use bytes::BytesMut;
@@ -145,14 +148,45 @@ impl ProxyApp {
     }
 }
 
+/// How far one request took a connection.
+enum Step {
+    /// The request was answered and the connection stays open for the next.
+    Next(Stream, Option<BytesMut>),
+    /// The connection is finished here; a driver may hand it back to
+    /// Pingora for reuse.
+    Done(Option<Stream>),
+}
+
 #[async_trait]
 impl ServerApp for ProxyApp {
+    /// Serves the connection's first request in the task Pingora spawned at
+    /// accept, then moves a kept-alive connection to a task of its own.
+    ///
+    /// Pingora's task is sized for its largest state, the handshake under a
+    /// timeout: about 12 KB even on a plain listener, held for as long as
+    /// the task lives. A connection that waits between requests lives in a
+    /// task sized for [`ProxyApp::kept_alive`] alone, and Pingora's is freed.
+    /// A connection that closes after one answer (`Connection: close`, a
+    /// refusal) never pays for the second task.
     async fn process_new(
         self: &Arc<Self>,
         stream: Stream,
         shutdown: &ShutdownWatch,
     ) -> Option<Stream> {
-        self.connection(stream, shutdown).await
+        if matches!(stream.selected_alpn_proto(), Some(ALPN::H2)) {
+            self.full_connections.inc();
+            return self.full.process_new(stream, shutdown).await;
+        }
+        let lane_on = self.gateway.live.current().config.server.fast_lane;
+        match self.next_request(stream, None, true, lane_on, shutdown).await {
+            Step::Done(reuse) => reuse,
+            Step::Next(stream, carried) => {
+                let app = Arc::clone(self);
+                let shutdown = shutdown.clone();
+                tokio::spawn(async move { app.kept_alive(stream, carried, lane_on, shutdown).await });
+                None
+            }
+        }
     }
 
     async fn cleanup(&self) {
@@ -163,72 +197,103 @@ impl ServerApp for ProxyApp {
 }
 
 impl ProxyApp {
-    /// One client connection, request after request. Its future lives as
-    /// long as the connection, idle or not, so whatever is large and needed
-    /// only while a request is served is boxed per request.
-    async fn connection(
+    /// A kept-alive connection's requests after its first, until it closes.
+    /// This future lives as long as the connection, idle or not, so
+    /// whatever is large and needed only while a request is served is boxed
+    /// per request.
+    async fn kept_alive(
+        self: Arc<Self>,
+        mut stream: Stream,
+        mut carried: Option<BytesMut>,
+        lane_on: bool,
+        shutdown: ShutdownWatch,
+    ) {
+        loop {
+            match self.next_request(stream, carried, false, lane_on, &shutdown).await {
+                Step::Next(next, leftover) => {
+                    stream = next;
+                    carried = leftover;
+                }
+                // Only a first request hands an HTTP/1 connection to
+                // Pingora whole (h2c); later ones keep it here.
+                Step::Done(_) => return,
+            }
+        }
+    }
+
+    /// Reads the connection's next request head (starting with `carried`,
+    /// the bytes read past the previous request) and has it served.
+    async fn next_request(
         self: &Arc<Self>,
         mut stream: Stream,
+        carried: Option<BytesMut>,
+        first_request: bool,
+        lane_on: bool,
         shutdown: &ShutdownWatch,
-    ) -> Option<Stream> {
-        if matches!(stream.selected_alpn_proto(), Some(ALPN::H2)) {
-            self.full_connections.inc();
-            return self.full.process_new(stream, shutdown).await;
-        }
-        let lane_on = self.gateway.live.current().config.server.fast_lane;
+    ) -> Step {
         let http1_driver = if lane_on { &self.lane_connections } else { &self.full_connections };
         // With h2c the driver is known only once the first bytes are in.
-        let h2c = self.h2c && stream.get_ssl_digest().is_none();
-        if !h2c {
+        let h2c = first_request && self.h2c && stream.get_ssl_digest().is_none();
+        if first_request && !h2c {
             http1_driver.inc();
         }
-        let mut carried = None;
-        let mut first_request = true;
-        loop {
-            let server = &self.gateway.live.current().config.server;
-            let deadlines = head::Deadlines {
-                idle: server.keepalive_timeout,
-                head: server.request_header_timeout,
-                first_request,
-            };
-            first_request = false;
-            let head = match self.next_head(&mut stream, carried.take(), &deadlines).await {
-                Head::Ready(head) => head,
-                Head::Gone => return None,
-                Head::TooSlow => return Box::pin(self.refuse(&mut stream, Denial::RequestTimeout)).await,
-            };
-            if h2c && deadlines.first_request {
-                if head.starts_with(H2_PREFACE_LINE) {
-                    self.full_connections.inc();
-                    let stream = unread(stream, &head)?;
-                    return self.full.process_new(stream, shutdown).await;
-                }
-                http1_driver.inc();
+        let server = &self.gateway.live.current().config.server;
+        let deadlines = head::Deadlines {
+            idle: server.keepalive_timeout,
+            head: server.request_header_timeout,
+            first_request,
+        };
+        let head = match self.next_head(&mut stream, carried, &deadlines).await {
+            Head::Ready(head) => head,
+            Head::Gone => return Step::Done(None),
+            Head::TooSlow => return Step::Done(Box::pin(self.refuse(&mut stream, Denial::RequestTimeout)).await),
+        };
+        if h2c {
+            if head.starts_with(H2_PREFACE_LINE) {
+                self.full_connections.inc();
+                let Some(stream) = unread(stream, &head) else { return Step::Done(None) };
+                return Step::Done(self.full.process_new(stream, shutdown).await);
             }
-            if let Err(denial) = framing::check_head(&head) {
-                return Box::pin(self.refuse(&mut stream, denial)).await;
-            }
-            let mut session = HttpSession::new(stream);
-            // Both paths keep this setting: Pingora's wraps the same session.
-            let keepalive = deadlines.idle.as_secs().max(1);
-            session.set_server_keepalive(if *shutdown.borrow() { None } else { Some(keepalive) });
-            // Some(body length) when the lane takes the request.
-            let lane_body = if lane_on { classify::takes(&head, &self.gateway.live.current()) } else { None };
-            session.set_pipelined_prefix(head);
-            let next = if let Some(body_len) = lane_body {
-                // Boxed, one allocation per request: the exchange's state
-                // (most of it the upstream connect) is ~10 KB, and inline it
-                // would be part of every connection's future, idle ones too.
-                Box::pin(exchange::serve_and_reuse(self, session, body_len)).await
-            } else {
-                self.full
-                    .process_new_http(ServerSession::H1(session), shutdown)
-                    .await
-                    .map(|reused| (reused.consume().0, None))
-            };
-            let (reused, leftover) = next?;
-            stream = reused;
-            carried = leftover;
+            http1_driver.inc();
+        }
+        // Boxed, one allocation per request: serving takes ~10 KB of state
+        // (most of it the upstream connect), and inline it would be part of
+        // every connection's future, idle ones too.
+        Box::pin(self.serve(stream, head, lane_on, deadlines.idle, shutdown)).await
+    }
+
+    /// Serves the request whose whole head is `head` (already read off
+    /// `stream`) with one driver: the fast lane when `lane_on` and it takes
+    /// the request, Pingora's proxy otherwise.
+    async fn serve(
+        self: &Arc<Self>,
+        mut stream: Stream,
+        head: BytesMut,
+        lane_on: bool,
+        idle: Duration,
+        shutdown: &ShutdownWatch,
+    ) -> Step {
+        if let Err(denial) = framing::check_head(&head) {
+            return Step::Done(self.refuse(&mut stream, denial).await);
+        }
+        let mut session = HttpSession::new(stream);
+        // Both paths keep this setting: Pingora's wraps the same session.
+        let keepalive = idle.as_secs().max(1);
+        session.set_server_keepalive(if *shutdown.borrow() { None } else { Some(keepalive) });
+        // Some(body length) when the lane takes the request.
+        let lane_body = if lane_on { classify::takes(&head, &self.gateway.live.current()) } else { None };
+        session.set_pipelined_prefix(head);
+        let next = if let Some(body_len) = lane_body {
+            exchange::serve_and_reuse(self, session, body_len).await
+        } else {
+            self.full
+                .process_new_http(ServerSession::H1(session), shutdown)
+                .await
+                .map(|reused| (reused.consume().0, None))
+        };
+        match next {
+            Some((stream, carried)) => Step::Next(stream, carried),
+            None => Step::Done(None),
         }
     }
 }
