@@ -27,7 +27,7 @@ use anyhow::Context;
 use async_trait::async_trait;
 #[cfg(feature = "tls")]
 use pingora::listeners::tls::TlsSettings;
-use pingora::listeners::{L4BufferSettings, ListenerConfig, DEFAULT_L4_WRITE_BUFFER_SIZE};
+use pingora::listeners::{L4BufferSettings, ListenerConfig};
 use pingora::server::configuration::{Opt, ServerConf};
 use pingora::server::{Server, ShutdownWatch};
 use pingora::services::background::{background_service, BackgroundService};
@@ -186,17 +186,19 @@ fn start_identity(
 /// The proxy listener's TLS: the certificate and key of the generation in
 /// force (compiled and checked by the config, never re-read here; a reload
 /// brings a renewed pair), HTTP/2 offered before HTTP/1.1.
-/// The socket buffers of a client connection: no read buffer, Pingora's
-/// one-segment write buffer.
+/// The socket buffers of a client connection: none.
 ///
 /// Pingora's default puts a 64 KiB read buffer in front of every accepted
 /// socket for as long as the connection lives, which made two thirds of an
 /// idle keep-alive connection's memory. Nothing here needs it: the lane reads
 /// whole request heads into a buffer of its own, only while bytes are there
 /// (`proxy/lane/head.rs`), and Pingora's HTTP/1 session reads into its own
-/// buffers; TLS reads records into rustls's buffers.
+/// buffers; TLS reads records into rustls's buffers. Writes are gathered by
+/// the proxy's own stream (`proxy/lane/client_stream.rs`), whose buffer
+/// exists only while a response is written, instead of Pingora's, which
+/// would stay allocated on every idle connection.
 fn client_buffers() -> L4BufferSettings {
-    L4BufferSettings::new(0, DEFAULT_L4_WRITE_BUFFER_SIZE)
+    L4BufferSettings::unbuffered()
 }
 
 #[cfg(feature = "tls")]

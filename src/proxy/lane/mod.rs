@@ -29,6 +29,7 @@
 //! other has half read, and both answer, log and count alike.
 
 pub mod classify;
+mod client_stream;
 mod exchange;
 mod head;
 
@@ -45,7 +46,6 @@ use pingora::connectors::ConnectorOptions;
 use pingora::protocols::http::v1::server::HttpSession;
 use pingora::protocols::http::ServerSession;
 use pingora::apps::HttpServerOptions;
-use pingora::protocols::l4::stream::Stream as L4Stream;
 use pingora::protocols::{Stream, ALPN};
 use pingora::proxy::HttpProxy;
 use pingora::server::configuration::ServerConf;
@@ -55,6 +55,7 @@ use tokio::sync::Notify;
 use super::{framing, Gateway, RequestCtx};
 use crate::admission::Denial;
 use crate::answer::{self, Answer};
+use client_stream::ClientStream;
 use head::Head;
 
 /// The first head-shaped part of the HTTP/2 connection preface: what the
@@ -62,13 +63,14 @@ use head::Head;
 const H2_PREFACE_LINE: &[u8] = b"PRI * HTTP/2.0\r\n\r\n";
 
 /// `stream` with `bytes` put back in front of what it reads next, for a
-/// driver that must read the connection from its first byte. Only a plain
-/// TCP (or Unix) stream can take bytes back; any other is closed.
+/// driver that must read the connection from its first byte. Every
+/// connection is a [`ClientStream`] from accept on, which can take bytes
+/// back; anything else is closed.
 fn unread(stream: Stream, bytes: &[u8]) -> Option<Stream> {
-    match stream.into_any().downcast::<L4Stream>() {
-        Ok(mut l4) => {
-            l4.rewind(bytes);
-            Some(l4)
+    match stream.into_any().downcast::<ClientStream>() {
+        Ok(mut client) => {
+            client.unread(bytes);
+            Some(client)
         }
         Err(_) => {
             tracing::warn!("h2c: the connection cannot take its first bytes back; closing it");
@@ -173,6 +175,8 @@ impl ServerApp for ProxyApp {
         stream: Stream,
         shutdown: &ShutdownWatch,
     ) -> Option<Stream> {
+        // A connection Pingora hands back for reuse is wrapped already.
+        let stream: Stream = if stream.as_any().is::<ClientStream>() { stream } else { Box::new(ClientStream::new(stream)) };
         if matches!(stream.selected_alpn_proto(), Some(ALPN::H2)) {
             self.full_connections.inc();
             return self.full.process_new(stream, shutdown).await;
