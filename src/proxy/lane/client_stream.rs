@@ -6,14 +6,17 @@
 //! connection is accepted and kept until it closes: 1.5 KB on every idle
 //! keep-alive connection, more than the rest of its state. Here the buffer
 //! is taken on a response's first write and handed back when the response
-//! is flushed, so a waiting connection holds none, while a response's head
-//! and body still leave in one send as they did through Pingora's buffer.
+//! is flushed, so a waiting connection holds none. Otherwise it gathers
+//! writes exactly as Pingora's buffer (tokio's `BufWriter`) did, vectored
+//! writes included, so a response takes as many sends as before: one for a
+//! small head and body, and a chunk of a chunked or HTTP/2 body still
+//! leaves with its framing in one vectored send.
 
 use std::fmt;
-use std::io;
+use std::io::{self, IoSlice};
 use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{ready, Context, Poll};
+use std::task::{ready, Context, Poll, Waker};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -112,6 +115,32 @@ impl AsyncWrite for ClientStream {
         Poll::Ready(Ok(buf.len()))
     }
 
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let this = &mut *self;
+        let total = bufs.iter().fold(0usize, |sum, b| sum.saturating_add(b.len()));
+        if this.pending.len().saturating_add(total) > WRITE_BUFFER {
+            ready!(this.poll_send_pending(cx))?;
+        }
+        if total >= WRITE_BUFFER {
+            return Pin::new(&mut this.inner).poll_write_vectored(cx, bufs);
+        }
+        if this.pending.capacity() == 0 {
+            this.pending.reserve_exact(WRITE_BUFFER);
+        }
+        for buf in bufs {
+            this.pending.extend_from_slice(buf);
+        }
+        Poll::Ready(Ok(total))
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        true
+    }
+
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         let this = &mut *self;
         ready!(this.poll_send_pending(cx))?;
@@ -126,6 +155,19 @@ impl AsyncWrite for ClientStream {
         let this = &mut *self;
         ready!(this.poll_send_pending(cx))?;
         Pin::new(&mut this.inner).poll_shutdown(cx)
+    }
+}
+
+impl Drop for ClientStream {
+    /// One last try, without waiting, to send what was written but not
+    /// flushed: a driver that gives up on a response (Pingora's proxy after
+    /// an upstream error) may drop the connection without a flush, and the
+    /// client should get the truncated response rather than nothing, as
+    /// Pingora's own buffered stream does.
+    fn drop(&mut self) {
+        if self.sent < self.pending.len() {
+            let _ = self.poll_send_pending(&mut Context::from_waker(Waker::noop()));
+        }
     }
 }
 
@@ -205,9 +247,20 @@ impl GetSocketDigest for ClientStream {
 mod tests {
     use std::time::Duration;
 
+    use std::io::{self, IoSlice};
+    use std::pin::Pin;
+    use std::sync::{Arc, Mutex};
+    use std::task::{Context, Poll};
+
+    use async_trait::async_trait;
+    use bytes::{Buf, Bytes};
     use pingora::protocols::l4::stream::Stream as L4Stream;
-    use pingora::protocols::Peek;
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use pingora::protocols::raw_connect::ProxyDigest;
+    use pingora::protocols::{
+        GetProxyDigest, GetSocketDigest, GetTimingDigest, Peek, Shutdown, SocketDigest, Ssl, TimingDigest, UniqueID,
+        UniqueIDType,
+    };
+    use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
     use tokio::net::{TcpListener, TcpStream};
 
     use super::{ClientStream, WRITE_BUFFER};
@@ -271,6 +324,121 @@ mod tests {
         let mut got = [0; 11];
         stream.read_exact(&mut got).await.unwrap();
         assert_eq!(&got, b"hello world");
+    }
+
+    /// A connection that records the size of every send it is asked for,
+    /// as a socket would see them (a vectored send is one).
+    #[derive(Debug, Default)]
+    struct Sends(Arc<Mutex<Vec<usize>>>);
+
+    impl AsyncRead for Sends {
+        fn poll_read(self: Pin<&mut Self>, _: &mut Context<'_>, _: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+            Poll::Ready(Ok(()))
+        }
+    }
+
+    impl AsyncWrite for Sends {
+        fn poll_write(self: Pin<&mut Self>, _: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+            self.0.lock().unwrap().push(buf.len());
+            Poll::Ready(Ok(buf.len()))
+        }
+
+        fn poll_write_vectored(
+            self: Pin<&mut Self>,
+            _: &mut Context<'_>,
+            bufs: &[IoSlice<'_>],
+        ) -> Poll<io::Result<usize>> {
+            let n = bufs.iter().map(|b| b.len()).sum();
+            self.0.lock().unwrap().push(n);
+            Poll::Ready(Ok(n))
+        }
+
+        fn is_write_vectored(&self) -> bool {
+            true
+        }
+
+        fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Poll::Ready(Ok(()))
+        }
+
+        fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Poll::Ready(Ok(()))
+        }
+    }
+
+    #[async_trait]
+    impl Shutdown for Sends {
+        async fn shutdown(&mut self) {}
+    }
+
+    #[async_trait]
+    impl Peek for Sends {}
+
+    impl UniqueID for Sends {
+        fn id(&self) -> UniqueIDType {
+            0
+        }
+    }
+
+    impl Ssl for Sends {}
+
+    impl GetTimingDigest for Sends {
+        fn get_timing_digest(&self) -> Vec<Option<TimingDigest>> {
+            Vec::new()
+        }
+    }
+
+    impl GetProxyDigest for Sends {
+        fn get_proxy_digest(&self) -> Option<Arc<ProxyDigest>> {
+            None
+        }
+    }
+
+    impl GetSocketDigest for Sends {
+        fn get_socket_digest(&self) -> Option<Arc<SocketDigest>> {
+            None
+        }
+    }
+
+    /// A `ClientStream` over [`Sends`], and the list of sends it makes.
+    fn counted() -> (ClientStream, Arc<Mutex<Vec<usize>>>) {
+        let sends = Sends::default();
+        let seen = Arc::clone(&sends.0);
+        (ClientStream::new(Box::new(sends)), seen)
+    }
+
+    #[tokio::test]
+    async fn a_chunk_with_its_framing_leaves_in_one_send_however_large() {
+        for size in [500, 1456, 4096, 16384] {
+            let (mut stream, sends) = counted();
+            let data = vec![b'x'; size];
+            // How Pingora writes one chunk of a chunked body.
+            let mut chunk = Bytes::from(format!("{size:X}\r\n")).chain(Bytes::from(data)).chain(&b"\r\n"[..]);
+            stream.write_all_buf(&mut chunk).await.unwrap();
+            stream.flush().await.unwrap();
+            let sends = sends.lock().unwrap().clone();
+            assert_eq!(sends.len(), 1, "a {size}-byte chunk went out as sends of {sends:?}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_head_and_a_small_body_leave_in_one_send_after_what_was_pending() {
+        let (mut stream, sends) = counted();
+        stream.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n").await.unwrap();
+        stream.write_all(b"ok").await.unwrap();
+        stream.flush().await.unwrap();
+        stream.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 4096\r\n\r\n").await.unwrap();
+        stream.write_all(&[b'x'; 4096]).await.unwrap();
+        stream.flush().await.unwrap();
+        assert_eq!(*sends.lock().unwrap(), vec![40, 41, 4096]);
+    }
+
+    #[tokio::test]
+    async fn what_was_written_and_not_flushed_is_still_sent_when_the_stream_is_dropped() {
+        let (mut stream, sends) = counted();
+        stream.write_all(b"HTTP/1.1 502 Bad Gateway\r\n").await.unwrap();
+        drop(stream);
+        assert_eq!(*sends.lock().unwrap(), vec![26]);
     }
 
     #[tokio::test]
