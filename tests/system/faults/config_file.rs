@@ -98,6 +98,9 @@ fn deleted_or_truncated_config_keeps_the_old_one_serving() {
     assert_ne!(opened, original);
     std::fs::write(&gw.config_path, &opened).unwrap();
     wait_until(&gw, "the fixed file to apply", || gw.get("/api/closed/1", None, &[]).status == 200);
+    // The new generation serves as soon as it is swapped in; the reload is
+    // counted just after, so a request can see the one before the other.
+    wait_until(&gw, "the fixed file's reload to be counted", || reloads(&gw, "ok") >= 2.0);
 
     report("config-deleted-truncated", sent, failures.len() as u64, 0);
     assert!(failures.is_empty(), "requests failed while the file was gone or cut: {failures:#?}");
