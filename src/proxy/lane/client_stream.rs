@@ -100,21 +100,13 @@ impl AsyncRead for ClientStream {
 }
 
 impl AsyncWrite for ClientStream {
-    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        let this = &mut *self;
-        if this.pending.len() + buf.len() > WRITE_BUFFER {
-            ready!(this.poll_send_pending(cx))?;
-        }
-        if buf.len() >= WRITE_BUFFER {
-            return Pin::new(&mut this.inner).poll_write(cx, buf);
-        }
-        if this.pending.capacity() == 0 {
-            this.pending.reserve_exact(WRITE_BUFFER);
-        }
-        this.pending.extend_from_slice(buf);
-        Poll::Ready(Ok(buf.len()))
+    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        self.poll_write_vectored(cx, &[IoSlice::new(buf)])
     }
 
+    /// Gathers `bufs` when they fit beside what is pending; otherwise sends
+    /// what is pending first, then `bufs` as they are if they would fill
+    /// the buffer on their own (tokio's `BufWriter` rule).
     fn poll_write_vectored(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,

@@ -220,8 +220,7 @@ async fn attempt(
         .get_http_session(peer)
         .await
         .map_err(|e| Attempt::upstream(e, true))?;
-    up.read_timeout = peer.options.read_timeout;
-    up.write_timeout = peer.options.write_timeout;
+    with_peer_timeouts(&mut up, peer);
 
     let mut req = Box::new(ds.req_header().clone());
     req.remove_header(&CONNECTION);
@@ -293,9 +292,15 @@ async fn send_with_body(up: UpstreamSession, peer: &HttpPeer, req: &RequestHeade
         _ => Error::because(ErrorType::WriteError, "writing the request", e),
     })?;
     let mut session = UpstreamSession::new_with_options(stream, peer);
+    with_peer_timeouts(&mut session, peer);
+    Ok(session)
+}
+
+/// Gives `session` the peer's read and write timeouts, which Pingora's
+/// client session does not take from the peer by itself.
+fn with_peer_timeouts(session: &mut UpstreamSession, peer: &HttpPeer) {
     session.read_timeout = peer.options.read_timeout;
     session.write_timeout = peer.options.write_timeout;
-    Ok(session)
 }
 
 /// The upstream's final answer, skipping informational ones; a `101` to a
