@@ -183,9 +183,6 @@ fn start_identity(
     Ok(AuthService::new(runtime.clone(), link, hasher, revocations, limiter, bus, metrics.clone()))
 }
 
-/// The proxy listener's TLS: the certificate and key of the generation in
-/// force (compiled and checked by the config, never re-read here; a reload
-/// brings a renewed pair), HTTP/2 offered before HTTP/1.1.
 /// The socket buffers of a client connection: none.
 ///
 /// Pingora's default puts a 64 KiB read buffer in front of every accepted
@@ -201,6 +198,9 @@ fn client_buffers() -> L4BufferSettings {
     L4BufferSettings::unbuffered()
 }
 
+/// The proxy listener's TLS: the certificate and key of the generation in
+/// force (compiled and checked by the config, never re-read here; a reload
+/// brings a renewed pair), HTTP/2 offered before HTTP/1.1.
 #[cfg(feature = "tls")]
 fn tls_settings(tls: &TlsFiles, live: &Arc<Live>) -> anyhow::Result<TlsSettings> {
     let cert = tls.cert.to_string_lossy();

@@ -5,11 +5,12 @@
 //! successful verifications are inserted, and once the cache is full only those of a token
 //! seen before (`doorkeeper.rs`: a one-off token would only be evicted again); each entry
 //! expires at `exp + leeway` (capped at `access_ttl + leeway`), and a hit re-checks
-//! `exp + leeway > now` before it is used, so a cached entry never outlives its token. The cache belongs to one `Verifier`, and a
-//! `Verifier` to one config generation: a reload builds a new `Verifier` with an empty
-//! cache, so no entry outlives the key set, issuer or audience it was verified under.
-//! What the cache cannot know — the user's revocation point (docs/REFERENCE.md#revocation) and the route's
-//! roles — the caller checks on every request, hit or miss, from the returned claims.
+//! `exp + leeway > now` before it is used, so a cached entry never outlives its token.
+//! The cache belongs to one `Verifier`, and a `Verifier` to one config generation: a reload
+//! builds a new `Verifier` with an empty cache, so no entry outlives the key set, issuer or
+//! audience it was verified under. What the cache cannot know — the user's revocation point
+//! (docs/REFERENCE.md#revocation) and the route's roles — the caller checks on every
+//! request, hit or miss, from the returned claims.
 
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
