@@ -49,14 +49,34 @@ pub(super) const FORWARDING_HEADERS: [HeaderName; 6] = [
 /// client's TCP peer; None when unknown, which is never trusted), as the
 /// module doc says. `tls`: whether the client connected over TLS.
 pub fn apply(req: &mut RequestHeader, peer: Option<IpAddr>, trusted: &[IpNet], tls: bool) -> Result<()> {
+    let Forwarding { forwarded_for, forwarded_proto } = strip(req, peer, trusted, tls)?;
+    if let Some(value) = forwarded_for {
+        req.insert_header(Bytes::from_static(b"X-Forwarded-For"), value)?;
+    }
+    if let Some(value) = forwarded_proto {
+        req.insert_header(Bytes::from_static(b"X-Forwarded-Proto"), value)?;
+    }
+    Ok(())
+}
+
+/// The forwarding headers the gateway sets, each replacing the request's.
+pub struct Forwarding {
+    /// `X-Forwarded-For`.
+    pub forwarded_for: Option<HeaderValue>,
+    /// `X-Forwarded-Proto`.
+    pub forwarded_proto: Option<HeaderValue>,
+}
+
+/// [`apply`] in two halves: removes from `req` what the gateway does not
+/// pass on, including the copies of what it sets, and returns what it sets.
+pub fn strip(req: &mut RequestHeader, peer: Option<IpAddr>, trusted: &[IpNet], tls: bool) -> Result<Forwarding> {
     let trusted_peer = peer.filter(|&ip| is_trusted(trusted, ip));
     match trusted_peer {
         Some(ip) => {
             let chain = appended(req, ip)?;
-            req.insert_header(Bytes::from_static(b"X-Forwarded-For"), chain)?;
-            if !req.headers.contains_key(&X_FORWARDED_PROTO) {
-                req.insert_header(Bytes::from_static(b"X-Forwarded-Proto"), scheme(tls))?;
-            }
+            req.remove_header(&X_FORWARDED_FOR);
+            let proto = (!req.headers.contains_key(&X_FORWARDED_PROTO)).then(|| scheme(tls));
+            Ok(Forwarding { forwarded_for: Some(chain), forwarded_proto: proto })
         }
         None => {
             if req.headers.keys().any(|k| FORWARDING_HEADERS.contains(k)) {
@@ -64,15 +84,12 @@ pub fn apply(req: &mut RequestHeader, peer: Option<IpAddr>, trusted: &[IpNet], t
                     req.remove_header(name);
                 }
             }
-            if let Some(ip) = peer {
-                req.insert_header(Bytes::from_static(b"X-Forwarded-For"), peer_value(ip)?)?;
-            }
-            if tls {
-                req.insert_header(Bytes::from_static(b"X-Forwarded-Proto"), scheme(tls))?;
-            }
+            Ok(Forwarding {
+                forwarded_for: peer.map(peer_value).transpose()?,
+                forwarded_proto: tls.then(|| scheme(tls)),
+            })
         }
     }
-    Ok(())
 }
 
 fn scheme(tls: bool) -> HeaderValue {

@@ -79,7 +79,7 @@ impl ProxyHttp for Gateway {
         ctx: &mut RequestCtx,
     ) -> Result<()> {
         let peer = session.client_addr().and_then(|a| a.as_inet()).map(|a| a.ip());
-        self.prepare_upstream_request(upstream_request, peer, ctx)?;
+        self.prepare_upstream_request(upstream_request, peer, ctx)?.insert_into(upstream_request)?;
         // Pingora drops TE with the other hop-by-hop headers, but on HTTP/2
         // `te: trailers` is the one value allowed, and gRPC servers (Java's,
         // among others) refuse a call without it.

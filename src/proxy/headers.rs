@@ -1,15 +1,19 @@
 //! What the upstream receives in its request headers: client-forged identity
-//! headers removed in every spelling, the verified identity added, request
-//! override headers dropped, and a request id.
+//! headers removed in every spelling, the verified identity added (by the
+//! driver that sends the request, [`super::added`]), request override
+//! headers dropped, and a request id.
 //!
-//! Runs in `upstream_request_filter`, after Pingora has removed the headers a
-//! client nominated in `Connection`, so a client cannot use `Connection:
-//! X-User-Id` to delete what the gateway adds (docs/REFERENCE.md#sec-headers).
+//! On Pingora's proxy it runs in `upstream_request_filter`, after Pingora has
+//! removed the headers a client nominated in `Connection`, so a client cannot
+//! use `Connection: X-User-Id` to delete what the gateway adds
+//! (docs/REFERENCE.md#sec-headers). The fast lane takes no request whose
+//! `Connection` names a header.
 
 use http::header::HeaderName;
 use pingora::http::RequestHeader;
 use pingora::prelude::*;
 
+use super::added::Identity;
 use super::forwarded::FORWARDING_HEADERS;
 
 use crate::token::AccessClaims;
@@ -153,20 +157,7 @@ impl IdentityHeadersExt for IdentityHeaders {
     fn apply(&self, req: &mut RequestHeader, claims: Option<&AccessClaims>) -> Result<()> {
         self.strip_forged(req);
         if let Some(claims) = claims {
-            // Values and names are shared bytes: no copy of either.
-            let values = &claims.header_values;
-            let [user_id, username, role] = self.wire();
-            req.insert_header(user_id.clone(), values.user_id.clone())?;
-            if let Some(value) = &values.username {
-                req.insert_header(username.clone(), value.clone())?;
-            }
-            if let Some(value) = &values.role {
-                req.insert_header(role.clone(), value.clone())?;
-            }
-            // An external issuer's `claim_headers`, stripped above like ours.
-            for (name, value) in claims.extra_headers.iter() {
-                req.insert_header(name.clone(), value.clone())?;
-            }
+            Identity { names: self, claims }.each(|name, value| name.insert(req, value))?;
         }
         Ok(())
     }

@@ -23,6 +23,7 @@
 //!
 //! Nothing here touches the database, compiles a pattern or takes a lock of ours.
 
+mod added;
 mod auth_route;
 mod ctx;
 pub mod full;
@@ -38,9 +39,11 @@ use pingora::http::{RequestHeader, ResponseHeader};
 use pingora::prelude::*;
 use pingora::{Error, ErrorType};
 
+use added::AddedHeaders;
 pub use ctx::RequestCtx;
 pub use headers::IdentityHeaders;
 
+use crate::admission::request_id::REQUEST_ID;
 use crate::admission::{admit_path, Denial, RequestFacts};
 use crate::auth::AuthService;
 use crate::generation::Live;
@@ -168,25 +171,39 @@ impl Gateway {
         }
     }
 
-    /// The upstream's copy of the request: forged identity and forwarding
-    /// headers replaced by what the gateway verified, `X-Request-Id` set.
-    /// `peer`: the client's TCP peer address.
-    fn prepare_upstream_request(
+    /// The upstream's copy of the request, in two halves: removes from
+    /// `upstream_request` what the upstream must not see (forged identity,
+    /// override and forwarding headers, `Authorization` unless forwarded,
+    /// the client's `X-Request-Id`), and returns the headers the gateway
+    /// adds in their place (verified identity, `X-Forwarded-*`,
+    /// `X-Request-Id`). Each driver adds them where it sends from: Pingora's
+    /// proxy into the head ([`AddedHeaders::insert_into`]), the lane after
+    /// the head it serialised ([`AddedHeaders::write_after`]). `peer`: the
+    /// client's TCP peer address.
+    fn prepare_upstream_request<'c>(
         &self,
         upstream_request: &mut RequestHeader,
         peer: Option<std::net::IpAddr>,
-        ctx: &RequestCtx,
-    ) -> Result<()> {
-        let gen = ctx.generation()?;
+        ctx: &'c RequestCtx,
+    ) -> Result<AddedHeaders<'c>> {
+        let gen = ctx
+            .generation
+            .as_deref()
+            .ok_or_else(|| Error::explain(ErrorType::InternalError, "request has no generation"))?;
         let config = &gen.config;
         let tls = config.listen.tls.is_some();
-        forwarded::apply(upstream_request, peer, &config.server.trusted_proxies, tls)?;
-        headers::IdentityHeadersExt::apply(&config.identity_headers, upstream_request, ctx.claims.as_deref())?;
+        let forwarding = forwarded::strip(upstream_request, peer, &config.server.trusted_proxies, tls)?;
+        headers::IdentityHeadersExt::strip_forged(&config.identity_headers, upstream_request);
         if !config.forward_authorization {
             upstream_request.remove_header(&http::header::AUTHORIZATION);
         }
-        upstream_request.insert_header(headers::request_id_wire(), ctx.request_id_value())?;
-        Ok(())
+        upstream_request.remove_header(&REQUEST_ID);
+        Ok(AddedHeaders {
+            forwarded_for: forwarding.forwarded_for,
+            forwarded_proto: forwarding.forwarded_proto,
+            identity: ctx.claims.as_deref().map(|claims| added::Identity { names: &config.identity_headers, claims }),
+            request_id: ctx.request_id_value(),
+        })
     }
 }
 

@@ -14,13 +14,12 @@
 //! again, a client that stops halfway gets 408 and nothing reaches the
 //! upstream, and a refused request's body is never read.
 
-use std::net::IpAddr;
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use http::header::{CONNECTION, CONTENT_LENGTH, TRANSFER_ENCODING};
 use http::{Method, Version};
-use pingora::http::{RequestHeader, ResponseHeader};
+use pingora::http::ResponseHeader;
 use pingora::prelude::fast_timeout::fast_timeout;
 use pingora::protocols::http::error_resp::gen_error_response;
 use pingora::protocols::http::v1::client::{http_req_header_to_wire, HttpSession as UpstreamSession};
@@ -168,6 +167,13 @@ async fn answer(ds: &mut HttpSession, denial: Denial, ctx: &RequestCtx, reusable
 
 /// Proxies the admitted request with its `body`, trying again where
 /// Pingora's proxy would.
+///
+/// The upstream request is the client's head, stripped in place once (the
+/// gateway's header rules depend on the client and the token, never on the
+/// upstream server tried) and put in wire form once, with the headers the
+/// gateway adds written after its own lines ([`super::super::added`]):
+/// every try sends the same bytes, and the parsed head is neither copied
+/// nor grown.
 async fn relay(
     app: &ProxyApp,
     ds: &mut HttpSession,
@@ -179,11 +185,30 @@ async fn relay(
         rewrite_path(ds.req_header_mut(), &path)?;
     }
     let client_ip = ds.client_addr().and_then(|a| a.as_inet()).map(|a| a.ip());
+    let req = ds.req_header_mut();
+    req.remove_header(&CONNECTION);
+    let added = app.gateway.prepare_upstream_request(req, client_ip, ctx)?;
+    // A `HEAD` is sent through Pingora's client session, which must know
+    // the request to read an answer that has no body.
+    let wire = match ds.req_header().method {
+        Method::HEAD => {
+            added.insert_into(ds.req_header_mut())?;
+            None
+        }
+        _ => {
+            let mut wire = http_req_header_to_wire(ds.req_header()).ok_or_else(|| {
+                Error::explain(ErrorType::InvalidHTTPHeader, "request target with a forbidden byte")
+            })?;
+            added.write_after(&mut wire)?;
+            wire.extend_from_slice(body);
+            Some(wire)
+        }
+    };
     let mut tries = 0;
     loop {
         tries += 1;
         let peer = app.gateway.choose_peer(ctx)?;
-        match attempt(app, ds, ctx, &peer, client_ip, body).await {
+        match attempt(app, ds, ctx, &peer, wire.as_deref()).await {
             Ok(()) => return Ok(()),
             Err(Attempt { error, retry }) if retry && tries < app.max_tries => {
                 tracing::debug!(%error, tries, "fast lane: trying the upstream again");
@@ -205,32 +230,32 @@ impl Attempt {
     }
 }
 
-/// One try on one upstream server. Nothing has reached the client when it
-/// fails with `retry` set.
+/// One try on one upstream server: `wire` is the whole request as sent,
+/// None for a `HEAD`, whose prepared head Pingora's session writes. Nothing
+/// has reached the client when it fails with `retry` set.
 async fn attempt(
     app: &ProxyApp,
     ds: &mut HttpSession,
     ctx: &RequestCtx,
     peer: &HttpPeer,
-    client_ip: Option<IpAddr>,
-    body: &Bytes,
+    wire: Option<&[u8]>,
 ) -> Result<(), Attempt> {
-    let (mut up, reused) = app
-        .upstreams
-        .get_http_session(peer)
-        .await
-        .map_err(|e| Attempt::upstream(e, true))?;
+    let (mut up, reused) = match app.upstreams.reused_http_session(peer).await {
+        Some(pooled) => (pooled, true),
+        // Connecting (TCP, TLS) takes kilobytes of state: boxed, so that
+        // the request's future, moved into its box for every request, does
+        // not carry it for the common case of a pooled connection.
+        None => Box::pin(app.upstreams.get_http_session(peer))
+            .await
+            .map_err(|e| Attempt::upstream(e, true))?,
+    };
     with_peer_timeouts(&mut up, peer);
-
-    let mut req = Box::new(ds.req_header().clone());
-    req.remove_header(&CONNECTION);
-    app.gateway
-        .prepare_upstream_request(&mut req, client_ip, ctx)
-        .map_err(|error| Attempt { error, retry: false })?;
-    if body.is_empty() {
-        up.write_request_header(req).await.map_err(|e| Attempt::upstream(e, reused))?;
-    } else {
-        up = send_with_body(up, peer, &req, body).await.map_err(|e| Attempt::upstream(e, reused))?;
+    match wire {
+        Some(wire) => up = send_whole(up, peer, wire).await.map_err(|e| Attempt::upstream(e, reused))?,
+        None => {
+            let req = Box::new(ds.req_header().clone());
+            up.write_request_header(req).await.map_err(|e| Attempt::upstream(e, reused))?;
+        }
     }
 
     // While the upstream thinks, watch the client: one that hangs up ends
@@ -261,24 +286,20 @@ async fn attempt(
     Ok(())
 }
 
-/// Sends `req` and its `body` to the upstream in one write (under the
-/// peer's write timeout), and returns a session on the same connection, with
-/// the peer's timeouts, that reads the answer.
+/// Sends `wire` (a request head and its body) to the upstream in one write
+/// (under the peer's write timeout), and returns a session on the same
+/// connection, with the peer's timeouts, that reads the answer.
 ///
 /// Pingora's client session flushes a request head before any body is
 /// written: two sends per request, and on loopback each send also pays for
 /// the receiver's TCP processing. The session it returns has no record of
 /// the request, which only matters for a `HEAD` (no body in the answer) or
-/// an upgrade; the lane sends bodies only with `POST`, `PUT`, `PATCH` and
-/// `DELETE`, never with an upgrade, and no `Connection` header that would
-/// change whether the connection is kept.
-async fn send_with_body(up: UpstreamSession, peer: &HttpPeer, req: &RequestHeader, body: &[u8]) -> pingora::Result<UpstreamSession> {
-    let mut wire = http_req_header_to_wire(req)
-        .ok_or_else(|| Error::explain(ErrorType::InvalidHTTPHeader, "request target with a forbidden byte"))?;
-    wire.extend_from_slice(body);
+/// an upgrade; the lane sends neither this way, and no `Connection` header
+/// that would change whether the connection is kept.
+async fn send_whole(up: UpstreamSession, peer: &HttpPeer, wire: &[u8]) -> pingora::Result<UpstreamSession> {
     let mut stream = up.into_inner();
     let write = async {
-        stream.write_all(&wire).await?;
+        stream.write_all(wire).await?;
         stream.flush().await
     };
     let written = match peer.options.write_timeout {
