@@ -16,7 +16,8 @@ use http::header::{HeaderName, HeaderValue};
 use pingora::http::RequestHeader;
 use pingora::prelude::*;
 
-use super::headers::{request_id_wire, IdentityHeaders};
+use crate::admission::request_id::request_id_wire;
+use crate::config::IdentityHeaders;
 use crate::token::AccessClaims;
 
 /// A header name as it goes on the wire.
