@@ -16,6 +16,7 @@ use http::header::{HeaderName, HeaderValue};
 use pingora::http::RequestHeader;
 use pingora::prelude::*;
 
+use super::forwarded::{FORWARDED_FOR_WIRE, FORWARDED_PROTO_WIRE};
 use crate::admission::request_id::request_id_wire;
 use crate::config::IdentityHeaders;
 use crate::token::AccessClaims;
@@ -83,18 +84,14 @@ pub(super) struct AddedHeaders<'a> {
     pub(super) request_id: HeaderValue,
 }
 
-/// `X-Forwarded-For` and `X-Forwarded-Proto` as the gateway spells them.
-static FORWARDED_FOR: Bytes = Bytes::from_static(b"X-Forwarded-For");
-static FORWARDED_PROTO: Bytes = Bytes::from_static(b"X-Forwarded-Proto");
-
 impl AddedHeaders<'_> {
     /// Each added header, in the order they are sent.
     fn each(&self, mut add: impl FnMut(WireName<'_>, &HeaderValue) -> Result<()>) -> Result<()> {
         if let Some(value) = &self.forwarded_for {
-            add(WireName::Cased(&FORWARDED_FOR), value)?;
+            add(WireName::Cased(&FORWARDED_FOR_WIRE), value)?;
         }
         if let Some(value) = &self.forwarded_proto {
-            add(WireName::Cased(&FORWARDED_PROTO), value)?;
+            add(WireName::Cased(&FORWARDED_PROTO_WIRE), value)?;
         }
         if let Some(identity) = &self.identity {
             identity.each(&mut add)?;

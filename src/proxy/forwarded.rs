@@ -16,7 +16,7 @@
 //!
 //! Alias spellings (`X_Forwarded_For`) are removed for everyone by
 //! [`super::headers`]. Per request this costs one comparing pass over the
-//! header names and one insert: the address's header value is kept per
+//! header names and one added header: the address's header value is kept per
 //! worker thread for the last peer seen, so a keep-alive client's requests
 //! share one formatted value.
 
@@ -45,19 +45,10 @@ pub(super) const FORWARDING_HEADERS: [HeaderName; 6] = [
     HeaderName::from_static("forwarded"),
 ];
 
-/// Sets the forwarding headers of the upstream request from `peer` (the
-/// client's TCP peer; None when unknown, which is never trusted), as the
-/// module doc says. `tls`: whether the client connected over TLS.
-pub fn apply(req: &mut RequestHeader, peer: Option<IpAddr>, trusted: &[IpNet], tls: bool) -> Result<()> {
-    let Forwarding { forwarded_for, forwarded_proto } = strip(req, peer, trusted, tls)?;
-    if let Some(value) = forwarded_for {
-        req.insert_header(Bytes::from_static(b"X-Forwarded-For"), value)?;
-    }
-    if let Some(value) = forwarded_proto {
-        req.insert_header(Bytes::from_static(b"X-Forwarded-Proto"), value)?;
-    }
-    Ok(())
-}
+/// `X-Forwarded-For` and `X-Forwarded-Proto` as the gateway spells them on
+/// the wire.
+pub(super) static FORWARDED_FOR_WIRE: Bytes = Bytes::from_static(b"X-Forwarded-For");
+pub(super) static FORWARDED_PROTO_WIRE: Bytes = Bytes::from_static(b"X-Forwarded-Proto");
 
 /// The forwarding headers the gateway sets, each replacing the request's.
 pub struct Forwarding {
@@ -67,8 +58,10 @@ pub struct Forwarding {
     pub forwarded_proto: Option<HeaderValue>,
 }
 
-/// [`apply`] in two halves: removes from `req` what the gateway does not
-/// pass on, including the copies of what it sets, and returns what it sets.
+/// Removes from `req` the forwarding headers the gateway does not pass on
+/// from `peer` (the client's TCP peer; None when unknown, which is never
+/// trusted), including the copies of what it sets, and returns what it sets,
+/// as the module doc says. `tls`: whether the client connected over TLS.
 pub fn strip(req: &mut RequestHeader, peer: Option<IpAddr>, trusted: &[IpNet], tls: bool) -> Result<Forwarding> {
     let trusted_peer = peer.filter(|&ip| is_trusted(trusted, ip));
     match trusted_peer {
@@ -157,6 +150,19 @@ mod tests {
 
     fn nets(list: &[&str]) -> Vec<IpNet> {
         list.iter().map(|n| n.parse().unwrap()).collect()
+    }
+
+    /// The request as the upstream gets it: stripped, then what [`strip`]
+    /// returned set under the gateway's spellings.
+    fn apply(req: &mut RequestHeader, peer: Option<IpAddr>, trusted: &[IpNet], tls: bool) -> Result<()> {
+        let Forwarding { forwarded_for, forwarded_proto } = strip(req, peer, trusted, tls)?;
+        if let Some(value) = forwarded_for {
+            req.insert_header(FORWARDED_FOR_WIRE.clone(), value)?;
+        }
+        if let Some(value) = forwarded_proto {
+            req.insert_header(FORWARDED_PROTO_WIRE.clone(), value)?;
+        }
+        Ok(())
     }
 
     const FORGED: [(&str, &str); 7] = [

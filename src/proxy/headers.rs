@@ -11,12 +11,8 @@
 
 use http::header::HeaderName;
 use pingora::http::RequestHeader;
-use pingora::prelude::*;
 
-use super::added::Identity;
 use super::forwarded::FORWARDING_HEADERS;
-
-use crate::token::AccessClaims;
 
 /// Headers that ask a backend framework to route or dispatch differently from
 /// the request line the policy decided on (Symfony CVE-2018-14773 and kin).
@@ -84,16 +80,14 @@ pub use crate::admission::request_id::request_id_wire;
 pub use crate::config::IdentityHeaders;
 
 /// The gateway's work with the configured identity header names: strip what
-/// a client forged, set what the gateway verified.
+/// a client forged (what the gateway sets in their place is
+/// [`super::added::Identity`]).
 pub trait IdentityHeadersExt {
     /// Removes every client-sent copy of the identity headers, including
     /// spellings that differ only by case (header maps are case-insensitive)
     /// or by `_`-style alias characters, and the request override headers in
     /// the same spellings.
     fn strip_forged(&self, req: &mut RequestHeader);
-
-    /// Strips forged identity and sets the verified one on the upstream request.
-    fn apply(&self, req: &mut RequestHeader, claims: Option<&AccessClaims>) -> Result<()>;
 }
 
 /// True when the client sent a header the gateway must remove: one of
@@ -154,19 +148,15 @@ impl IdentityHeadersExt for IdentityHeaders {
         }
     }
 
-    fn apply(&self, req: &mut RequestHeader, claims: Option<&AccessClaims>) -> Result<()> {
-        self.strip_forged(req);
-        if let Some(claims) = claims {
-            Identity { names: self, claims }.each(|name, value| name.insert(req, value))?;
-        }
-        Ok(())
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::admission::request_id::is_well_formed_request_id;
+    use crate::proxy::added::Identity;
+    use pingora::prelude::*;
+    use crate::token::AccessClaims;
     use crate::token::IdentityValues;
 
     #[test]
@@ -240,6 +230,16 @@ mod tests {
         }
     }
 
+    /// The request as the upstream gets it: forged identity stripped, then
+    /// the verified one set as Pingora's proxy sets it.
+    fn apply(ids: &IdentityHeaders, req: &mut RequestHeader, claims: Option<&AccessClaims>) -> Result<()> {
+        ids.strip_forged(req);
+        if let Some(claims) = claims {
+            Identity { names: ids, claims }.each(|name, value| name.insert(req, value))?;
+        }
+        Ok(())
+    }
+
     fn wire(req: &RequestHeader) -> String {
         let mut buf = bytes::BytesMut::new();
         req.header_to_h1_wire(&mut buf);
@@ -251,7 +251,7 @@ mod tests {
         let mut req = RequestHeader::build("GET", b"/", None).unwrap();
         req.append_header("x-user-role", "ADMIN").unwrap();
         req.append_header("Accept", "*/*").unwrap();
-        identity().apply(&mut req, Some(&claims(Some("SELLER")))).unwrap();
+        apply(&identity(), &mut req, Some(&claims(Some("SELLER")))).unwrap();
         insert_request_id(&mut req);
         let wire = wire(&req);
         for line in ["X-User-Id: 7\r\n", "X-Username: ana\r\n", "X-User-Role: SELLER\r\n", "X-Request-Id: r-1\r\n", "Accept: */*\r\n"] {
@@ -264,12 +264,12 @@ mod tests {
     #[test]
     fn a_missing_claim_leaves_its_header_absent_and_no_claims_add_nothing() {
         let mut req = RequestHeader::build("GET", b"/", None).unwrap();
-        identity().apply(&mut req, Some(&claims(None))).unwrap();
+        apply(&identity(), &mut req, Some(&claims(None))).unwrap();
         assert!(req.headers.get("x-user-role").is_none());
         assert_eq!(req.headers.get("x-user-id").unwrap(), "7");
         let mut anonymous = RequestHeader::build("GET", b"/", None).unwrap();
         anonymous.append_header("X-User-Id", "1").unwrap();
-        identity().apply(&mut anonymous, None).unwrap();
+        apply(&identity(), &mut anonymous, None).unwrap();
         assert_eq!(anonymous.headers.len(), 0);
     }
 
