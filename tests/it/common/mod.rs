@@ -28,13 +28,15 @@ pub fn binary() -> &'static str {
     env!("CARGO_BIN_EXE_nexora-gate")
 }
 
+/// Every port [`free_port`] and [`restartable_port`] gave out in this process.
+static HANDED_OUT: Mutex<BTreeSet<u16>> = Mutex::new(BTreeSet::new());
+
 /// A free TCP port on 127.0.0.1 (bound and released), never one this test process
 /// handed out before. The kernel may give a released port again at once: a CI run
 /// got the same port for `(free_port(), free_port())` and the gateway refused a
 /// config whose admin and proxy listeners were equal; tests running in parallel
 /// could likewise take each other's ports before their servers bind them.
 pub fn free_port() -> u16 {
-    static HANDED_OUT: Mutex<BTreeSet<u16>> = Mutex::new(BTreeSet::new());
     loop {
         let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         if HANDED_OUT.lock().unwrap_or_else(|e| e.into_inner()).insert(port) {
@@ -58,7 +60,11 @@ pub fn restartable_port() -> u16 {
     let mut rng = rand::thread_rng();
     for _ in 0..1000 {
         let port = rng.gen_range(low..ephemeral_low);
-        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+        // Never the same port twice in one run: a parallel test may hold it
+        // unbound (between its own probe and bind, or while its server is down).
+        if TcpListener::bind(("127.0.0.1", port)).is_ok()
+            && HANDED_OUT.lock().unwrap_or_else(|e| e.into_inner()).insert(port)
+        {
             return port;
         }
     }
