@@ -12,6 +12,8 @@
 #   benches/load/instructions.sh                  # builds the release binary
 #   NEXORA_BIN=path/to/nexora-gate benches/load/instructions.sh
 #   DURATION=20 benches/load/instructions.sh
+#   MIX="GET 0 1" benches/load/instructions.sh      # a connection per request
+#   MIX="POST 1024 0" benches/load/instructions.sh  # the harness's post-1k shape
 # Output: target/instructions/ (summary.txt: per request totals and per crate;
 # top.txt: inclusive cost per function; the callgrind dump).
 set -euo pipefail
@@ -24,6 +26,7 @@ LISTEN=127.0.0.1:19310 UPSTREAM=127.0.0.1:19300 THREADS=1 \
   "$bin" --config benches/load/gateway.yaml serve 2>"$out/gateway.log" & gw=$!
 trap 'kill $gw $ngx 2>/dev/null; wait 2>/dev/null' EXIT
 mint_tokens "$out/tokens.txt"
+request_shape
 url=http://127.0.0.1:19310/orders/123
 for _ in $(seq 120); do  # valgrind starts slowly
   code=$(curl -s -o /dev/null -w '%{http_code}' "$url" || true)
@@ -31,9 +34,9 @@ for _ in $(seq 120); do  # valgrind starts slowly
   sleep 1
 done
 [ "$code" = 401 ] || { echo "gateway did not come up (last answer: $code)" >&2; exit 1; }
-wrk -t1 -c64 -d5s -s ../shared/bench/lua/bearer.lua "$url" -- "$out/tokens.txt" >/dev/null
+wrk -t1 -c64 -d5s -s "$script" "$url" -- "$out/tokens.txt" "${mix[@]}" >/dev/null
 callgrind_control -z "$gw" >/dev/null
-wrk -t1 -c64 -d"${DURATION}s" -s ../shared/bench/lua/bearer.lua "$url" -- "$out/tokens.txt" \
+wrk -t1 -c64 -d"${DURATION}s" -s "$script" "$url" -- "$out/tokens.txt" "${mix[@]}" \
   | tee "$out/wrk.txt"
 callgrind_control -d "$gw" >/dev/null
 sleep 1

@@ -37,4 +37,5 @@ mod simplejwt_interop;
 mod tls;
 mod upstream_faults;
 mod upstream_names;
+mod upstream_pool;
 mod websocket;

@@ -1,6 +1,7 @@
 //! One request on the fast lane, start to end: parsed by Pingora's HTTP/1
 //! session, decided by [`Gateway::decide`] (the code `request_filter` runs),
-//! relayed on a pooled upstream connection, logged and counted by
+//! relayed on an upstream connection of the lane's pool
+//! ([`super::upstream_pool`]), logged and counted by
 //! [`RequestCtx::record_outcome`].
 //!
 //! It mirrors what Pingora's proxy does for the same request — the retry
@@ -24,6 +25,7 @@ use pingora::prelude::fast_timeout::fast_timeout;
 use pingora::protocols::http::error_resp::gen_error_response;
 use pingora::protocols::http::v1::client::{http_req_header_to_wire, HttpSession as UpstreamSession};
 use pingora::protocols::http::v1::server::HttpSession;
+use pingora::protocols::Stream;
 use pingora::upstreams::peer::HttpPeer;
 use pingora::{Error, ErrorType};
 use tokio::io::AsyncWriteExt;
@@ -240,23 +242,22 @@ async fn attempt(
     peer: &HttpPeer,
     wire: Option<&[u8]>,
 ) -> Result<(), Attempt> {
-    let (mut up, reused) = match app.upstreams.reused_http_session(peer).await {
-        Some(pooled) => (pooled, true),
+    let (stream, reused) = match app.idle_upstreams.take(peer) {
+        Some(idle) => (idle, true),
         // Connecting (TCP, TLS) takes kilobytes of state: boxed, so that
         // the request's future, moved into its box for every request, does
         // not carry it for the common case of a pooled connection.
-        None => Box::pin(app.upstreams.get_http_session(peer))
-            .await
-            .map_err(|e| Attempt::upstream(e, true))?,
+        None => (Box::pin(app.connector.new_stream(peer)).await.map_err(|e| Attempt::upstream(e, true))?, false),
     };
-    with_peer_timeouts(&mut up, peer);
-    match wire {
-        Some(wire) => up = send_whole(up, peer, wire).await.map_err(|e| Attempt::upstream(e, reused))?,
+    let mut up = match wire {
+        Some(wire) => send_whole(stream, peer, wire).await.map_err(|e| Attempt::upstream(e, reused))?,
         None => {
+            let mut up = upstream_session(stream, peer);
             let req = Box::new(ds.req_header().clone());
             up.write_request_header(req).await.map_err(|e| Attempt::upstream(e, reused))?;
+            up
         }
-    }
+    };
 
     // While the upstream thinks, watch the client: one that hangs up ends
     // the request (status 0), as on Pingora's path.
@@ -282,22 +283,24 @@ async fn attempt(
         ds.write_body(&chunk).await.map_err(|e| Attempt { error: e.into_down(), retry: false })?;
     }
     ds.finish_body().await.map_err(|e| Attempt { error: e.into_down(), retry: false })?;
-    app.upstreams.release_http_session(up, peer, peer.options.idle_timeout).await;
+    up.respect_keepalive();
+    if let Some(stream) = up.reuse().await {
+        app.idle_upstreams.put(peer, stream);
+    }
     Ok(())
 }
 
 /// Sends `wire` (a request head and its body) to the upstream in one write
 /// (under the peer's write timeout), and returns a session on the same
-/// connection, with the peer's timeouts, that reads the answer.
+/// connection that reads the answer.
 ///
 /// Pingora's client session flushes a request head before any body is
 /// written: two sends per request, and on loopback each send also pays for
-/// the receiver's TCP processing. The session it returns has no record of
+/// the receiver's TCP processing. The session returned has no record of
 /// the request, which only matters for a `HEAD` (no body in the answer) or
 /// an upgrade; the lane sends neither this way, and no `Connection` header
 /// that would change whether the connection is kept.
-async fn send_whole(up: UpstreamSession, peer: &HttpPeer, wire: &[u8]) -> pingora::Result<UpstreamSession> {
-    let mut stream = up.into_inner();
+async fn send_whole(mut stream: Stream, peer: &HttpPeer, wire: &[u8]) -> pingora::Result<UpstreamSession> {
     let write = async {
         stream.write_all(wire).await?;
         stream.flush().await
@@ -312,16 +315,17 @@ async fn send_whole(up: UpstreamSession, peer: &HttpPeer, wire: &[u8]) -> pingor
         std::io::ErrorKind::TimedOut => Error::because(ErrorType::WriteTimedout, "writing the request", e),
         _ => Error::because(ErrorType::WriteError, "writing the request", e),
     })?;
-    let mut session = UpstreamSession::new_with_options(stream, peer);
-    with_peer_timeouts(&mut session, peer);
-    Ok(session)
+    Ok(upstream_session(stream, peer))
 }
 
-/// Gives `session` the peer's read and write timeouts, which Pingora's
-/// client session does not take from the peer by itself.
-fn with_peer_timeouts(session: &mut UpstreamSession, peer: &HttpPeer) {
+/// Pingora's HTTP/1 client session on `stream`, with the peer's options and
+/// its read and write timeouts, which the session does not take from the
+/// peer by itself.
+fn upstream_session(stream: Stream, peer: &HttpPeer) -> UpstreamSession {
+    let mut session = UpstreamSession::new_with_options(stream, peer);
     session.read_timeout = peer.options.read_timeout;
     session.write_timeout = peer.options.write_timeout;
+    session
 }
 
 /// The upstream's final answer, skipping informational ones; a `101` to a

@@ -32,6 +32,7 @@ pub mod classify;
 mod client_stream;
 mod exchange;
 mod head;
+mod upstream_pool;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -41,8 +42,7 @@ use async_trait::async_trait;
 use bytes::BytesMut;
 use pingora::apps::{HttpServerApp, ServerApp};
 use prometheus::IntCounter;
-use pingora::connectors::http::v1::Connector;
-use pingora::connectors::ConnectorOptions;
+use pingora::connectors::{ConnectorOptions, TransportConnector};
 use pingora::protocols::http::v1::server::HttpSession;
 use pingora::protocols::http::ServerSession;
 use pingora::apps::HttpServerOptions;
@@ -57,6 +57,7 @@ use crate::admission::Denial;
 use crate::answer::{self, Answer};
 use client_stream::ClientStream;
 use head::Head;
+use upstream_pool::UpstreamPool;
 
 /// The first head-shaped part of the HTTP/2 connection preface: what the
 /// head reader stops at when a client speaks HTTP/2 by prior knowledge.
@@ -84,7 +85,10 @@ fn unread(stream: Stream, bytes: &[u8]) -> Option<Stream> {
 pub struct ProxyApp {
     gateway: Gateway,
     full: Arc<HttpProxy<Gateway>>,
-    upstreams: Connector,
+    /// Makes new upstream connections (TCP, TLS).
+    connector: TransportConnector,
+    /// Keeps them between requests.
+    idle_upstreams: Arc<UpstreamPool>,
     max_tries: usize,
     /// `nexora_proxy_connections_total{driver="fast_lane"}`, resolved once.
     lane_connections: IntCounter,
@@ -142,7 +146,8 @@ impl ProxyApp {
             h2c,
             full: Arc::new(full),
             gateway,
-            upstreams: Connector::new(Some(ConnectorOptions::from_server_conf(conf))),
+            connector: TransportConnector::new(Some(ConnectorOptions::from_server_conf(conf))),
+            idle_upstreams: UpstreamPool::new(conf.upstream_keepalive_pool_size, conf.threads),
             max_tries: conf.max_retries.max(1),
             stopping: AtomicBool::new(false),
             stop: Notify::new(),
@@ -196,6 +201,7 @@ impl ServerApp for ProxyApp {
     async fn cleanup(&self) {
         self.stopping.store(true, Ordering::Release);
         self.stop.notify_waiters();
+        self.idle_upstreams.clear();
         self.full.cleanup().await;
     }
 }
