@@ -96,10 +96,11 @@ impl RequestCtx {
         self.request_id.to_str().unwrap_or_default()
     }
 
-    /// The generation, which every phase after `request_filter` has.
-    pub fn generation(&self) -> Result<Arc<Generation>> {
+    /// The generation, which every phase after `request_filter` has; a
+    /// caller that changes `self` while using it clones the `Arc`.
+    pub fn generation(&self) -> Result<&Arc<Generation>> {
         self.generation
-            .clone()
+            .as_ref()
             .ok_or_else(|| Error::explain(ErrorType::InternalError, "request has no generation"))
     }
 

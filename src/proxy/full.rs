@@ -4,6 +4,8 @@
 //! take — bodies, upgrades, HTTP/2, HTTP/1.0, the identity endpoints — and
 //! every request when `server.fast_lane` is off.
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use pingora::http::{RequestHeader, ResponseHeader};
 use pingora::prelude::*;
@@ -39,7 +41,7 @@ impl ProxyHttp for Gateway {
                 Ok(true)
             }
             Handling::Identity(rest) => {
-                let gen = ctx.generation()?;
+                let gen = Arc::clone(ctx.generation()?);
                 auth_route::serve(&self.auth, session, ctx, gen, rest).await?;
                 Ok(true)
             }

@@ -130,7 +130,7 @@ impl Gateway {
     /// The server an admitted request goes to: its rule's upstream (or the
     /// default one), round-robin among the healthy servers.
     fn choose_peer(&self, ctx: &mut RequestCtx) -> Result<Box<HttpPeer>> {
-        let gen = ctx.generation()?;
+        let gen = Arc::clone(ctx.generation()?);
         let index = match ctx.rule {
             Some(rule) => gen.config.rules.rules()[rule].upstream(),
             None => gen.config.default_upstream.ok_or_else(|| {
@@ -186,11 +186,7 @@ impl Gateway {
         peer: Option<std::net::IpAddr>,
         ctx: &'c RequestCtx,
     ) -> Result<AddedHeaders<'c>> {
-        let gen = ctx
-            .generation
-            .as_deref()
-            .ok_or_else(|| Error::explain(ErrorType::InternalError, "request has no generation"))?;
-        let config = &gen.config;
+        let config = &ctx.generation()?.config;
         let tls = config.listen.tls.is_some();
         let forwarding = forwarded::strip(upstream_request, peer, &config.server.trusted_proxies, tls)?;
         headers::IdentityHeadersExt::strip_forged(&config.identity_headers, upstream_request);
