@@ -100,7 +100,7 @@ pub(super) fn takes(buf: &[u8], gen: &Generation) -> Option<usize> {
 pub fn still_plain(req: &RequestHeader) -> Option<usize> {
     let shape = Shape::of(req.method.as_str().as_bytes())?;
     if req.version != Version::HTTP_11
-        || NEEDS_FULL_PROXY.iter().any(|name| req.headers.contains_key(name))
+        || req.headers.keys().any(|name| NEEDS_FULL_PROXY.contains(name))
         || grpc::is_grpc(req)
     {
         return None;
@@ -175,7 +175,7 @@ fn origin_target(line: &[u8]) -> Option<(Shape, &[u8])> {
     let space = memchr::memchr(b' ', line)?;
     let shape = Shape::of(&line[..space])?;
     let target = line[space + 1..].strip_suffix(b" HTTP/1.1")?;
-    let plain = target.first() == Some(&b'/') && target.iter().all(|&b| is_target_byte(b));
+    let plain = target.first() == Some(&b'/') && target.iter().all(|&b| TARGET_BYTES[usize::from(b)]);
     plain.then_some((shape, target))
 }
 
@@ -187,19 +187,19 @@ fn plain_headers(block: &[u8], shape: Shape) -> Option<usize> {
     let mut hosts = 0;
     let mut count = 0;
     let mut length = None;
-    let plain = block.split(|&b| b == b'\n').filter(|l| !l.is_empty()).all(|line| {
+    let plain = lines(block).all(|line| {
         // Far below the parsers' limits (Pingora's is 256 lines).
         count += 1;
         if count > MAX_PLAIN_HEADERS {
             return false;
         }
         let line = line.strip_suffix(b"\r").unwrap_or(line);
-        let Some(colon) = line.iter().position(|&b| b == b':') else { return false };
+        let Some(colon) = memchr::memchr(b':', line) else { return false };
         let (name, value) = (&line[..colon], &line[colon + 1..]);
         if name.is_empty() || !name.iter().all(|&b| is_token_byte(b)) {
             return false;
         }
-        if !value.iter().all(|&b| is_value_byte(b)) {
+        if !all_value_bytes(value) {
             return false;
         }
         if name.eq_ignore_ascii_case(b"host") {
@@ -234,19 +234,60 @@ fn names_grpc(value: &[u8]) -> bool {
     value.get(..16).is_some_and(|v| v.eq_ignore_ascii_case(b"application/grpc"))
 }
 
-/// A byte of an RFC 3986 path or query (unreserved, sub-delims, `:@/?%`),
+/// The bytes of an RFC 3986 path or query (unreserved, sub-delims, `:@/?%`),
 /// ASCII only: what every parser behind the lane reads alike. Anything else
 /// (a backtick, braces, `#`, non-ASCII) may be refused, escaped or cut by
-/// one of them, so it goes to the full proxy.
-fn is_target_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@/?%".contains(&b)
+/// one of them, so it goes to the full proxy. A table: one load per byte.
+static TARGET_BYTES: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        table[b] = c.is_ascii_alphanumeric();
+        b += 1;
+    }
+    let others = b"-._~!$&'()*+,;=:@/?%";
+    let mut i = 0;
+    while i < others.len() {
+        table[others[i] as usize] = true;
+        i += 1;
+    }
+    table
+};
+
+/// The non-empty lines of a header block, split at each LF (a line keeps
+/// its CR), as `split` would give them but found with a vectorised search
+/// rather than byte by byte.
+fn lines(block: &[u8]) -> impl Iterator<Item = &[u8]> {
+    let mut rest = Some(block);
+    std::iter::from_fn(move || {
+        let current = rest?;
+        match memchr::memchr(b'\n', current) {
+            Some(end) => {
+                rest = Some(&current[end + 1..]);
+                Some(&current[..end])
+            }
+            None => {
+                rest = None;
+                Some(current)
+            }
+        }
+    })
+    .filter(|line| !line.is_empty())
+}
+
+/// Whether every byte of a header value is one [`is_value_byte`] allows.
+/// Values (a bearer token is hundreds of bytes) are read without an early
+/// exit, which lets the compiler check many bytes at once.
+fn all_value_bytes(value: &[u8]) -> bool {
+    value.iter().fold(true, |ok, &b| ok & is_value_byte(b))
 }
 
 /// A byte the HTTP/1 parser accepts in a header value: tab, space, visible
 /// ASCII and obs-text (RFC 9110 `field-value`). A control character makes
 /// the parser refuse the head, so the lane must not take it.
 fn is_value_byte(b: u8) -> bool {
-    b == b'\t' || (b' '..=b'~').contains(&b) || b >= 0x80
+    (b == b'\t') | ((b >= b' ') & (b != 0x7f))
 }
 
 /// RFC 9110 `tchar`.
@@ -257,6 +298,21 @@ fn is_token_byte(b: u8) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_byte_tables_and_the_line_split_say_what_their_definitions_say() {
+        for b in 0..=255u8 {
+            let rfc3986 = b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@/?%".contains(&b);
+            assert_eq!(TARGET_BYTES[usize::from(b)], rfc3986, "target byte {b:#04x}");
+            let field_value = b == b'\t' || (b' '..=b'~').contains(&b) || b >= 0x80;
+            assert_eq!(is_value_byte(b), field_value, "value byte {b:#04x}");
+            assert_eq!(all_value_bytes(&[b'a', b, b'z']), field_value, "value byte {b:#04x} in a value");
+        }
+        for block in [&b""[..], b"\n", b"a\r\nb\r\n", b"a\n\nb", b"no end", b"x: 1\r\ny: 2\r\n\r\n", b"\n\n\n"] {
+            let split: Vec<&[u8]> = block.split(|&b| b == b'\n').filter(|l| !l.is_empty()).collect();
+            assert_eq!(lines(block).collect::<Vec<_>>(), split, "{:?}", String::from_utf8_lossy(block));
+        }
+    }
 
     fn plain(head: &str) -> bool {
         plain_head(head.as_bytes()).is_some()
