@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use crate::common::tokens::access;
 use crate::common::upstream::{Behaviour, Upstream};
-use crate::common::{config_yaml, free_port, Gateway, SHOP_ROUTES};
+use crate::common::{config_yaml, free_port, read_head, Gateway, SHOP_ROUTES};
 
 /// What the scripted upstream does with the `n`th request (from 0) on a
 /// connection: the bytes to answer, and whether to close after them.
@@ -48,14 +48,8 @@ fn serve_script(conn: TcpStream, script: Script) {
     let mut reader = BufReader::new(conn);
     for n in 0.. {
         // Read one request head (the lane only sends bodiless requests).
-        loop {
-            let mut line = String::new();
-            if reader.read_line(&mut line).unwrap_or(0) == 0 {
-                return;
-            }
-            if line == "\r\n" {
-                break;
-            }
+        if read_head(&mut reader).is_none() {
+            return;
         }
         let (answer, close) = script(n);
         if writer.write_all(answer.as_bytes()).is_err() || close {

@@ -13,7 +13,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use crate::common::tokens::access;
-use crate::common::{config_yaml, free_port, Gateway, SHOP_ROUTES};
+use crate::common::{config_yaml, free_port, read_head, Gateway, SHOP_ROUTES};
 
 /// The lane's body limit (`classify::MAX_LANE_BODY`).
 const LANE_LIMIT: usize = 64 * 1024;
@@ -96,21 +96,6 @@ fn echo(conn: TcpStream, log: &Mutex<Vec<Received>>, drop_second: bool) {
     }
 }
 
-/// The lines of one request or response head, without their CRLFs; None at
-/// the end of the stream.
-fn read_head(reader: &mut BufReader<TcpStream>) -> Option<Vec<String>> {
-    let mut lines = Vec::new();
-    loop {
-        let mut line = String::new();
-        if reader.read_line(&mut line).unwrap_or(0) == 0 {
-            return None;
-        }
-        if line == "\r\n" {
-            return Some(lines);
-        }
-        lines.push(line.trim_end().to_owned());
-    }
-}
 
 fn read_chunked(reader: &mut BufReader<TcpStream>) -> Vec<u8> {
     let mut body = Vec::new();

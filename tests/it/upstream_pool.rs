@@ -3,7 +3,7 @@
 //! them or sent bytes nobody asked for, and closed on the gateway's side
 //! when the upstream closes them, even with no traffic to notice it.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufReader, Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{channel, Sender};
@@ -12,7 +12,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use crate::common::tokens::access;
-use crate::common::{config_yaml, free_port, Gateway, SHOP_ROUTES};
+use crate::common::{config_yaml, free_port, read_head, Gateway, SHOP_ROUTES};
 
 /// What the upstream does on a connection once it has answered a request.
 #[derive(Clone, Copy)]
@@ -60,14 +60,8 @@ fn serve(conn: TcpStream, n: usize, after: AfterAnswer, closed: Option<Sender<Du
     let mut writer = conn.try_clone().unwrap();
     let mut reader = BufReader::new(conn);
     for r in 0.. {
-        loop {
-            let mut line = String::new();
-            if reader.read_line(&mut line).unwrap_or(0) == 0 {
-                return;
-            }
-            if line == "\r\n" {
-                break;
-            }
+        if read_head(&mut reader).is_none() {
+            return;
         }
         let body = format!("c{n}r{r}");
         let answer = format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n{body}", body.len());

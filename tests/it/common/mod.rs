@@ -10,7 +10,7 @@ pub mod tokens;
 pub mod upstream;
 
 use std::collections::BTreeSet;
-use std::io::{Read, Write};
+use std::io::{BufRead, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Output, Stdio};
@@ -449,4 +449,20 @@ pub fn write_config(yaml: &str) -> (tempfile::TempDir, PathBuf) {
 /// The repository root (for config/ and benches/ files).
 pub fn repo_path(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)
+}
+
+/// The lines of one HTTP head read off `reader`, without their CRLFs; None
+/// at the end of the stream (or on a read error).
+pub fn read_head(reader: &mut impl BufRead) -> Option<Vec<String>> {
+    let mut lines = Vec::new();
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).unwrap_or(0) == 0 {
+            return None;
+        }
+        if line == "\r\n" {
+            return Some(lines);
+        }
+        lines.push(line.trim_end().to_owned());
+    }
 }
