@@ -5,7 +5,7 @@
 //! informational answers, and a `101` nobody asked for.
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::thread;
@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use crate::common::tokens::access;
 use crate::common::upstream::{Behaviour, Upstream};
-use crate::common::{config_yaml, free_port, read_head, Gateway, SHOP_ROUTES};
+use crate::common::{accept_counting, config_yaml, free_port, read_head, Gateway, SHOP_ROUTES};
 
 /// What the scripted upstream does with the `n`th request (from 0) on a
 /// connection: the bytes to answer, and whether to close after them.
@@ -27,17 +27,7 @@ struct ScriptedUpstream {
 
 impl ScriptedUpstream {
     fn start(script: Script) -> ScriptedUpstream {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let addr = listener.local_addr().unwrap().to_string();
-        let connections = Arc::new(AtomicUsize::new(0));
-        let count = connections.clone();
-        thread::spawn(move || {
-            for conn in listener.incoming() {
-                let Ok(conn) = conn else { continue };
-                count.fetch_add(1, Ordering::SeqCst);
-                thread::spawn(move || serve_script(conn, script));
-            }
-        });
+        let (addr, connections) = accept_counting(move |conn, _| serve_script(conn, script));
         ScriptedUpstream { addr, connections }
     }
 }

@@ -6,14 +6,14 @@
 //! chunked) arrive as whole as those it takes.
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use crate::common::tokens::access;
-use crate::common::{config_yaml, free_port, read_head, Gateway, SHOP_ROUTES};
+use crate::common::{accept_counting, config_yaml, free_port, read_head, Gateway, SHOP_ROUTES};
 
 /// The lane's body limit (`classify::MAX_LANE_BODY`).
 const LANE_LIMIT: usize = 64 * 1024;
@@ -38,19 +38,9 @@ struct EchoUpstream {
 
 impl EchoUpstream {
     fn start(drop_second: bool) -> EchoUpstream {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let addr = listener.local_addr().unwrap().to_string();
         let received = Arc::new(Mutex::new(Vec::new()));
-        let connections = Arc::new(AtomicUsize::new(0));
-        let (log, count) = (received.clone(), connections.clone());
-        thread::spawn(move || {
-            for conn in listener.incoming() {
-                let Ok(conn) = conn else { continue };
-                count.fetch_add(1, Ordering::SeqCst);
-                let log = log.clone();
-                thread::spawn(move || echo(conn, &log, drop_second));
-            }
-        });
+        let log = received.clone();
+        let (addr, connections) = accept_counting(move |conn, _| echo(conn, &log, drop_second));
         EchoUpstream { addr, received, connections }
     }
 

@@ -4,7 +4,7 @@
 //! when the upstream closes them, even with no traffic to notice it.
 
 use std::io::{BufReader, Read, Write};
-use std::net::{Shutdown, TcpListener, TcpStream};
+use std::net::{Shutdown, TcpStream};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{channel, Sender};
 use std::sync::Arc;
@@ -12,7 +12,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use crate::common::tokens::access;
-use crate::common::{config_yaml, free_port, read_head, Gateway, SHOP_ROUTES};
+use crate::common::{accept_counting, config_yaml, free_port, read_head, Gateway, SHOP_ROUTES};
 
 /// What the upstream does on a connection once it has answered a request.
 #[derive(Clone, Copy)]
@@ -35,18 +35,7 @@ struct Upstream {
 
 impl Upstream {
     fn start(after: AfterAnswer, closed: Option<Sender<Duration>>) -> Upstream {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let addr = listener.local_addr().unwrap().to_string();
-        let connections = Arc::new(AtomicUsize::new(0));
-        let count = connections.clone();
-        thread::spawn(move || {
-            for conn in listener.incoming() {
-                let Ok(conn) = conn else { continue };
-                let n = count.fetch_add(1, Ordering::SeqCst);
-                let closed = closed.clone();
-                thread::spawn(move || serve(conn, n, after, closed));
-            }
-        });
+        let (addr, connections) = accept_counting(move |conn, n| serve(conn, n, after, closed.clone()));
         Upstream { addr, connections }
     }
 

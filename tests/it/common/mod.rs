@@ -14,7 +14,8 @@ use std::io::{BufRead, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Output, Stdio};
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 pub use tokens::*;
@@ -465,4 +466,26 @@ pub fn read_head(reader: &mut impl BufRead) -> Option<Vec<String>> {
         }
         lines.push(line.trim_end().to_owned());
     }
+}
+
+/// A scripted upstream on a free loopback port: each connection it accepts
+/// is served by `serve(connection, n)` on a thread of its own, `n` counting
+/// from 0. Returns its address and the count of connections accepted.
+pub fn accept_counting<F>(serve: F) -> (String, Arc<AtomicUsize>)
+where
+    F: Fn(TcpStream, usize) + Clone + Send + 'static,
+{
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let connections = Arc::new(AtomicUsize::new(0));
+    let count = connections.clone();
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(conn) = conn else { continue };
+            let n = count.fetch_add(1, Ordering::SeqCst);
+            let serve = serve.clone();
+            std::thread::spawn(move || serve(conn, n));
+        }
+    });
+    (addr, connections)
 }
